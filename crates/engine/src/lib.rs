@@ -1,0 +1,30 @@
+//! MeterLens engine: reads Azure Stack Hub and Azure usage files into one columnar usage table and answers
+//! questions about it. Pure Rust: bytes and options in, plain values out; no browser, file system, clock or
+//! randomness, so the same code runs natively (CLI, tests, benchmarks) and in the browser (wasm32).
+//!
+//! ```
+//! use meterlens_engine::{ingest::Ingester, summary::Summary, UsageTable};
+//! let csv = "\"UsageStartTime\",\"UsageEndTime\",\"MeterName\",\"Quantity\",\"resourceType\",\"location\",\
+//! \"resourceGroup\",\"resourceName\",\"subowner\",\"tags\",\"MeterId\",\"additionalInfo\",\"subscription\",\"resourceUri\"\n\
+//! \"10/1/2026 12:00:00 AM\",\"10/2/2026 12:00:00 AM\",\"Base VM Size Hours\",\"48\",\"virtualMachines\",\"local\",\
+//! \"rg-web\",\"web01\",\"\",\"\",\"FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5\",\"\",\"11111111-aaaa-4bbb-8ccc-000000000001\",\"\"\n";
+//! let mut ingester = Ingester::new(UsageTable::default(), "usage.csv");
+//! ingester.feed(csv.as_bytes());
+//! let (table, report) = ingester.finish();
+//! assert_eq!(report.error, None);
+//! let summary = Summary::of(&table, &Default::default());
+//! assert_eq!(summary.rows, 1);
+//! assert_eq!(summary.quantity["Virtual core hours"], 48.0);
+//! ```
+
+pub mod admin;
+pub mod catalog;
+mod csv_records;
+pub mod generate;
+pub mod ingest;
+pub mod meter_id;
+pub mod summary;
+pub mod table;
+pub mod time;
+
+pub use table::{StrId, UsageTable};
