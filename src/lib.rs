@@ -1,1 +1,7 @@
-//! x
+//! MeterLens web app (Leptos CSR): the UI asks the engine questions and draws the answers.
+
+pub mod chart;
+pub mod ui;
+pub mod web;
+
+pub use ui::app::App;

@@ -1,1 +1,204 @@
-fn main(){}
+//! `meterlens`: the MeterLens engine on the command line (summaries, sample data, benchmarks).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
+use meterlens_engine::ingest::{FileReport, Ingester};
+use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
+use meterlens_engine::UsageTable;
+use serde_json::{json, Map, Value};
+
+#[derive(Parser)]
+#[command(name = "meterlens", version, about = "Azure Stack Hub and Azure usage, read and summarised")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Totals and group-bys of usage files (admin rows excluded unless --include-admin).
+    Summary {
+        /// Group by these dimensions, comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = parse_dimension)]
+        by: Vec<Dimension>,
+        /// Count zero-priced admin (infrastructure) rows too.
+        #[arg(long)]
+        include_admin: bool,
+        /// Print JSON (the shape is documented in README.md and stable).
+        #[arg(long)]
+        json: bool,
+        /// Usage files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Writes a deterministic month of Azure Stack Hub usage.
+    Generate {
+        /// Number of usage rows.
+        #[arg(long, default_value_t = 1000)]
+        rows: u64,
+        /// Seed; the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Layout: usagesummary-csv or azs-api-json.
+        #[arg(long, default_value = "usagesummary-csv", value_parser = parse_generate_format)]
+        format: GenerateFormat,
+        /// Output file ("-" for standard output).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+fn parse_dimension(s: &str) -> Result<Dimension, String> {
+    s.parse()
+}
+
+fn parse_generate_format(s: &str) -> Result<GenerateFormat, String> {
+    s.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Summary { by, include_admin, json, files } => summary(&files, SummaryOptions { by, include_admin }, json),
+        Command::Generate { rows, seed, format, out } => {
+            let options = GenerateOptions { rows, seed, format, ..Default::default() };
+            write_generated(&options, &out).map(|_| true)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("meterlens: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> {
+    if out.as_os_str() == "-" {
+        return generate(options, &mut BufWriter::new(io::stdout().lock()));
+    }
+    let file = File::create(out).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
+    generate(options, &mut BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Reads `path` into `table` in 1 MiB chunks.
+fn ingest_file(table: UsageTable, path: &PathBuf) -> io::Result<(UsageTable, FileReport)> {
+    let mut file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut ingester = Ingester::new(table, &path.display().to_string());
+    let mut buffer = vec![0; 1 << 20];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        ingester.feed(&buffer[..n]);
+    }
+    Ok(ingester.finish())
+}
+
+/// Prints the summary; returns false when some file could not be read.
+fn summary(files: &[PathBuf], options: SummaryOptions, as_json: bool) -> io::Result<bool> {
+    let mut table = UsageTable::default();
+    let mut reports = Vec::new();
+    for path in files {
+        let (next, report) = ingest_file(table, path)?;
+        table = next;
+        reports.push(report);
+    }
+    let summary = Summary::of(&table, &options);
+    let mut out = BufWriter::new(io::stdout().lock());
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &summary_json(&reports, &summary))?;
+        writeln!(out)?;
+    } else {
+        write_text(&mut out, &reports, &summary)?;
+    }
+    for report in &reports {
+        if let Some(error) = &report.error {
+            eprintln!("meterlens: {}: {error}", report.file);
+        }
+    }
+    Ok(reports.iter().all(|r| r.error.is_none()))
+}
+
+fn sums(map: &std::collections::BTreeMap<String, f64>) -> Value {
+    Value::Object(map.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
+    let inputs: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "file": r.file,
+                "format": r.format.as_str(),
+                "rows": r.rows,
+                "rejected": r.rejected,
+                "issue_count": r.issue_count,
+                "error": r.error.as_ref().map(|e| e.to_string()),
+                "issues": r.issues.iter().map(|i| json!({
+                    "line": i.line, "column": i.column, "message": i.message, "excerpt": i.excerpt, "dropped": i.dropped,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = summary
+        .groups
+        .iter()
+        .map(|g| {
+            let key: Map<String, Value> = g.key.iter().map(|(d, v)| (d.as_str().to_string(), json!(v))).collect();
+            json!({"key": key, "rows": g.totals.rows, "quantity": sums(&g.totals.quantity), "cost": sums(&g.totals.cost)})
+        })
+        .collect();
+    json!({
+        "inputs": inputs,
+        "rows": summary.rows,
+        "subscriptions": summary.subscriptions,
+        "admin_rows_excluded": summary.admin_rows_excluded,
+        "admin_quantity": sums(&summary.admin_quantity),
+        "quantity": sums(&summary.quantity),
+        "cost": sums(&summary.cost),
+        "effective_cost": {},
+        "groups": groups,
+    })
+}
+
+fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) -> io::Result<()> {
+    for report in reports {
+        writeln!(out, "{report}")?;
+        for issue in &report.issues {
+            let column = issue.column.as_deref().map(|c| format!(", {c}")).unwrap_or_default();
+            writeln!(out, "  line {}{column}: {}", issue.line, issue.message)?;
+        }
+        let unlisted = report.issue_count - report.issues.len() as u64;
+        if unlisted > 0 {
+            writeln!(out, "  … and {unlisted} more issues")?;
+        }
+    }
+    writeln!(out, "\nrows {}  subscriptions {}", summary.rows, summary.subscriptions)?;
+    if summary.admin_rows_excluded > 0 {
+        writeln!(out, "admin rows excluded {} (use --include-admin to count them)", summary.admin_rows_excluded)?;
+    }
+    for (unit, quantity) in &summary.quantity {
+        writeln!(out, "  {quantity:>18.4}  {unit}")?;
+    }
+    for (currency, cost) in &summary.cost {
+        writeln!(out, "  {cost:>18.2}  {currency} cost")?;
+    }
+    if !summary.groups.is_empty() {
+        writeln!(out)?;
+    }
+    for group in &summary.groups {
+        let key: Vec<&str> = group.key.iter().map(|(_, v)| v.as_str()).collect();
+        let quantity: Vec<String> = group.totals.quantity.iter().map(|(u, q)| format!("{q:.4} {u}")).collect();
+        writeln!(out, "{}\t{} rows\t{}", key.join(" | "), group.totals.rows, quantity.join("; "))?;
+    }
+    Ok(())
+}

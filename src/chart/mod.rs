@@ -1,0 +1,5 @@
+//! Charts drawn with plotters into SVG text: pure functions of engine answers, testable natively.
+
+mod daily_usage;
+
+pub use daily_usage::daily_usage_svg;

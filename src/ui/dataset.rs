@@ -1,0 +1,57 @@
+//! The loaded data: one usage table and what happened to each file that fed it.
+
+use std::sync::Arc;
+
+use meterlens_engine::ingest::{FileReport, Ingester};
+use meterlens_engine::UsageTable;
+
+use crate::web::PickedFile;
+
+/// Where the sample is served from (copied into the build by Trunk).
+pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
+
+/// Rows and the reports of the files they came from.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub table: Arc<UsageTable>,
+    pub reports: Vec<FileReport>,
+    /// What is shown, for the header: "the embedded sample" or file names.
+    pub origin: String,
+}
+
+impl Dataset {
+    /// Ingests bytes already in memory (the embedded sample).
+    pub fn from_bytes(name: &str, bytes: &[u8], origin: &str) -> Dataset {
+        let mut ingester = Ingester::new(UsageTable::default(), name);
+        ingester.feed(bytes);
+        let (table, report) = ingester.finish();
+        Dataset { table: Arc::new(table), reports: vec![report], origin: origin.to_string() }
+    }
+
+    /// Reads user files slice by slice into one table.
+    pub async fn from_files(files: &[PickedFile]) -> Result<Dataset, String> {
+        let mut table = UsageTable::default();
+        let mut reports = Vec::new();
+        for file in files {
+            let name = file.name();
+            let mut ingester = Ingester::new(table, &name);
+            file.read_in_chunks(|chunk| ingester.feed(chunk)).await.map_err(|e| format!("{name}: could not read the file: {e}"))?;
+            let (next, report) = ingester.finish();
+            table = next;
+            reports.push(report);
+        }
+        table.shrink_to_fit();
+        let origin = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
+        Ok(Dataset { table: Arc::new(table), reports, origin })
+    }
+
+    /// Messages for files that could not be read at all.
+    pub fn file_errors(&self) -> Vec<String> {
+        self.reports.iter().filter(|r| r.error.is_some()).map(ToString::to_string).collect()
+    }
+
+    /// True when at least one file gave rows or was read without a file-level error.
+    pub fn has_readable_file(&self) -> bool {
+        self.reports.iter().any(|r| r.error.is_none())
+    }
+}

@@ -1,0 +1,9 @@
+//! Leptos components and pages. Components stay thin: numbers come from the engine, browser access from `web`.
+
+pub mod app;
+mod dataset;
+mod file_loader;
+mod format;
+mod issues_panel;
+mod kpi_cards;
+mod usage_chart;
