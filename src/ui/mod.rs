@@ -5,5 +5,5 @@ mod dataset;
 mod file_loader;
 mod format;
 mod issues_panel;
-mod kpi_cards;
+pub mod kpi_cards;
 mod usage_chart;

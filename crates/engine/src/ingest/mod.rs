@@ -224,7 +224,7 @@ impl Ingester {
         } else {
             match first {
                 None => Some(FileError::Empty),
-                Some(b'{') | Some(b'[') => Some(FileError::JsonNotSupported),
+                Some(_) if looks_like_json(head_without_bom) => Some(FileError::JsonNotSupported),
                 _ => None,
             }
         };
@@ -245,6 +245,16 @@ impl Ingester {
                 *state = State::Failed;
             }
         }
+    }
+}
+
+/// `{…` or `[{…`, `[[…`, `[]` (a TOML or INI `[section]` header is not JSON).
+fn looks_like_json(head: &[u8]) -> bool {
+    let mut significant = head.iter().filter(|b| !b.is_ascii_whitespace());
+    match significant.next() {
+        Some(b'{') => true,
+        Some(b'[') => matches!(significant.next(), Some(b'{' | b'[' | b']') | None),
+        _ => false,
     }
 }
 
