@@ -28,10 +28,16 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         match web::fetch_bytes(SAMPLE_URL).await {
             Ok(bytes) => {
-                dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
+                dataset.set(Some(Dataset::from_bytes(
+                    "usage-sample.csv",
+                    &bytes,
+                    "embedded sample",
+                )));
                 notice.set(None);
             }
-            Err(error) => notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}")))),
+            Err(error) => notice.set(Some(Notice::Error(format!(
+                "The embedded sample could not be loaded: {error}"
+            )))),
         }
     });
 
@@ -39,7 +45,11 @@ pub fn App() -> impl IntoView {
         if files.is_empty() {
             return;
         }
-        let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
+        let names = files
+            .iter()
+            .map(PickedFile::name)
+            .collect::<Vec<_>>()
+            .join(", ");
         notice.set(Some(Notice::Loading(format!("Reading {names}…"))));
         spawn_local(async move {
             match Dataset::from_files(&files).await {
@@ -49,7 +59,11 @@ pub fn App() -> impl IntoView {
                         dataset.set(Some(loaded));
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));
                     } else {
-                        let kept = if dataset.with_untracked(Option::is_some) { " The previous report is still shown." } else { "" };
+                        let kept = if dataset.with_untracked(Option::is_some) {
+                            "\nThe previous report is still shown."
+                        } else {
+                            ""
+                        };
                         notice.set(Some(Notice::Error(format!("{}{kept}", errors.join("\n")))));
                     }
                 }
@@ -59,12 +73,17 @@ pub fn App() -> impl IntoView {
     };
 
     let summary = Memo::new(move |_| {
-        let options = SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: include_admin.get() };
+        let options = SummaryOptions {
+            by: vec![Dimension::Day, Dimension::Unit],
+            include_admin: include_admin.get(),
+        };
         dataset.with(|d| d.as_ref().map(|d| Summary::of(&d.table, &options)))
     });
     let hidden_admin = Memo::new(move |_| {
         dataset.with(|d| {
-            d.as_ref().map_or(0, |d| Summary::of(&d.table, &SummaryOptions::default()).admin_rows_excluded)
+            d.as_ref().map_or(0, |d| {
+                Summary::of(&d.table, &SummaryOptions::default()).admin_rows_excluded
+            })
         })
     });
 

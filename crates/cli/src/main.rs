@@ -13,7 +13,11 @@ use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
 
 #[derive(Parser)]
-#[command(name = "meterlens", version, about = "Azure Stack Hub and Azure usage, read and summarised")]
+#[command(
+    name = "meterlens",
+    version,
+    about = "Azure Stack Hub and Azure usage, read and summarised"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,9 +68,24 @@ fn parse_generate_format(s: &str) -> Result<GenerateFormat, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Summary { by, include_admin, json, files } => summary(&files, SummaryOptions { by, include_admin }, json),
-        Command::Generate { rows, seed, format, out } => {
-            let options = GenerateOptions { rows, seed, format, ..Default::default() };
+        Command::Summary {
+            by,
+            include_admin,
+            json,
+            files,
+        } => summary(&files, SummaryOptions { by, include_admin }, json),
+        Command::Generate {
+            rows,
+            seed,
+            format,
+            out,
+        } => {
+            let options = GenerateOptions {
+                rows,
+                seed,
+                format,
+                ..Default::default()
+            };
             write_generated(&options, &out).map(|_| true)
         }
     };
@@ -84,13 +103,15 @@ fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> 
     if out.as_os_str() == "-" {
         return generate(options, &mut BufWriter::new(io::stdout().lock()));
     }
-    let file = File::create(out).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
+    let file = File::create(out)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
     generate(options, &mut BufWriter::with_capacity(1 << 20, file))
 }
 
 /// Reads `path` into `table` in 1 MiB chunks.
 fn ingest_file(table: UsageTable, path: &PathBuf) -> io::Result<(UsageTable, FileReport)> {
-    let mut file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut file = File::open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let mut ingester = Ingester::new(table, &path.display().to_string());
     let mut buffer = vec![0; 1 << 20];
     loop {
@@ -174,7 +195,11 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
     for report in reports {
         writeln!(out, "{report}")?;
         for issue in &report.issues {
-            let column = issue.column.as_deref().map(|c| format!(", {c}")).unwrap_or_default();
+            let column = issue
+                .column
+                .as_deref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default();
             writeln!(out, "  line {}{column}: {}", issue.line, issue.message)?;
         }
         let unlisted = report.issue_count - report.issues.len() as u64;
@@ -182,9 +207,17 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
             writeln!(out, "  … and {unlisted} more issues")?;
         }
     }
-    writeln!(out, "\nrows {}  subscriptions {}", summary.rows, summary.subscriptions)?;
+    writeln!(
+        out,
+        "\nrows {}  subscriptions {}",
+        summary.rows, summary.subscriptions
+    )?;
     if summary.admin_rows_excluded > 0 {
-        writeln!(out, "admin rows excluded {} (use --include-admin to count them)", summary.admin_rows_excluded)?;
+        writeln!(
+            out,
+            "admin rows excluded {} (use --include-admin to count them)",
+            summary.admin_rows_excluded
+        )?;
     }
     for (unit, quantity) in &summary.quantity {
         writeln!(out, "  {quantity:>18.4}  {unit}")?;
@@ -197,8 +230,19 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
     }
     for group in &summary.groups {
         let key: Vec<&str> = group.key.iter().map(|(_, v)| v.as_str()).collect();
-        let quantity: Vec<String> = group.totals.quantity.iter().map(|(u, q)| format!("{q:.4} {u}")).collect();
-        writeln!(out, "{}\t{} rows\t{}", key.join(" | "), group.totals.rows, quantity.join("; "))?;
+        let quantity: Vec<String> = group
+            .totals
+            .quantity
+            .iter()
+            .map(|(u, q)| format!("{q:.4} {u}"))
+            .collect();
+        writeln!(
+            out,
+            "{}\t{} rows\t{}",
+            key.join(" | "),
+            group.totals.rows,
+            quantity.join("; ")
+        )?;
     }
     Ok(())
 }

@@ -11,11 +11,19 @@ fn root() -> PathBuf {
 }
 
 fn meterlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meterlens")).args(args).current_dir(root()).output().expect("meterlens runs")
+    Command::new(env!("CARGO_BIN_EXE_meterlens"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("meterlens runs")
 }
 
 fn json_of(output: &Output) -> Value {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
@@ -47,13 +55,21 @@ fn summary_json_matches_an_independent_computation() {
     let fixture = "tests/fixtures/usagesummary-small.csv";
     let text = std::fs::read_to_string(root().join(fixture)).unwrap();
     let meters = std::fs::read_to_string(root().join("crates/engine/data/azs-meters.csv")).unwrap();
-    let unit_of: BTreeMap<String, String> =
-        naive_csv(&meters).into_iter().skip(1).map(|r| (r[0].replace('-', "").to_uppercase(), r[2].clone())).collect();
+    let unit_of: BTreeMap<String, String> = naive_csv(&meters)
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[0].replace('-', "").to_uppercase(), r[2].clone()))
+        .collect();
     let rows = naive_csv(&text);
     let header = &rows[0];
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (start, qty, meter, rg, sub) =
-        (col("UsageStartTime"), col("Quantity"), col("MeterId"), col("resourceGroup"), col("subscription"));
+    let (start, qty, meter, rg, sub) = (
+        col("UsageStartTime"),
+        col("Quantity"),
+        col("MeterId"),
+        col("resourceGroup"),
+        col("subscription"),
+    );
     let mut expected: BTreeMap<String, f64> = BTreeMap::new();
     let (mut kept, mut admin, mut rejected) = (0u64, 0u64, 0u64);
     let mut subscriptions = std::collections::BTreeSet::new();
@@ -73,7 +89,10 @@ fn summary_json_matches_an_independent_computation() {
         }
         kept += 1;
         subscriptions.insert(r[sub].clone());
-        let unit = unit_of.get(&r[meter].replace('-', "").to_uppercase()).cloned().unwrap_or("(unknown unit)".into());
+        let unit = unit_of
+            .get(&r[meter].replace('-', "").to_uppercase())
+            .cloned()
+            .unwrap_or("(unknown unit)".into());
         *expected.entry(unit).or_default() += q;
     }
 
@@ -99,7 +118,13 @@ fn summary_json_matches_an_independent_computation() {
 
 #[test]
 fn group_by_day_and_subscription() {
-    let summary = json_of(&meterlens(&["summary", "--json", "--by", "day,subscription", "tests/fixtures/usagesummary-small.csv"]));
+    let summary = json_of(&meterlens(&[
+        "summary",
+        "--json",
+        "--by",
+        "day,subscription",
+        "tests/fixtures/usagesummary-small.csv",
+    ]));
     let groups = summary["groups"].as_array().unwrap();
     let rows: u64 = groups.iter().map(|g| g["rows"].as_u64().unwrap()).sum();
     assert_eq!(rows, summary["rows"].as_u64().unwrap());
@@ -109,16 +134,38 @@ fn group_by_day_and_subscription() {
 
 #[test]
 fn include_admin_counts_infrastructure_rows() {
-    let summary = json_of(&meterlens(&["summary", "--json", "--include-admin", "tests/fixtures/usagesummary-small.csv"]));
-    assert_eq!((summary["rows"].as_u64(), summary["admin_rows_excluded"].as_u64()), (Some(9), Some(0)));
+    let summary = json_of(&meterlens(&[
+        "summary",
+        "--json",
+        "--include-admin",
+        "tests/fixtures/usagesummary-small.csv",
+    ]));
+    assert_eq!(
+        (
+            summary["rows"].as_u64(),
+            summary["admin_rows_excluded"].as_u64()
+        ),
+        (Some(9), Some(0))
+    );
 }
 
 #[test]
 fn the_embedded_sample_is_the_generator_output() {
-    let generated = meterlens(&["generate", "--rows", "1500", "--seed", "2026", "--format", "usagesummary-csv"]);
+    let generated = meterlens(&[
+        "generate",
+        "--rows",
+        "1500",
+        "--seed",
+        "2026",
+        "--format",
+        "usagesummary-csv",
+    ]);
     assert!(generated.status.success());
     let committed = std::fs::read(root().join("public/sample/usage-sample.csv")).unwrap();
-    assert!(generated.stdout == committed, "public/sample/usage-sample.csv is stale: regenerate it (see README)");
+    assert!(
+        generated.stdout == committed,
+        "public/sample/usage-sample.csv is stale: regenerate it (see README)"
+    );
 }
 
 #[test]
@@ -126,9 +173,22 @@ fn generated_files_read_back_with_every_row() {
     let dir = std::env::temp_dir().join(format!("meterlens-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("gen.csv");
-    let status = meterlens(&["generate", "--rows", "4321", "--seed", "9", "--out", out.to_str().unwrap()]);
+    let status = meterlens(&[
+        "generate",
+        "--rows",
+        "4321",
+        "--seed",
+        "9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(status.status.success());
-    let summary = json_of(&meterlens(&["summary", "--json", "--include-admin", out.to_str().unwrap()]));
+    let summary = json_of(&meterlens(&[
+        "summary",
+        "--json",
+        "--include-admin",
+        out.to_str().unwrap(),
+    ]));
     assert_eq!(summary["rows"], 4321);
     assert_eq!(summary["inputs"][0]["rejected"], 0);
     std::fs::remove_dir_all(dir).ok();
@@ -139,8 +199,16 @@ fn unreadable_files_fail_with_a_message_and_unknown_options_are_named() {
     let output = meterlens(&["summary", "Cargo.toml"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("Cargo.toml") && stderr.contains("not a usage file"), "{stderr}");
-    let output = meterlens(&["summary", "--by", "colour", "tests/fixtures/usagesummary-small.csv"]);
+    assert!(
+        stderr.contains("Cargo.toml") && stderr.contains("not a usage file"),
+        "{stderr}"
+    );
+    let output = meterlens(&[
+        "summary",
+        "--by",
+        "colour",
+        "tests/fixtures/usagesummary-small.csv",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("valid dimensions"));
     let output = meterlens(&["summary", "no-such-file.csv"]);

@@ -79,7 +79,12 @@ impl FromStr for Dimension {
             .iter()
             .position(|n| *n == s.trim())
             .map(|i| Self::ALL[i])
-            .ok_or_else(|| format!("unknown dimension {s:?}; valid dimensions: {}", Self::NAMES.join(", ")))
+            .ok_or_else(|| {
+                format!(
+                    "unknown dimension {s:?}; valid dimensions: {}",
+                    Self::NAMES.join(", ")
+                )
+            })
     }
 }
 
@@ -153,12 +158,24 @@ impl Acc {
     fn totals(&self, table: &UsageTable) -> Totals {
         let label = |id: StrId, empty: &str| {
             let s = table.str(id);
-            if s.is_empty() { empty.to_string() } else { s.to_string() }
+            if s.is_empty() {
+                empty.to_string()
+            } else {
+                s.to_string()
+            }
         };
         Totals {
             rows: self.rows,
-            quantity: self.quantity.iter().map(|&(u, q)| (label(u, UNKNOWN_UNIT), q)).collect(),
-            cost: self.cost.iter().map(|&(c, v)| (label(c, "(unknown currency)"), v)).collect(),
+            quantity: self
+                .quantity
+                .iter()
+                .map(|&(u, q)| (label(u, UNKNOWN_UNIT), q))
+                .collect(),
+            cost: self
+                .cost
+                .iter()
+                .map(|&(c, v)| (label(c, "(unknown currency)"), v))
+                .collect(),
         }
     }
 }
@@ -178,8 +195,9 @@ impl Summary {
         let mut subscriptions = vec![false; table.strings().len()];
         let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
         let mut key = Vec::with_capacity(options.by.len());
-        let admin_groups: Vec<bool> =
-            (0..table.strings().len()).map(|i| admin::classify(table.str(StrId(i as u32))).is_some()).collect();
+        let admin_groups: Vec<bool> = (0..table.strings().len())
+            .map(|i| admin::classify(table.str(StrId(i as u32))).is_some())
+            .collect();
         for row in 0..table.len() {
             let (unit, quantity) = (table.unit[row], table.quantity[row]);
             let (currency, cost) = (table.currency[row], table.cost[row]);
@@ -192,13 +210,21 @@ impl Summary {
             if !options.by.is_empty() {
                 key.clear();
                 key.extend(options.by.iter().map(|d| key_of(table, row, *d)));
-                groups.entry(key.clone()).or_default().add(unit, quantity, currency, cost);
+                groups
+                    .entry(key.clone())
+                    .or_default()
+                    .add(unit, quantity, currency, cost);
             }
         }
         let mut groups: Vec<Group> = groups
             .iter()
             .map(|(key, acc)| Group {
-                key: options.by.iter().zip(key).map(|(d, k)| (*d, label_of(table, *d, *k))).collect(),
+                key: options
+                    .by
+                    .iter()
+                    .zip(key)
+                    .map(|(d, k)| (*d, label_of(table, *d, *k)))
+                    .collect(),
                 totals: acc.totals(table),
             })
             .collect();
@@ -206,7 +232,11 @@ impl Summary {
         let totals = total.totals(table);
         Summary {
             rows: totals.rows,
-            subscriptions: subscriptions.iter().enumerate().filter(|&(i, &s)| s && i != 0).count() as u64,
+            subscriptions: subscriptions
+                .iter()
+                .enumerate()
+                .filter(|&(i, &s)| s && i != 0)
+                .count() as u64,
             admin_rows_excluded: admin.rows,
             admin_quantity: admin.totals(table).quantity,
             quantity: totals.quantity,
@@ -235,9 +265,11 @@ fn key_of(table: &UsageTable, row: usize, dimension: Dimension) -> i64 {
 
 fn label_of(table: &UsageTable, dimension: Dimension, key: i64) -> String {
     match dimension {
-        Dimension::SourceFormat => {
-            table.sources().get(key as usize).map_or("unknown", |s| s.format.as_str()).to_string()
-        }
+        Dimension::SourceFormat => table
+            .sources()
+            .get(key as usize)
+            .map_or("unknown", |s| s.format.as_str())
+            .to_string(),
         Dimension::Day => time::day_label(key),
         Dimension::Month => time::month_index_label(key),
         Dimension::Hour => time::hour_label(key * 3600),
@@ -260,11 +292,16 @@ pub fn daily_quantity(summary_by_day_and_unit: &Summary, unit: &str) -> Vec<(i64
             }
         }
         if let (Some(day), true) = (day, matches_unit) {
-            *by_day.entry(day).or_default() += group.totals.quantity.get(unit).copied().unwrap_or(0.0);
+            *by_day.entry(day).or_default() +=
+                group.totals.quantity.get(unit).copied().unwrap_or(0.0);
         }
     }
-    let (Some(&first), Some(&last)) = (by_day.keys().next(), by_day.keys().next_back()) else { return Vec::new() };
-    (first..=last).map(|d| (d, by_day.get(&d).copied().unwrap_or(0.0))).collect()
+    let (Some(&first), Some(&last)) = (by_day.keys().next(), by_day.keys().next_back()) else {
+        return Vec::new();
+    };
+    (first..=last)
+        .map(|d| (d, by_day.get(&d).copied().unwrap_or(0.0)))
+        .collect()
 }
 
 fn value_to_day(label: &str) -> Option<i64> {

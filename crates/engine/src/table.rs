@@ -22,7 +22,10 @@ pub struct Dictionary {
 
 impl Default for Dictionary {
     fn default() -> Self {
-        let mut dictionary = Dictionary { values: Vec::new(), index: FxHashMap::default() };
+        let mut dictionary = Dictionary {
+            values: Vec::new(),
+            index: FxHashMap::default(),
+        };
         dictionary.intern("");
         dictionary
     }
@@ -184,7 +187,10 @@ impl UsageTable {
 
     /// Registers a source file and returns its index for [`UsageTable::push`].
     pub fn add_source(&mut self, file: &str, format: Format) -> u16 {
-        self.sources.push(Source { file: file.to_string(), format });
+        self.sources.push(Source {
+            file: file.to_string(),
+            format,
+        });
         (self.sources.len() - 1).min(u16::MAX as usize) as u16
     }
 
@@ -282,7 +288,12 @@ mod tests {
     fn strings_are_stored_once() {
         let mut table = UsageTable::default();
         let src = table.add_source("a.csv", Format::UsageSummaryCsv);
-        let rec = UsageRecord { subscription: "sub-1", meter_id: "M", quantity: 2.0, ..Default::default() };
+        let rec = UsageRecord {
+            subscription: "sub-1",
+            meter_id: "M",
+            quantity: 2.0,
+            ..Default::default()
+        };
         table.push(src, 2, &rec);
         table.push(src, 3, &rec);
         assert_eq!(table.len(), 2);

@@ -78,7 +78,8 @@ fn parse_clock(clock: &str) -> Option<i64> {
         Some(p) => p.split('.').next()?.parse().ok()?,
         None => 0,
     };
-    ((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&sec)).then_some(h * 3600 + m * 60 + sec)
+    ((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&sec))
+        .then_some(h * 3600 + m * 60 + sec)
 }
 
 fn parse_us(s: &str) -> Option<i64> {
@@ -123,7 +124,8 @@ fn parse_us(s: &str) -> Option<i64> {
 }
 
 fn midnight(date: NaiveDate) -> i64 {
-    date.and_hms_opt(0, 0, 0).map_or(0, |dt| dt.and_utc().timestamp())
+    date.and_hms_opt(0, 0, 0)
+        .map_or(0, |dt| dt.and_utc().timestamp())
 }
 
 /// The UTC day (days since 1970-01-01) that contains `seconds`.
@@ -133,12 +135,14 @@ pub fn day_of(seconds: i64) -> i64 {
 
 /// `YYYY-MM-DD` of a UTC day number.
 pub fn day_label(day: i64) -> String {
-    DateTime::from_timestamp(day * DAY, 0).map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
+    DateTime::from_timestamp(day * DAY, 0)
+        .map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
 /// `YYYY-MM` of a UTC timestamp.
 pub fn month_label(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m").to_string())
+    DateTime::from_timestamp(seconds, 0)
+        .map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m").to_string())
 }
 
 /// Months since year 0 of a UTC timestamp (a sortable month key).
@@ -148,13 +152,19 @@ pub fn month_index(seconds: i64) -> i64 {
 
 /// `YYYY-MM` of a [`month_index`].
 pub fn month_index_label(index: i64) -> String {
-    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
+    format!(
+        "{:04}-{:02}",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
 }
 
 /// `YYYY-MM-DDTHH:00Z` of a UTC timestamp.
 pub fn hour_label(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0)
-        .map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m-%dT%H:00Z").to_string())
+    DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |d| d.format("%Y-%m-%dT%H:00Z").to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -186,14 +196,28 @@ mod tests {
 
     #[test]
     fn afternoon_and_noon() {
-        assert_eq!(parse_timestamp("10/1/2026 1:30:00 PM"), Ok(OCT1 + 13 * 3600 + 1800));
-        assert_eq!(parse_timestamp("10/1/2026 12:00:00 PM"), Ok(OCT1 + 12 * 3600));
+        assert_eq!(
+            parse_timestamp("10/1/2026 1:30:00 PM"),
+            Ok(OCT1 + 13 * 3600 + 1800)
+        );
+        assert_eq!(
+            parse_timestamp("10/1/2026 12:00:00 PM"),
+            Ok(OCT1 + 12 * 3600)
+        );
         assert_eq!(parse_timestamp("2026-10-01T23:59:59Z"), Ok(OCT1 + DAY - 1));
     }
 
     #[test]
     fn rejects_what_is_not_a_date() {
-        for s in ["", "yesterday", "13/45/2026", "2026-02-30", "10/1/26", "2026-10-01T25:00:00Z", "10/1/2026 13:00 PM"] {
+        for s in [
+            "",
+            "yesterday",
+            "13/45/2026",
+            "2026-02-30",
+            "10/1/26",
+            "2026-10-01T25:00:00Z",
+            "10/1/2026 13:00 PM",
+        ] {
             assert!(parse_timestamp(s).is_err(), "{s}");
         }
     }

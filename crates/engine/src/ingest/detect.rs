@@ -111,11 +111,18 @@ const SPECS: &[Spec] = &[
 
 /// Decides the format from a header record.
 pub(super) fn detect(header: &Record<'_>) -> Result<Layout, FileError> {
-    let names: Vec<String> = header.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect();
+    let names: Vec<String> = header
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).trim().to_string())
+        .collect();
     let position = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
     let mut closest: Option<(&Spec, usize)> = None;
     for spec in SPECS {
-        let matched = spec.columns.iter().filter(|(name, _)| position(name).is_some()).count();
+        let matched = spec
+            .columns
+            .iter()
+            .filter(|(name, _)| position(name).is_some())
+            .count();
         if matched == spec.columns.len() {
             let mut columns = [None; FIELD_COUNT];
             for (name, field) in spec.columns {
@@ -123,7 +130,11 @@ pub(super) fn detect(header: &Record<'_>) -> Result<Layout, FileError> {
                     columns[*field as usize] = position(name);
                 }
             }
-            return Ok(Layout { format: spec.format, columns, names });
+            return Ok(Layout {
+                format: spec.format,
+                columns,
+                names,
+            });
         }
         if closest.is_none_or(|(_, best)| matched > best) {
             closest = Some((spec, matched));

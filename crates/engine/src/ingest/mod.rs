@@ -160,7 +160,10 @@ const SNIFF_BYTES: usize = 64 * 1024;
 enum State {
     /// Collecting the first bytes to decide the format.
     Sniffing(Vec<u8>),
-    Csv { stream: CsvRecords, layout: Option<Layout> },
+    Csv {
+        stream: Box<CsvRecords>,
+        layout: Option<Box<Layout>>,
+    },
     Failed,
 }
 
@@ -178,7 +181,12 @@ impl Ingester {
     /// Starts reading `file` into `table` (which may already hold rows of other files).
     pub fn new(mut table: UsageTable, file: &str) -> Self {
         let source = table.add_source(file, Format::Unknown);
-        Ingester { table, source, state: State::Sniffing(Vec::new()), report: FileReport::new(file) }
+        Ingester {
+            table,
+            source,
+            state: State::Sniffing(Vec::new()),
+            report: FileReport::new(file),
+        }
     }
 
     /// Feeds the next chunk of the file.
@@ -203,9 +211,15 @@ impl Ingester {
             let head = std::mem::take(head);
             self.start(&head);
         }
-        let Ingester { mut table, source, mut state, mut report } = self;
+        let Ingester {
+            mut table,
+            source,
+            mut state,
+            mut report,
+        } = self;
         if let State::Csv { stream, layout } = &mut state {
-            stream.finish(&mut |event| on_csv_event(event, layout, &mut table, source, &mut report));
+            stream
+                .finish(&mut |event| on_csv_event(event, layout, &mut table, source, &mut report));
             if layout.is_none() && report.error.is_none() {
                 report.error = Some(FileError::Empty);
             }
@@ -233,14 +247,24 @@ impl Ingester {
             self.state = State::Failed;
             return;
         }
-        self.state = State::Csv { stream: CsvRecords::default(), layout: None };
+        self.state = State::Csv {
+            stream: Box::default(),
+            layout: None,
+        };
         self.feed_body(head_without_bom);
     }
 
     fn feed_body(&mut self, chunk: &[u8]) {
-        let Ingester { table, source, state, report } = self;
+        let Ingester {
+            table,
+            source,
+            state,
+            report,
+        } = self;
         if let State::Csv { stream, layout } = state {
-            stream.feed(chunk, &mut |event| on_csv_event(event, layout, table, *source, report));
+            stream.feed(chunk, &mut |event| {
+                on_csv_event(event, layout, table, *source, report)
+            });
             if report.error.is_some() {
                 *state = State::Failed;
             }
@@ -260,7 +284,7 @@ fn looks_like_json(head: &[u8]) -> bool {
 
 fn on_csv_event(
     event: Event<'_>,
-    layout: &mut Option<Layout>,
+    layout: &mut Option<Box<Layout>>,
     table: &mut UsageTable,
     source: u16,
     report: &mut FileReport,
@@ -274,7 +298,10 @@ fn on_csv_event(
             report.push_issue(Issue {
                 line,
                 column: None,
-                message: format!("row is longer than {} MiB and was skipped", crate::csv_records::MAX_RECORD_BYTES >> 20),
+                message: format!(
+                    "row is longer than {} MiB and was skipped",
+                    crate::csv_records::MAX_RECORD_BYTES >> 20
+                ),
                 excerpt: String::new(),
                 dropped: true,
             });
@@ -285,7 +312,7 @@ fn on_csv_event(
         None => match detect::detect(&record) {
             Ok(found) => {
                 report.format = found.format;
-                *layout = Some(found);
+                *layout = Some(Box::new(found));
             }
             Err(error) => report.error = Some(error),
         },

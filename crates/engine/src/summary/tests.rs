@@ -9,11 +9,35 @@ fn table() -> UsageTable {
     let mut table = UsageTable::default();
     let src = table.add_source("t.csv", Format::UsageSummaryCsv);
     let rows = [
-        ("2026-10-01T00:00:00Z", "sub-a", "rg-1", "Virtual core hours", 10.0),
+        (
+            "2026-10-01T00:00:00Z",
+            "sub-a",
+            "rg-1",
+            "Virtual core hours",
+            10.0,
+        ),
         ("2026-10-01T00:00:00Z", "sub-a", "rg-1", "GB*hours", 100.0),
-        ("2026-10-03T05:00:00Z", "sub-a", "rg-2", "Virtual core hours", 5.0),
-        ("2026-11-01T00:00:00Z", "sub-b", "rg-1", "Virtual core hours", 1.0),
-        ("2026-10-02T00:00:00Z", "sub-p", "system.local", "GB*hours", 999.0),
+        (
+            "2026-10-03T05:00:00Z",
+            "sub-a",
+            "rg-2",
+            "Virtual core hours",
+            5.0,
+        ),
+        (
+            "2026-11-01T00:00:00Z",
+            "sub-b",
+            "rg-1",
+            "Virtual core hours",
+            1.0,
+        ),
+        (
+            "2026-10-02T00:00:00Z",
+            "sub-p",
+            "system.local",
+            "GB*hours",
+            999.0,
+        ),
     ];
     for (i, (start, sub, rg, unit, quantity)) in rows.into_iter().enumerate() {
         let start = parse_timestamp(start).unwrap();
@@ -37,14 +61,22 @@ fn keys(summary: &Summary) -> Vec<String> {
         .iter()
         .map(|g| {
             let key: Vec<String> = g.key.iter().map(|(_, v)| v.clone()).collect();
-            format!("{} rows={} {:?}", key.join("|"), g.totals.rows, g.totals.quantity)
+            format!(
+                "{} rows={} {:?}",
+                key.join("|"),
+                g.totals.rows,
+                g.totals.quantity
+            )
         })
         .collect()
 }
 
 #[test]
 fn group_by_month_and_subscription() {
-    let options = SummaryOptions { by: vec![Dimension::Month, Dimension::Subscription], include_admin: false };
+    let options = SummaryOptions {
+        by: vec![Dimension::Month, Dimension::Subscription],
+        include_admin: false,
+    };
     let summary = Summary::of(&table(), &options);
     assert_eq!(
         keys(&summary),
@@ -53,12 +85,21 @@ fn group_by_month_and_subscription() {
             "2026-11|sub-b rows=1 {\"Virtual core hours\": 1.0}",
         ]
     );
-    assert_eq!((summary.admin_rows_excluded, summary.admin_quantity["GB*hours"]), (1, 999.0));
+    assert_eq!(
+        (
+            summary.admin_rows_excluded,
+            summary.admin_quantity["GB*hours"]
+        ),
+        (1, 999.0)
+    );
 }
 
 #[test]
 fn daily_series_fills_missing_days_and_keeps_units_apart() {
-    let options = SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: true };
+    let options = SummaryOptions {
+        by: vec![Dimension::Day, Dimension::Unit],
+        include_admin: true,
+    };
     let summary = Summary::of(&table(), &options);
     let vcpu = daily_quantity(&summary, "Virtual core hours");
     let day = |s| parse_timestamp(s).unwrap() / DAY;
@@ -68,7 +109,10 @@ fn daily_series_fills_missing_days_and_keeps_units_apart() {
     assert_eq!(vcpu.last(), Some(&(day("2026-11-01"), 1.0)));
     assert_eq!(vcpu.len(), 32);
     let storage = daily_quantity(&summary, "GB*hours");
-    assert_eq!(storage, vec![(day("2026-10-01"), 100.0), (day("2026-10-02"), 999.0)]);
+    assert_eq!(
+        storage,
+        vec![(day("2026-10-01"), 100.0), (day("2026-10-02"), 999.0)]
+    );
 }
 
 #[test]

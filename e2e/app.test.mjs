@@ -1,0 +1,125 @@
+// End-to-end: the release build in headless Chromium, checked against the engine's own CLI figures.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.METERLENS_URL ?? 'http://127.0.0.1:8080/';
+const CLI = process.env.METERLENS_CLI ?? 'target/debug/meterlens';
+const OUT = 'e2e/out';
+
+let context;
+let page;
+const pageErrors = [];
+
+/** What the engine computes for files, through the CLI (exit code 1 only means some file was unreadable). */
+function engineSummary(...args) {
+  try {
+    return JSON.parse(execFileSync(CLI, ['summary', '--json', ...args]));
+  } catch (error) {
+    if (error.stdout?.length) return JSON.parse(error.stdout);
+    throw error;
+  }
+}
+
+/** The KPI figures as the page shows them (raw values from data-value). */
+async function kpis() {
+  return page.evaluate(() => {
+    const value = (id) => Number(document.querySelector(`[data-testid=${id}]`)?.dataset.value);
+    const quantity = {};
+    for (const li of document.querySelectorAll('[data-testid=kpi-quantity] li')) {
+      quantity[li.dataset.unit] = Number(li.dataset.value);
+    }
+    return { rows: value('kpi-rows'), subscriptions: value('kpi-subscriptions'), quantity };
+  });
+}
+
+function assertKpisMatch(shown, engine) {
+  assert.equal(shown.rows, engine.rows);
+  assert.equal(shown.subscriptions, engine.subscriptions);
+  assert.deepEqual(Object.keys(shown.quantity).sort(), Object.keys(engine.quantity).sort());
+  for (const [unit, value] of Object.entries(engine.quantity)) {
+    assert.ok(Math.abs(shown.quantity[unit] - value) <= 1e-9 * Math.max(1, Math.abs(value)), `${unit}: ${shown.quantity[unit]} vs ${value}`);
+  }
+}
+
+async function waitForSource(text) {
+  await page.waitForFunction((t) => document.querySelector('[data-testid=source]')?.textContent.includes(t), text);
+}
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'meterlens-e2e-')), {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(BASE);
+  await waitForSource('embedded sample');
+});
+
+after(async () => {
+  await context?.close();
+});
+
+test('opens on the embedded sample with KPI cards equal to the engine figures and a chart', async () => {
+  assertKpisMatch(await kpis(), engineSummary('public/sample/usage-sample.csv'));
+  const bars = await page.locator('[data-testid=usage-chart] svg rect[fill="#1F6FB2"]').count();
+  assert.equal(bars, 31, 'one bar per day of the sample month');
+  assert.match(await page.locator('[data-testid=usage-chart] svg').textContent(), /Virtual core hours/);
+  const hidden = engineSummary('public/sample/usage-sample.csv').admin_rows_excluded;
+  assert.ok(hidden > 0);
+  assert.match(await page.getByTestId('admin-banner').textContent(), new RegExp(`^${hidden} rows of zero-priced admin`));
+  await page.screenshot({ path: join(OUT, 'sample-report.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('showing admin rows counts them as the CLI does with --include-admin', async () => {
+  await page.getByTestId('admin-toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=admin-toggle]')?.textContent === 'Hide them');
+  assertKpisMatch(await kpis(), engineSummary('--include-admin', 'public/sample/usage-sample.csv'));
+  await page.getByTestId('admin-toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=admin-toggle]')?.textContent === 'Show them');
+});
+
+test('a file picked by the user replaces the report, with its problems listed by line', async () => {
+  await page.getByTestId('file-input').setInputFiles('tests/fixtures/usagesummary-small.csv');
+  await waitForSource('usagesummary-small.csv');
+  assertKpisMatch(await kpis(), engineSummary('tests/fixtures/usagesummary-small.csv'));
+  const issues = await page.getByTestId('issues').textContent();
+  assert.match(issues, /9 rows as Azure Stack Hub Usagesummary\.ps1 CSV, 2 rejected/);
+  assert.match(issues, /2026-13-01/);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a dropped file is read the same way', async () => {
+  const bytes = [...readFileSync('public/sample/usage-sample.csv')];
+  const transfer = await page.evaluateHandle((data) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], 'dropped-usage.csv', { type: 'text/csv' }));
+    return dt;
+  }, bytes);
+  await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: transfer });
+  await waitForSource('dropped-usage.csv');
+  assertKpisMatch(await kpis(), engineSummary('public/sample/usage-sample.csv'));
+});
+
+test('a file that is not usage data gets a clear message and the report stays', async () => {
+  const before = await kpis();
+  await page.getByTestId('file-input').setInputFiles('tests/fixtures/not-usage.csv');
+  await page.waitForSelector('[data-testid=notice].error');
+  const message = await page.getByTestId('notice').textContent();
+  assert.match(message, /not-usage\.csv: not a usage file MeterLens knows/);
+  assert.match(message, /closest format is .+ CSV \(1 of 14 columns\), which also needs MeterId/);
+  assert.match(message, /previous report is still shown/);
+  assert.deepEqual(await kpis(), before);
+  await page.screenshot({ path: join(OUT, 'bad-file.png') });
+  assert.deepEqual(pageErrors, []);
+});
