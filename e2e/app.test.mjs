@@ -117,7 +117,7 @@ test('a file that is not usage data gets a clear message and the report stays', 
   await page.waitForSelector('[data-testid=notice].error');
   const message = await page.getByTestId('notice').textContent();
   assert.match(message, /not-usage\.csv: not a usage file MeterLens knows/);
-  assert.match(message, /closest format is .+ CSV \(1 of 14 columns\), which also needs MeterId/);
+  assert.match(message, /closest format is .+ \(\d of \d key columns\), which also needs /);
   assert.match(message, /previous report is still shown/);
   assert.deepEqual(await kpis(), before);
   await page.screenshot({ path: join(OUT, 'bad-file.png') });

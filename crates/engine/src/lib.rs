@@ -22,6 +22,7 @@ pub mod catalog;
 mod csv_records;
 pub mod generate;
 pub mod ingest;
+pub mod kv;
 pub mod meter_id;
 pub mod summary;
 pub mod table;

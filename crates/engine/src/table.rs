@@ -79,84 +79,149 @@ pub struct Source {
     pub format: Format,
 }
 
-/// One usage record as parsed, before it is stored. Strings borrow from the parser's buffers.
-#[derive(Clone, Debug, Default)]
-pub struct UsageRecord<'a> {
-    /// Start of the usage window, UTC seconds.
-    pub usage_start: i64,
-    /// End of the usage window, UTC seconds.
-    pub usage_end: i64,
-    /// Subscription that consumed (for Azure Stack local data: the tenant subscription).
-    pub subscription: &'a str,
-    /// Resource group (lower-case is not enforced; the source spelling is kept).
-    pub resource_group: &'a str,
-    /// Full resource URI or ID.
-    pub resource_uri: &'a str,
-    /// Resource type such as `virtualMachines` or `Microsoft.Compute/virtualMachines`.
-    pub resource_type: &'a str,
-    /// Resource name.
-    pub resource_name: &'a str,
-    /// Location or region.
-    pub location: &'a str,
-    /// Normalised meter ID (see [`crate::meter_id::normalize`]).
-    pub meter_id: &'a str,
-    /// Meter name.
-    pub meter_name: &'a str,
-    /// Unit of the quantity.
-    pub unit: &'a str,
-    /// Quantity in `unit`.
-    pub quantity: f64,
-    /// Billed cost when the file carries one, else `None`.
-    pub cost: Option<f64>,
-    /// Currency of `cost` (empty when unknown).
-    pub currency: &'a str,
-    /// Tags as the source wrote them.
-    pub tags: &'a str,
-    /// Additional info as the source wrote it.
-    pub additional_info: &'a str,
+/// Declares the dictionary-encoded string columns once: the record field, the table column, push, size.
+macro_rules! string_columns {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One usage record as parsed, before it is stored. Strings borrow from the parser's buffers.
+        #[derive(Clone, Debug, Default)]
+        pub struct UsageRecord<'a> {
+            /// Start of the usage window, UTC seconds.
+            pub usage_start: i64,
+            /// End of the usage window, UTC seconds.
+            pub usage_end: i64,
+            /// Quantity in `unit`.
+            pub quantity: f64,
+            /// Billed (actual) cost, when the file carries one.
+            pub cost: Option<f64>,
+            /// Effective (amortized) cost, when the file carries one.
+            pub effective_cost: Option<f64>,
+            /// Unit price, when the file carries one.
+            pub unit_price: Option<f64>,
+            /// True for Azure Stack Hub usage (local data, or Azure rows that carry Azure Stack markers).
+            pub azure_stack: bool,
+            /// Tags, already interned by [`UsageTable::intern_key_values`].
+            pub tags: StrId,
+            /// Additional info, already interned by [`UsageTable::intern_key_values`].
+            pub additional_info: StrId,
+            $($(#[$doc])* pub $name: &'a str,)*
+        }
+
+        /// The columnar usage table every view reads. Rows are appended by ingest and never change.
+        #[derive(Clone, Debug, Default)]
+        pub struct UsageTable {
+            strings: Dictionary,
+            sources: Vec<Source>,
+            key_values: FxHashMap<StrId, Box<[(StrId, StrId)]>>,
+            /// Index into [`UsageTable::sources`] per row.
+            pub source: Vec<u16>,
+            /// Line in the source file where the row starts (1-based).
+            pub line: Vec<u32>,
+            /// Usage window start, UTC seconds.
+            pub usage_start: Vec<i64>,
+            /// Usage window end, UTC seconds.
+            pub usage_end: Vec<i64>,
+            /// Quantity per row.
+            pub quantity: Vec<f64>,
+            /// Billed cost per row; NaN when the source had none.
+            pub cost: Vec<f64>,
+            /// Effective (amortized) cost per row; NaN when the source had none.
+            pub effective_cost: Vec<f64>,
+            /// Unit price per row; NaN when the source had none.
+            pub unit_price: Vec<f64>,
+            /// Azure Stack Hub flag per row.
+            pub azure_stack: Vec<bool>,
+            /// Tags (raw text; pairs through [`UsageTable::key_values`]).
+            pub tags: Vec<StrId>,
+            /// Additional info (raw text; pairs through [`UsageTable::key_values`]).
+            pub additional_info: Vec<StrId>,
+            $($(#[$doc])* pub $name: Vec<StrId>,)*
+        }
+
+        impl UsageTable {
+            /// Appends one row.
+            pub fn push(&mut self, source: u16, line: u64, record: &UsageRecord<'_>) {
+                self.source.push(source);
+                self.line.push(line.min(u32::MAX as u64) as u32);
+                self.usage_start.push(record.usage_start);
+                self.usage_end.push(record.usage_end);
+                self.quantity.push(record.quantity);
+                self.cost.push(record.cost.unwrap_or(f64::NAN));
+                self.effective_cost.push(record.effective_cost.unwrap_or(f64::NAN));
+                self.unit_price.push(record.unit_price.unwrap_or(f64::NAN));
+                self.azure_stack.push(record.azure_stack);
+                self.tags.push(record.tags);
+                self.additional_info.push(record.additional_info);
+                $(self.$name.push(self.strings.intern(record.$name));)*
+            }
+
+            /// Bytes held on the heap by the table (columns with spare capacity, dictionary, parsed pairs).
+            pub fn heap_bytes(&self) -> usize {
+                fn bytes<T>(column: &Vec<T>) -> usize {
+                    column.capacity() * std::mem::size_of::<T>()
+                }
+                let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
+                bytes(&self.source) + bytes(&self.line) + bytes(&self.usage_start) + bytes(&self.usage_end)
+                    + bytes(&self.quantity) + bytes(&self.cost) + bytes(&self.effective_cost)
+                    + bytes(&self.unit_price) + bytes(&self.azure_stack) + bytes(&self.tags)
+                    + bytes(&self.additional_info)
+                    $(+ bytes(&self.$name))*
+                    + self.strings.heap_bytes() + pairs
+            }
+
+            /// Frees spare column capacity (after ingest has finished).
+            pub fn shrink_to_fit(&mut self) {
+                self.source.shrink_to_fit();
+                self.line.shrink_to_fit();
+                self.usage_start.shrink_to_fit();
+                self.usage_end.shrink_to_fit();
+                self.quantity.shrink_to_fit();
+                self.cost.shrink_to_fit();
+                self.effective_cost.shrink_to_fit();
+                self.unit_price.shrink_to_fit();
+                self.azure_stack.shrink_to_fit();
+                self.tags.shrink_to_fit();
+                self.additional_info.shrink_to_fit();
+                $(self.$name.shrink_to_fit();)*
+            }
+        }
+    };
 }
 
-/// The columnar usage table every view reads. Rows are appended by ingest and never change afterwards.
-#[derive(Clone, Debug, Default)]
-pub struct UsageTable {
-    strings: Dictionary,
-    sources: Vec<Source>,
-    /// Index into `sources` per row.
-    pub source: Vec<u16>,
-    /// Line in the source file where the row starts (1-based).
-    pub line: Vec<u32>,
-    /// Usage window start, UTC seconds.
-    pub usage_start: Vec<i64>,
-    /// Usage window end, UTC seconds.
-    pub usage_end: Vec<i64>,
-    /// Subscription per row.
-    pub subscription: Vec<StrId>,
-    /// Resource group per row.
-    pub resource_group: Vec<StrId>,
-    /// Resource URI per row.
-    pub resource_uri: Vec<StrId>,
-    /// Resource type per row.
-    pub resource_type: Vec<StrId>,
-    /// Resource name per row.
-    pub resource_name: Vec<StrId>,
-    /// Location per row.
-    pub location: Vec<StrId>,
-    /// Normalised meter ID per row.
-    pub meter_id: Vec<StrId>,
-    /// Meter name per row.
-    pub meter_name: Vec<StrId>,
-    /// Unit per row.
-    pub unit: Vec<StrId>,
-    /// Quantity per row.
-    pub quantity: Vec<f64>,
-    /// Billed cost per row; NaN when the source had none.
-    pub cost: Vec<f64>,
-    /// Currency per row.
-    pub currency: Vec<StrId>,
-    /// Tags text per row.
-    pub tags: Vec<StrId>,
-    /// Additional info text per row.
-    pub additional_info: Vec<StrId>,
+string_columns! {
+    /// Subscription that consumed (Azure-side rows: the billed subscription).
+    subscription,
+    /// For Azure-side Azure Stack rows: the local (stamp) subscription from `azureStack.SubscriptionId`.
+    local_subscription,
+    /// Resource group.
+    resource_group,
+    /// Full resource URI or ID.
+    resource_uri,
+    /// Resource type, e.g. `virtualMachines` or `Microsoft.Compute/virtualMachines`.
+    resource_type,
+    /// Resource name.
+    resource_name,
+    /// Location or region.
+    location,
+    /// Normalised meter ID (see [`crate::meter_id::normalize`]).
+    meter_id,
+    /// The local Azure Stack Hub meter ID: the meter itself for local data, `azureStack.MeterId` for Azure rows.
+    local_meter_id,
+    /// Meter name.
+    meter_name,
+    /// Meter category.
+    meter_category,
+    /// Meter subcategory.
+    meter_subcategory,
+    /// Meter region (`Azure Stack` for Azure Stack rows on the Azure side).
+    meter_region,
+    /// Unit of the quantity.
+    unit,
+    /// Currency of the cost columns.
+    currency,
+    /// Charge type (Usage, Purchase, Refund…).
+    charge_type,
+    /// Pricing model (OnDemand, Reservation…).
+    pricing_model,
 }
 
 impl UsageTable {
@@ -201,82 +266,36 @@ impl UsageTable {
         }
     }
 
-    /// Appends one row.
-    pub fn push(&mut self, source: u16, line: u64, record: &UsageRecord<'_>) {
-        let s = &mut self.strings;
-        self.source.push(source);
-        self.line.push(line.min(u32::MAX as u64) as u32);
-        self.usage_start.push(record.usage_start);
-        self.usage_end.push(record.usage_end);
-        self.subscription.push(s.intern(record.subscription));
-        self.resource_group.push(s.intern(record.resource_group));
-        self.resource_uri.push(s.intern(record.resource_uri));
-        self.resource_type.push(s.intern(record.resource_type));
-        self.resource_name.push(s.intern(record.resource_name));
-        self.location.push(s.intern(record.location));
-        self.meter_id.push(s.intern(record.meter_id));
-        self.meter_name.push(s.intern(record.meter_name));
-        self.unit.push(s.intern(record.unit));
-        self.quantity.push(record.quantity);
-        self.cost.push(record.cost.unwrap_or(f64::NAN));
-        self.currency.push(s.intern(record.currency));
-        self.tags.push(s.intern(record.tags));
-        self.additional_info.push(s.intern(record.additional_info));
+    /// Interns key/value text (tags, additional info), parsing it the first time it is seen.
+    /// Returns its id and, the first time only, why it could not be parsed.
+    pub fn intern_key_values(&mut self, text: &str) -> (StrId, Option<String>) {
+        let id = self.strings.intern(text);
+        if self.key_values.contains_key(&id) {
+            return (id, None);
+        }
+        let (pairs, error) = match crate::kv::parse(text) {
+            Ok(pairs) => (pairs, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        let pairs: Box<[(StrId, StrId)]> = pairs
+            .iter()
+            .map(|(k, v)| (self.strings.intern(k), self.strings.intern(v)))
+            .collect();
+        self.key_values.insert(id, pairs);
+        (id, error)
     }
 
-    /// Bytes held on the heap by the table (columns with their spare capacity, and the dictionary).
-    pub fn heap_bytes(&self) -> usize {
-        fn bytes<T>(column: &Vec<T>) -> usize {
-            column.capacity() * std::mem::size_of::<T>()
-        }
-        let ids = [
-            &self.subscription,
-            &self.resource_group,
-            &self.resource_uri,
-            &self.resource_type,
-            &self.resource_name,
-            &self.location,
-            &self.meter_id,
-            &self.meter_name,
-            &self.unit,
-            &self.currency,
-            &self.tags,
-            &self.additional_info,
-        ];
-        ids.iter().map(|c| bytes(c)).sum::<usize>()
-            + bytes(&self.source)
-            + bytes(&self.line)
-            + bytes(&self.usage_start)
-            + bytes(&self.usage_end)
-            + bytes(&self.quantity)
-            + bytes(&self.cost)
-            + self.strings.heap_bytes()
+    /// The key/value pairs of interned tags or additional info.
+    pub fn key_values(&self, id: StrId) -> &[(StrId, StrId)] {
+        self.key_values.get(&id).map_or(&[], |p| p)
     }
 
-    /// Frees spare column capacity (after ingest has finished).
-    pub fn shrink_to_fit(&mut self) {
-        for c in [
-            &mut self.subscription,
-            &mut self.resource_group,
-            &mut self.resource_uri,
-            &mut self.resource_type,
-            &mut self.resource_name,
-            &mut self.location,
-            &mut self.meter_id,
-            &mut self.meter_name,
-            &mut self.unit,
-            &mut self.currency,
-            &mut self.tags,
-            &mut self.additional_info,
-        ] {
-            c.shrink_to_fit();
-        }
-        self.source.shrink_to_fit();
-        self.line.shrink_to_fit();
-        self.usage_start.shrink_to_fit();
-        self.usage_end.shrink_to_fit();
-        self.quantity.shrink_to_fit();
-        self.cost.shrink_to_fit();
+    /// The value of `key` (ASCII case-insensitive) in interned tags or additional info.
+    pub fn key_value(&self, id: StrId, key: &str) -> Option<&str> {
+        self.key_values(id)
+            .iter()
+            .find(|(k, _)| self.str(*k).eq_ignore_ascii_case(key))
+            .map(|(_, v)| self.str(*v))
     }
 }
 
@@ -288,10 +307,13 @@ mod tests {
     fn strings_are_stored_once() {
         let mut table = UsageTable::default();
         let src = table.add_source("a.csv", Format::UsageSummaryCsv);
+        let (tags, error) = table.intern_key_values("@{env=prod}");
+        assert_eq!(error, None);
         let rec = UsageRecord {
             subscription: "sub-1",
             meter_id: "M",
             quantity: 2.0,
+            tags,
             ..Default::default()
         };
         table.push(src, 2, &rec);
@@ -300,7 +322,10 @@ mod tests {
         assert_eq!(table.subscription[0], table.subscription[1]);
         assert_eq!(table.str(table.subscription[1]), "sub-1");
         assert_eq!(table.str(table.resource_group[0]), "");
-        assert_eq!(table.strings().len(), 3);
+        assert_eq!(table.key_value(table.tags[1], "ENV"), Some("prod"));
+        assert_eq!(table.intern_key_values("@{env=prod}"), (tags, None));
+        assert!(table.intern_key_values("{oops").1.is_some());
+        assert_eq!(table.intern_key_values("{oops").1, None, "reported once");
         assert!(table.cost[0].is_nan());
         assert_eq!(table.line, vec![2, 3]);
     }

@@ -16,12 +16,53 @@ pub const DAY: i64 = 86_400;
 /// assert_eq!(parse_timestamp("2026-10-01T02:00:00+02:00"), Ok(1_790_812_800));
 /// ```
 pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    parse_timestamp_in_order(text, DateOrder::MonthFirst).map(|(t, _)| t)
+}
+
+/// Order of day and month in slash dates (`01/02/2026`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `MM/DD/YYYY`, as US portals and PowerShell en-US write.
+    MonthFirst,
+    /// `DD/MM/YYYY`, as many other locales write.
+    DayFirst,
+}
+
+impl DateOrder {
+    /// For people: `MM/DD/YYYY` or `DD/MM/YYYY`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "MM/DD/YYYY",
+            DateOrder::DayFirst => "DD/MM/YYYY",
+        }
+    }
+}
+
+/// What a parsed text says about the order of day and month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderEvidence {
+    /// Not a slash date.
+    None,
+    /// Both numbers are 12 or less and differ: read in the order asked for, could be the other.
+    Ambiguous,
+    /// Only month-first makes sense (the second number is over 12).
+    MonthFirst,
+    /// Only day-first makes sense (the first number is over 12).
+    DayFirst,
+}
+
+/// Like [`parse_timestamp`], reading ambiguous slash dates in `order`, and saying what the text proves about
+/// the order (a column's order is decided from all its values, never from the first few).
+pub fn parse_timestamp_in_order(
+    text: &str,
+    order: DateOrder,
+) -> Result<(i64, OrderEvidence), String> {
     let s = text.trim();
     let b = s.as_bytes();
     let parsed = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-        parse_iso(s)
+        parse_iso(s).map(|t| (t, OrderEvidence::None))
     } else if s.contains('/') {
-        parse_us(s)
+        parse_slash(s, order)
     } else {
         None
     };
@@ -82,18 +123,34 @@ fn parse_clock(clock: &str) -> Option<i64> {
         .then_some(h * 3600 + m * 60 + sec)
 }
 
-fn parse_us(s: &str) -> Option<i64> {
+fn parse_slash(s: &str, order: DateOrder) -> Option<(i64, OrderEvidence)> {
     let (date_part, time_part) = match s.split_once(' ') {
         Some((d, t)) => (d, Some(t.trim())),
         None => (s, None),
     };
     let mut fields = date_part.split('/');
-    let month: u32 = fields.next()?.parse().ok()?;
-    let day: u32 = fields.next()?.parse().ok()?;
+    let first: u32 = fields.next()?.parse().ok()?;
+    let second: u32 = fields.next()?.parse().ok()?;
     let year: i32 = fields.next()?.parse().ok()?;
     if fields.next().is_some() || !(1000..=9999).contains(&year) {
         return None;
     }
+    let (evidence, month, day) = match (first > 12, second > 12) {
+        (true, true) => return None,
+        (true, false) => (OrderEvidence::DayFirst, second, first),
+        (false, true) => (OrderEvidence::MonthFirst, first, second),
+        (false, false) => {
+            let evidence = if first == second {
+                OrderEvidence::None
+            } else {
+                OrderEvidence::Ambiguous
+            };
+            match order {
+                DateOrder::MonthFirst => (evidence, first, second),
+                DateOrder::DayFirst => (evidence, second, first),
+            }
+        }
+    };
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
     let seconds = match time_part {
         None | Some("") => 0,
@@ -120,7 +177,14 @@ fn parse_us(s: &str) -> Option<i64> {
             }
         }
     };
-    Some(midnight(date) + seconds)
+    Some((midnight(date) + seconds, evidence))
+}
+
+/// The same instant with day and month swapped (for re-reading an ambiguous slash date in the other order).
+pub fn swap_day_and_month(seconds: i64) -> Option<i64> {
+    let t = DateTime::from_timestamp(seconds, 0)?;
+    let date = NaiveDate::from_ymd_opt(t.year(), t.day(), t.month())?;
+    Some(midnight(date) + seconds.rem_euclid(DAY))
 }
 
 fn midnight(date: NaiveDate) -> i64 {
@@ -220,6 +284,39 @@ mod tests {
         ] {
             assert!(parse_timestamp(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn slash_dates_say_what_they_prove_about_the_order() {
+        let read = |s, order| parse_timestamp_in_order(s, order).unwrap();
+        assert_eq!(
+            read("13/10/2026", DateOrder::MonthFirst),
+            (OCT1 + 12 * DAY, OrderEvidence::DayFirst)
+        );
+        assert_eq!(
+            read("10/13/2026", DateOrder::DayFirst),
+            (OCT1 + 12 * DAY, OrderEvidence::MonthFirst)
+        );
+        assert_eq!(
+            read("01/10/2026", DateOrder::DayFirst),
+            (OCT1, OrderEvidence::Ambiguous)
+        );
+        assert_eq!(
+            read("10/10/2026", DateOrder::DayFirst),
+            (OCT1 + 9 * DAY, OrderEvidence::None)
+        );
+        assert_eq!(
+            read("2026-10-01", DateOrder::DayFirst),
+            (OCT1, OrderEvidence::None)
+        );
+        assert_eq!(
+            swap_day_and_month(read("10/1/2026 6:00:00 AM", DateOrder::MonthFirst).0),
+            Some(read("1/10/2026 6:00:00 AM", DateOrder::MonthFirst).0)
+        );
+        assert_eq!(
+            swap_day_and_month(read("2026-01-31", DateOrder::MonthFirst).0),
+            None
+        );
     }
 
     #[test]

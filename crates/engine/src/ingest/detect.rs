@@ -1,44 +1,180 @@
-//! Format detection from a CSV header, and the column layout each format maps to the canonical fields.
+//! Format detection from a CSV header, and the layout mapping a file's columns to canonical fields.
 
 use super::{FileError, Format};
-use crate::csv_records::Record;
 
 /// A canonical usage field that a source column can feed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
 pub enum Field {
-    /// Usage window start.
     UsageStart,
-    /// Usage window end.
     UsageEnd,
-    /// Meter ID.
     MeterId,
-    /// Meter name.
     MeterName,
-    /// Quantity.
+    MeterCategory,
+    MeterSubcategory,
+    MeterRegion,
     Quantity,
-    /// Unit of measure.
     Unit,
-    /// Resource type.
     ResourceType,
-    /// Location.
     Location,
-    /// Resource group.
     ResourceGroup,
-    /// Resource name.
     ResourceName,
-    /// Tags.
-    Tags,
-    /// Additional info.
-    AdditionalInfo,
-    /// Subscription.
-    Subscription,
-    /// Resource URI.
     ResourceUri,
-    /// Billed cost.
+    Subscription,
+    Tags,
+    AdditionalInfo,
     Cost,
+    EffectiveCost,
+    UnitPrice,
+    Currency,
+    ChargeType,
+    PricingModel,
 }
 
-const FIELD_COUNT: usize = Field::Cost as usize + 1;
+const FIELD_COUNT: usize = Field::PricingModel as usize + 1;
+
+impl Field {
+    /// Every field, for listing and for `--map`.
+    pub const ALL: [Field; FIELD_COUNT] = [
+        Field::UsageStart,
+        Field::UsageEnd,
+        Field::MeterId,
+        Field::MeterName,
+        Field::MeterCategory,
+        Field::MeterSubcategory,
+        Field::MeterRegion,
+        Field::Quantity,
+        Field::Unit,
+        Field::ResourceType,
+        Field::Location,
+        Field::ResourceGroup,
+        Field::ResourceName,
+        Field::ResourceUri,
+        Field::Subscription,
+        Field::Tags,
+        Field::AdditionalInfo,
+        Field::Cost,
+        Field::EffectiveCost,
+        Field::UnitPrice,
+        Field::Currency,
+        Field::ChargeType,
+        Field::PricingModel,
+    ];
+
+    /// Stable snake_case name (used by `--map FIELD=COLUMN`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::UsageStart => "usage_start",
+            Field::UsageEnd => "usage_end",
+            Field::MeterId => "meter_id",
+            Field::MeterName => "meter_name",
+            Field::MeterCategory => "meter_category",
+            Field::MeterSubcategory => "meter_subcategory",
+            Field::MeterRegion => "meter_region",
+            Field::Quantity => "quantity",
+            Field::Unit => "unit",
+            Field::ResourceType => "resource_type",
+            Field::Location => "location",
+            Field::ResourceGroup => "resource_group",
+            Field::ResourceName => "resource_name",
+            Field::ResourceUri => "resource_uri",
+            Field::Subscription => "subscription",
+            Field::Tags => "tags",
+            Field::AdditionalInfo => "additional_info",
+            Field::Cost => "cost",
+            Field::EffectiveCost => "effective_cost",
+            Field::UnitPrice => "unit_price",
+            Field::Currency => "currency",
+            Field::ChargeType => "charge_type",
+            Field::PricingModel => "pricing_model",
+        }
+    }
+
+    /// Header names that feed this field, in order of preference (matched ignoring case).
+    fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            Field::UsageStart => &[
+                "UsageStartTime",
+                "ChargePeriodStart",
+                "Usage Date",
+                "UsageDateTime",
+                "Date",
+                "UsageDate",
+            ],
+            Field::UsageEnd => &["UsageEndTime", "ChargePeriodEnd"],
+            Field::MeterId => &["MeterId", "Meter ID", "x_SkuMeterId"],
+            Field::MeterName => &["MeterName", "Meter Name", "x_SkuMeterName", "SkuMeter"],
+            Field::MeterCategory => &["MeterCategory", "Meter Category", "x_SkuMeterCategory"],
+            Field::MeterSubcategory => &[
+                "MeterSubCategory",
+                "Meter Sub-category",
+                "Meter Sub-Category",
+                "x_SkuMeterSubcategory",
+            ],
+            Field::MeterRegion => &["MeterRegion", "Meter Region", "x_SkuRegion"],
+            Field::Quantity => &[
+                "Quantity",
+                "Consumed Quantity",
+                "UsageQuantity",
+                "ConsumedQuantity",
+            ],
+            Field::Unit => &["UnitOfMeasure", "Unit Of Measure", "Unit", "ConsumedUnit"],
+            Field::ResourceType => &["resourceType", "x_ResourceType"],
+            Field::Location => &[
+                "location",
+                "Resource Location",
+                "ResourceLocation",
+                "RegionId",
+                "RegionName",
+            ],
+            Field::ResourceGroup => &["resourceGroup", "Resource Group", "x_ResourceGroupName"],
+            Field::ResourceName => &["resourceName"],
+            Field::ResourceUri => &["resourceUri", "Instance ID", "InstanceId", "ResourceId"],
+            Field::Subscription => &[
+                "subscription",
+                "SubscriptionGuid",
+                "SubscriptionId",
+                "SubAccountId",
+            ],
+            Field::Tags => &["tags"],
+            Field::AdditionalInfo => &["additionalInfo", "Additional Info", "x_SkuDetails"],
+            Field::Cost => &[
+                "Amount",
+                "BilledCost",
+                "CostInBillingCurrency",
+                "Cost",
+                "PreTaxCost",
+                "ExtendedCost",
+                "Value",
+            ],
+            Field::EffectiveCost => &["EffectiveCost"],
+            Field::UnitPrice => &[
+                "UnitPrice",
+                "EffectivePrice",
+                "ResourceRate",
+                "Rate",
+                "x_EffectiveUnitPrice",
+            ],
+            Field::Currency => &["BillingCurrency", "BillingCurrencyCode", "Currency"],
+            Field::ChargeType => &["ChargeType", "ChargeCategory"],
+            Field::PricingModel => &["PricingModel", "PricingCategory"],
+        }
+    }
+}
+
+impl std::str::FromStr for Field {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Field::ALL
+            .iter()
+            .copied()
+            .find(|f| f.as_str() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown field {s:?}; valid fields: {}", names.join(", "))
+            })
+    }
+}
 
 /// Which column feeds which field, for one file.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,97 +195,278 @@ impl Layout {
     pub fn column_name(&self, index: usize) -> &str {
         self.names.get(index).map_or("", String::as_str)
     }
+
+    /// Number of columns in the header.
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
 }
 
+/// A user's own column mapping: canonical field → header name. It overrides what detection found, and lets
+/// a file with an unknown header be read when it names at least the usage start, meter ID and quantity.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ColumnMapping(pub Vec<(Field, String)>);
+
+impl ColumnMapping {
+    /// Parses `field=Column` pairs, e.g. `usage_start=Day,meter_id=Meter,quantity=Qty`.
+    pub fn parse(text: &str) -> Result<ColumnMapping, String> {
+        let mut pairs = Vec::new();
+        for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+            let (field, column) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("column mapping {pair:?} is not FIELD=COLUMN"))?;
+            pairs.push((field.parse()?, column.trim().to_string()));
+        }
+        Ok(ColumnMapping(pairs))
+    }
+}
+
+/// A format's identity: every group must have one of its columns present.
 struct Spec {
     format: Format,
-    /// Header names (matched case-insensitively) and the field each feeds; all are required.
-    columns: &'static [(&'static str, Option<Field>)],
+    signature: &'static [&'static [&'static str]],
 }
 
-/// Headers from AzureStack-Tools `Usage/Usagesummary.ps1` and `Usage/AppService/Common.ps1`.
+/// Most specific first: the first spec whose signature is complete wins.
 const SPECS: &[Spec] = &[
     Spec {
         format: Format::UsageSummaryCsv,
-        columns: &[
-            ("UsageStartTime", Some(Field::UsageStart)),
-            ("UsageEndTime", Some(Field::UsageEnd)),
-            ("MeterName", Some(Field::MeterName)),
-            ("Quantity", Some(Field::Quantity)),
-            ("resourceType", Some(Field::ResourceType)),
-            ("location", Some(Field::Location)),
-            ("resourceGroup", Some(Field::ResourceGroup)),
-            ("resourceName", Some(Field::ResourceName)),
-            ("subowner", None),
-            ("tags", Some(Field::Tags)),
-            ("MeterId", Some(Field::MeterId)),
-            ("additionalInfo", Some(Field::AdditionalInfo)),
-            ("subscription", Some(Field::Subscription)),
-            ("resourceUri", Some(Field::ResourceUri)),
+        signature: &[
+            &["UsageStartTime"],
+            &["UsageEndTime"],
+            &["MeterId"],
+            &["Quantity"],
+            &["resourceGroup"],
+            &["subowner"],
         ],
     },
     Spec {
         format: Format::AppServiceUsageSummaryCsv,
-        columns: &[
-            ("MeterId", Some(Field::MeterId)),
-            ("MeterName", Some(Field::MeterName)),
-            ("Quantity", Some(Field::Quantity)),
-            ("UnitPrice", None),
-            ("Amount", Some(Field::Cost)),
-            ("UsageStartTime", Some(Field::UsageStart)),
-            ("UsageEndTime", Some(Field::UsageEnd)),
-            ("additionalInfo", Some(Field::AdditionalInfo)),
-            ("location", Some(Field::Location)),
-            ("tags", Some(Field::Tags)),
-            ("subscription", Some(Field::Subscription)),
-            ("resourceType", Some(Field::ResourceType)),
-            ("resourceName", Some(Field::ResourceName)),
-            ("resourceUri", Some(Field::ResourceUri)),
+        signature: &[
+            &["UsageStartTime"],
+            &["UsageEndTime"],
+            &["MeterId"],
+            &["Quantity"],
+            &["UnitPrice"],
+            &["Amount"],
+        ],
+    },
+    Spec {
+        format: Format::Focus12Csv,
+        signature: &[
+            &["ChargePeriodStart"],
+            &["BilledCost"],
+            &["EffectiveCost"],
+            &["ConsumedQuantity"],
+            &["SkuMeter"],
+        ],
+    },
+    Spec {
+        format: Format::Focus10Csv,
+        signature: &[
+            &["ChargePeriodStart"],
+            &["BilledCost"],
+            &["EffectiveCost"],
+            &["ConsumedQuantity"],
+            &["x_SkuMeterId"],
+        ],
+    },
+    Spec {
+        format: Format::EaDetailCsv,
+        signature: &[
+            &["AccountOwnerId"],
+            &["SubscriptionGuid"],
+            &["Date"],
+            &["Meter ID"],
+            &["Consumed Quantity"],
+            &["ExtendedCost"],
+        ],
+    },
+    Spec {
+        format: Format::PaygUsageCsv,
+        signature: &[
+            &["SubscriptionGuid"],
+            &["UsageDateTime"],
+            &["MeterId"],
+            &["UsageQuantity"],
+            &["PreTaxCost"],
+        ],
+    },
+    Spec {
+        format: Format::AccountCenterDailyCsv,
+        signature: &[
+            &["Usage Date"],
+            &["Meter ID"],
+            &["Consumed Quantity"],
+            &["Instance ID"],
+        ],
+    },
+    Spec {
+        format: Format::CostManagementCsv,
+        signature: &[
+            &["Date"],
+            &["MeterId"],
+            &["Quantity"],
+            &["CostInBillingCurrency", "Cost"],
+            &["UnitOfMeasure"],
         ],
     },
 ];
 
-/// Decides the format from a header record.
-pub(super) fn detect(header: &Record<'_>) -> Result<Layout, FileError> {
-    let names: Vec<String> = header
-        .iter()
-        .map(|b| String::from_utf8_lossy(b).trim().to_string())
-        .collect();
-    let position = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
-    let mut closest: Option<(&Spec, usize)> = None;
-    for spec in SPECS {
-        let matched = spec
-            .columns
-            .iter()
-            .filter(|(name, _)| position(name).is_some())
-            .count();
-        if matched == spec.columns.len() {
-            let mut columns = [None; FIELD_COUNT];
-            for (name, field) in spec.columns {
-                if let Some(field) = field {
-                    columns[*field as usize] = position(name);
-                }
-            }
-            return Ok(Layout {
-                format: spec.format,
-                columns,
-                names,
-            });
-        }
-        if closest.is_none_or(|(_, best)| matched > best) {
-            closest = Some((spec, matched));
+/// The best candidate seen while looking for a header, for the error when none is found.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Closest {
+    best: Option<(Format, usize, usize, Vec<String>)>,
+}
+
+impl Closest {
+    pub(super) fn into_error(self) -> FileError {
+        match self.best {
+            Some((format, matched, expected, missing)) => FileError::UnknownHeader {
+                closest: format.label(),
+                matched,
+                expected,
+                missing,
+            },
+            None => FileError::Empty,
         }
     }
-    let (spec, matched) = closest.expect("SPECS is not empty");
-    Err(FileError::UnknownHeader {
-        closest: spec.format.label(),
-        matched,
-        expected: spec.columns.len(),
-        missing: spec
-            .columns
+}
+
+/// Tries a record as a header. `Ok(None)` when it is not one (a preamble line, or a header of nothing known).
+pub(super) fn detect(
+    names: Vec<String>,
+    mapping: &ColumnMapping,
+    closest: &mut Closest,
+) -> Option<Layout> {
+    let position = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
+    let mut format = None;
+    for spec in SPECS {
+        let missing: Vec<String> = spec
+            .signature
             .iter()
-            .filter(|(name, _)| position(name).is_none())
-            .map(|(name, _)| name.to_string())
-            .collect(),
+            .filter(|group| group.iter().all(|name| position(name).is_none()))
+            .map(|group| group.join(" or "))
+            .collect();
+        if missing.is_empty() {
+            format = Some(spec.format);
+            break;
+        }
+        let matched = spec.signature.len() - missing.len();
+        if closest.best.as_ref().is_none_or(|b| matched > b.1) {
+            closest.best = Some((spec.format, matched, spec.signature.len(), missing));
+        }
+    }
+    let mapped = |field: Field| {
+        mapping
+            .0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, column)| position(column))
+    };
+    let mapping_complete = !mapping.0.is_empty()
+        && [Field::UsageStart, Field::MeterId, Field::Quantity]
+            .iter()
+            .all(|f| mapped(*f).is_some());
+    let format = match format {
+        Some(format) => format,
+        None if mapping_complete => Format::Mapped,
+        None => return None,
+    };
+    let mut columns = [None; FIELD_COUNT];
+    for field in Field::ALL {
+        columns[field as usize] =
+            mapped(field).or_else(|| field.synonyms().iter().find_map(|name| position(name)));
+    }
+    Some(Layout {
+        format,
+        columns,
+        names,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(format: &str) -> Vec<String> {
+        include_str!("../../data/usage-csv-headers.csv")
+            .lines()
+            .filter_map(|l| {
+                let mut fields = l.split(',');
+                (fields.next()? == format).then(|| fields.nth(1).unwrap_or_default().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_header_is_detected() {
+        let cases = [
+            ("azs-usagesummary-ps1", Format::UsageSummaryCsv),
+            (
+                "azs-appservice-billingrecords-ps1",
+                Format::AppServiceUsageSummaryCsv,
+            ),
+            (
+                "account-center-v2-daily-usage",
+                Format::AccountCenterDailyCsv,
+            ),
+            ("ea-portal-detail-v2", Format::EaDetailCsv),
+            ("payg-mosp-2019-11-01", Format::PaygUsageCsv),
+            (
+                "ea-cm-export-actual (2023 export)",
+                Format::CostManagementCsv,
+            ),
+            ("ea-cm-export-2023-12-01-preview", Format::CostManagementCsv),
+            ("ea-cm-2024-08-01", Format::CostManagementCsv),
+            ("focus-1.0", Format::Focus10Csv),
+            ("focus-1.2", Format::Focus12Csv),
+        ];
+        for (prefix, want) in cases {
+            let names = header(prefix);
+            assert!(names.len() > 10, "{prefix}: {names:?}");
+            let layout = detect(names, &ColumnMapping::default(), &mut Closest::default());
+            let layout = layout.unwrap_or_else(|| panic!("{prefix} not detected"));
+            assert_eq!(layout.format, want, "{prefix}");
+            for field in [Field::UsageStart, Field::MeterId, Field::Quantity] {
+                assert!(layout.column(field).is_some(), "{prefix} lacks {field:?}");
+            }
+        }
+        let statement = header("account-center-v2-statement");
+        assert!(detect(
+            statement,
+            &ColumnMapping::default(),
+            &mut Closest::default()
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn a_mapping_reads_an_unknown_header() {
+        let names: Vec<String> = ["Day", "Meter", "Qty", "Sub"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(detect(
+            names.clone(),
+            &ColumnMapping::default(),
+            &mut Closest::default()
+        )
+        .is_none());
+        let mapping =
+            ColumnMapping::parse("usage_start=Day, meter_id=Meter,quantity=qty,subscription=Sub")
+                .unwrap();
+        let layout = detect(names, &mapping, &mut Closest::default()).unwrap();
+        assert_eq!(layout.format, Format::Mapped);
+        assert_eq!(
+            (
+                layout.column(Field::Quantity),
+                layout.column(Field::Subscription)
+            ),
+            (Some(2), Some(3))
+        );
+        assert!(ColumnMapping::parse("colour=Red")
+            .unwrap_err()
+            .contains("valid fields"));
+    }
 }

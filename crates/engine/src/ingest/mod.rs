@@ -1,15 +1,24 @@
 //! Ingest: bytes of any usage file, fed in chunks of any size, into a [`UsageTable`], with row problems
 //! reported beside the rows. Sans-IO: the caller reads the file (CLI: `std::fs`, browser: `File.slice`).
+//! Gzip is undone on the fly; CSV goes through `csv-core`, JSON through a streaming row scanner.
 
 mod detect;
+mod json;
 mod row;
 
 use std::fmt;
+use std::io::Write;
 
-use crate::csv_records::{CsvRecords, Event};
+use flate2::write::MultiGzDecoder;
+
+use crate::csv_records::{CsvRecords, Event, Record};
 use crate::table::UsageTable;
+use crate::time::DateOrder;
 
-pub use detect::{Field, Layout};
+use detect::Closest;
+pub use detect::{ColumnMapping, Field, Layout};
+use json::{JsonEvent, JsonRows};
+use row::{FileRows, RawRow};
 
 /// A file format MeterLens reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,6 +28,24 @@ pub enum Format {
     UsageSummaryCsv,
     /// AzureStack-Tools `AppServiceUsageSummary.csv`.
     AppServiceUsageSummaryCsv,
+    /// Usage API JSON: Azure Stack Hub `subscriberUsageAggregates` / `usageAggregates`, or Azure's.
+    UsageApiJson,
+    /// Partner Center Azure utilization records JSON.
+    PartnerCenterJson,
+    /// Account Center v2 detailed usage, the "Daily Usage" section.
+    AccountCenterDailyCsv,
+    /// EA portal / EA Reporting usage detail v2.
+    EaDetailCsv,
+    /// Pay-as-you-go usage details (2019-11-01).
+    PaygUsageCsv,
+    /// Cost Management export (EA or MCA, actual or amortized).
+    CostManagementCsv,
+    /// FOCUS 1.0 / 1.0r2 export.
+    Focus10Csv,
+    /// FOCUS 1.2 export.
+    Focus12Csv,
+    /// A CSV read through the user's own column mapping.
+    Mapped,
     /// Not yet known (the header has not been read).
     Unknown,
 }
@@ -29,6 +56,15 @@ impl Format {
         match self {
             Format::UsageSummaryCsv => "azs-usagesummary-csv",
             Format::AppServiceUsageSummaryCsv => "azs-appservice-usagesummary-csv",
+            Format::UsageApiJson => "usage-api-json",
+            Format::PartnerCenterJson => "partner-center-json",
+            Format::AccountCenterDailyCsv => "account-center-daily-csv",
+            Format::EaDetailCsv => "ea-detail-csv",
+            Format::PaygUsageCsv => "payg-usage-csv",
+            Format::CostManagementCsv => "cost-management-csv",
+            Format::Focus10Csv => "focus-1.0-csv",
+            Format::Focus12Csv => "focus-1.2-csv",
+            Format::Mapped => "mapped-csv",
             Format::Unknown => "unknown",
         }
     }
@@ -38,6 +74,15 @@ impl Format {
         match self {
             Format::UsageSummaryCsv => "Azure Stack Hub Usagesummary.ps1 CSV",
             Format::AppServiceUsageSummaryCsv => "Azure Stack Hub AppServiceUsageSummary CSV",
+            Format::UsageApiJson => "usage API JSON",
+            Format::PartnerCenterJson => "Partner Center utilization JSON",
+            Format::AccountCenterDailyCsv => "Account Center daily usage CSV",
+            Format::EaDetailCsv => "EA usage detail CSV",
+            Format::PaygUsageCsv => "pay-as-you-go usage details CSV",
+            Format::CostManagementCsv => "Cost Management export CSV",
+            Format::Focus10Csv => "FOCUS 1.0 CSV",
+            Format::Focus12Csv => "FOCUS 1.2 CSV",
+            Format::Mapped => "CSV with a user column mapping",
             Format::Unknown => "unknown format",
         }
     }
@@ -46,7 +91,7 @@ impl Format {
 /// A problem with one row (or one field of it). The row is kept unless `dropped` says otherwise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Issue {
-    /// Line in the file where the row starts (1-based).
+    /// Line in the file where the row starts (1-based; 0 for the file as a whole).
     pub line: u64,
     /// Column name, when the problem is in one field.
     pub column: Option<String>,
@@ -58,7 +103,7 @@ pub struct Issue {
     pub dropped: bool,
 }
 
-/// Why a whole file could not be read.
+/// Why a whole file (or its rest) could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FileError {
@@ -71,25 +116,50 @@ pub enum FileError {
     /// UTF-16 text (Excel "Unicode text" or PowerShell 5 `Out-File`).
     #[error("the file is UTF-16 text; save it as UTF-8 CSV and load it again")]
     Utf16,
-    /// JSON is recognised but not readable yet.
-    #[error("JSON usage files are not supported yet; export CSV instead")]
-    JsonNotSupported,
+    /// Gzip data that does not decompress.
+    #[error("the gzip data is damaged ({message}); rows before the damage were kept")]
+    Gzip {
+        /// What the decompressor said.
+        message: String,
+    },
+    /// JSON that breaks its own syntax.
+    #[error("broken JSON at line {line}: {message}; rows before it were kept")]
+    BrokenJson {
+        /// Line of the problem.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// JSON that ends in the middle.
+    #[error(
+        "the JSON ends early (line {line}): the file is truncated; rows before the cut were kept"
+    )]
+    TruncatedJson {
+        /// Last line.
+        line: u64,
+    },
+    /// JSON with no array of usage rows.
+    #[error("JSON without a \"value\" or \"items\" array of usage rows (expected a usage API page or Partner Center utilization records)")]
+    JsonWithoutRows,
     /// The header matches no known format.
-    #[error("not a usage file MeterLens knows: the closest format is {closest} ({matched} of {expected} columns), which also needs {}", missing.join(", "))]
+    #[error("not a usage file MeterLens knows: the closest format is {closest} ({matched} of {expected} key columns), which also needs {}", missing.join(", "))]
     UnknownHeader {
         /// Closest known format.
         closest: &'static str,
-        /// Columns of it found.
+        /// Key columns of it found.
         matched: usize,
-        /// Columns it has.
+        /// Key columns it has.
         expected: usize,
-        /// Required columns it lacks.
+        /// Key columns it lacks.
         missing: Vec<String>,
     },
 }
 
 /// At most this many issues are kept per file; the rest are only counted.
 pub const MAX_ISSUES_KEPT: usize = 1000;
+
+/// Lines looked at for a header before giving up (EA files have a preamble, Account Center several sections).
+const MAX_HEADER_SEARCH_RECORDS: u32 = 100;
 
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,9 +176,15 @@ pub struct FileReport {
     pub issues: Vec<Issue>,
     /// Total number of issues, including those not kept.
     pub issue_count: u64,
-    /// Bytes read.
+    /// Bytes read (compressed size for gzip files).
     pub bytes: u64,
-    /// Set when the file as a whole could not be read.
+    /// True when the file was gzip-compressed.
+    pub gzip: bool,
+    /// Lines skipped before the header (preamble, other sections).
+    pub preamble_lines: u64,
+    /// The order of day and month in slash dates, decided from every date in the file.
+    pub date_order: Option<DateOrder>,
+    /// Set when the file, or its rest, could not be read.
     pub error: Option<FileError>,
 }
 
@@ -122,6 +198,9 @@ impl FileReport {
             issues: Vec::new(),
             issue_count: 0,
             bytes: 0,
+            gzip: false,
+            preamble_lines: 0,
+            date_order: None,
             error: None,
         }
     }
@@ -139,19 +218,31 @@ impl FileReport {
 
 impl fmt::Display for FileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error {
-            Some(e) => write!(f, "{}: {e}", self.file),
-            None => write!(
-                f,
-                "{}: {} rows as {} ({} rejected, {} issues)",
-                self.file,
-                self.rows,
-                self.format.label(),
-                self.rejected,
-                self.issue_count
-            ),
+        if let Some(e) = &self.error {
+            write!(f, "{}: {e}", self.file)?;
+            if self.rows == 0 {
+                return Ok(());
+            }
+            write!(f, ". ")?;
+        } else {
+            write!(f, "{}: ", self.file)?;
         }
+        write!(
+            f,
+            "{} rows as {} ({} rejected, {} issues)",
+            self.rows,
+            self.format.label(),
+            self.rejected,
+            self.issue_count
+        )
     }
+}
+
+/// Options for reading files.
+#[derive(Clone, Debug, Default)]
+pub struct IngestOptions {
+    /// The user's own column mapping, for CSVs whose header is not detected (or to override detection).
+    pub mapping: ColumnMapping,
 }
 
 /// Bytes looked at before deciding what a file is, if no line ends sooner.
@@ -160,11 +251,17 @@ const SNIFF_BYTES: usize = 64 * 1024;
 enum State {
     /// Collecting the first bytes to decide the format.
     Sniffing(Vec<u8>),
-    Csv {
-        stream: Box<CsvRecords>,
-        layout: Option<Box<Layout>>,
-    },
+    Csv(Box<CsvState>),
+    Json(Box<JsonRows>),
     Failed,
+}
+
+struct CsvState {
+    stream: CsvRecords,
+    layout: Option<Layout>,
+    closest: Closest,
+    records_before_header: u32,
+    section_ended: bool,
 }
 
 /// Reads one file into a table, chunk by chunk.
@@ -172,26 +269,153 @@ enum State {
 /// The result is the same however the bytes are split into chunks.
 pub struct Ingester {
     table: UsageTable,
-    source: u16,
+    options: IngestOptions,
     state: State,
+    rows: FileRows,
     report: FileReport,
+    /// First raw bytes, until the gzip magic can be checked.
+    raw_head: Option<Vec<u8>>,
+    gunzip: Option<MultiGzDecoder<Vec<u8>>>,
 }
 
 impl Ingester {
     /// Starts reading `file` into `table` (which may already hold rows of other files).
-    pub fn new(mut table: UsageTable, file: &str) -> Self {
+    pub fn new(table: UsageTable, file: &str) -> Self {
+        Self::with_options(table, file, IngestOptions::default())
+    }
+
+    /// Like [`Ingester::new`], with options.
+    pub fn with_options(mut table: UsageTable, file: &str, options: IngestOptions) -> Self {
         let source = table.add_source(file, Format::Unknown);
         Ingester {
             table,
-            source,
+            options,
             state: State::Sniffing(Vec::new()),
+            rows: FileRows::new(source),
             report: FileReport::new(file),
+            raw_head: Some(Vec::new()),
+            gunzip: None,
         }
     }
 
     /// Feeds the next chunk of the file.
     pub fn feed(&mut self, chunk: &[u8]) {
         self.report.bytes += chunk.len() as u64;
+        match self.raw_head.take() {
+            Some(mut head) => {
+                head.extend_from_slice(chunk);
+                if head.len() < 2 {
+                    self.raw_head = Some(head);
+                    return;
+                }
+                if head.starts_with(&[0x1f, 0x8b]) {
+                    self.report.gzip = true;
+                    self.gunzip = Some(MultiGzDecoder::new(Vec::new()));
+                }
+                self.decode(&head);
+            }
+            None => self.decode(chunk),
+        }
+    }
+
+    fn decode(&mut self, bytes: &[u8]) {
+        let Some(gunzip) = &mut self.gunzip else {
+            return self.feed_plain(bytes);
+        };
+        if matches!(self.state, State::Failed) {
+            return;
+        }
+        let result = gunzip.write_all(bytes);
+        let plain = std::mem::take(gunzip.get_mut());
+        self.feed_plain(&plain);
+        if let Err(error) = result {
+            self.fail(FileError::Gzip {
+                message: error.to_string(),
+            });
+        }
+    }
+
+    fn fail(&mut self, error: FileError) {
+        if self.report.error.is_none() {
+            self.report.error = Some(error);
+        }
+        self.state = State::Failed;
+    }
+
+    /// Ends the file and returns the table with this file's rows appended, and the report.
+    pub fn finish(mut self) -> (UsageTable, FileReport) {
+        if let Some(head) = self.raw_head.take() {
+            self.decode(&head);
+        }
+        if let Some(mut gunzip) = self.gunzip.take() {
+            let result = gunzip.try_finish();
+            let plain = std::mem::take(gunzip.get_mut());
+            self.feed_plain(&plain);
+            if let Err(error) = result {
+                self.fail(FileError::Gzip {
+                    message: error.to_string(),
+                });
+            }
+        }
+        if let State::Sniffing(head) = &mut self.state {
+            let head = std::mem::take(head);
+            self.start(&head);
+        }
+        let Ingester {
+            mut table,
+            options,
+            mut state,
+            mut rows,
+            mut report,
+            ..
+        } = self;
+        match &mut state {
+            State::Csv(csv) => {
+                let CsvState {
+                    stream,
+                    layout,
+                    closest,
+                    records_before_header,
+                    section_ended,
+                } = &mut **csv;
+                let mut rest = CsvRest {
+                    layout,
+                    closest,
+                    records_before_header,
+                    section_ended,
+                };
+                let mut error = None;
+                stream.finish(&mut |event| {
+                    if error.is_none() {
+                        error = on_csv_event(
+                            event,
+                            &mut rest,
+                            &options,
+                            &mut table,
+                            &mut rows,
+                            &mut report,
+                        );
+                    }
+                });
+                if let Some(error) = error {
+                    report.error.get_or_insert(error);
+                } else if rest.layout.is_none() && report.error.is_none() {
+                    report.error = Some(std::mem::take(rest.closest).into_error());
+                }
+            }
+            State::Json(scanner) => {
+                if let Some(error) = scanner.finish() {
+                    report.error.get_or_insert(error);
+                }
+            }
+            State::Sniffing(_) | State::Failed => {}
+        }
+        rows.finish(&mut table, &mut report);
+        table.set_source_format(rows.source, report.format);
+        (table, report)
+    }
+
+    fn feed_plain(&mut self, chunk: &[u8]) {
         if let State::Sniffing(head) = &mut self.state {
             head.extend_from_slice(chunk);
             let blank = head.iter().all(u8::is_ascii_whitespace);
@@ -205,51 +429,28 @@ impl Ingester {
         self.feed_body(chunk);
     }
 
-    /// Ends the file and returns the table with this file's rows appended, and the report.
-    pub fn finish(mut self) -> (UsageTable, FileReport) {
-        if let State::Sniffing(head) = &mut self.state {
-            let head = std::mem::take(head);
-            self.start(&head);
-        }
-        let Ingester {
-            mut table,
-            source,
-            mut state,
-            mut report,
-        } = self;
-        if let State::Csv { stream, layout } = &mut state {
-            stream
-                .finish(&mut |event| on_csv_event(event, layout, &mut table, source, &mut report));
-            if layout.is_none() && report.error.is_none() {
-                report.error = Some(FileError::Empty);
-            }
-        }
-        table.set_source_format(source, report.format);
-        (table, report)
-    }
-
     fn start(&mut self, head: &[u8]) {
         let head_without_bom = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let first = head_without_bom.iter().find(|b| !b.is_ascii_whitespace());
-        let error = if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
-            Some(FileError::Utf16)
-        } else if head.iter().take(4096).any(|&b| b == 0) {
-            Some(FileError::Binary)
-        } else {
-            match first {
-                None => Some(FileError::Empty),
-                Some(_) if looks_like_json(head_without_bom) => Some(FileError::JsonNotSupported),
-                _ => None,
-            }
-        };
-        if let Some(error) = error {
-            self.report.error = Some(error);
-            self.state = State::Failed;
-            return;
+        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+            return self.fail(FileError::Utf16);
         }
-        self.state = State::Csv {
-            stream: Box::default(),
-            layout: None,
+        if head.iter().take(4096).any(|&b| b == 0) {
+            return self.fail(FileError::Binary);
+        }
+        if first.is_none() {
+            return self.fail(FileError::Empty);
+        }
+        self.state = if looks_like_json(head_without_bom) {
+            State::Json(Box::new(JsonRows::new()))
+        } else {
+            State::Csv(Box::new(CsvState {
+                stream: CsvRecords::default(),
+                layout: None,
+                closest: Closest::default(),
+                records_before_header: 0,
+                section_ended: false,
+            }))
         };
         self.feed_body(head_without_bom);
     }
@@ -257,19 +458,54 @@ impl Ingester {
     fn feed_body(&mut self, chunk: &[u8]) {
         let Ingester {
             table,
-            source,
+            options,
             state,
+            rows,
             report,
+            ..
         } = self;
-        if let State::Csv { stream, layout } = state {
-            stream.feed(chunk, &mut |event| {
-                on_csv_event(event, layout, table, *source, report)
-            });
-            if report.error.is_some() {
-                *state = State::Failed;
+        match state {
+            State::Csv(csv) => {
+                let CsvState {
+                    stream,
+                    layout,
+                    closest,
+                    records_before_header,
+                    section_ended,
+                } = &mut **csv;
+                let mut rest = CsvRest {
+                    layout,
+                    closest,
+                    records_before_header,
+                    section_ended,
+                };
+                let mut error = None;
+                stream.feed(chunk, &mut |event| {
+                    if error.is_none() {
+                        error = on_csv_event(event, &mut rest, options, table, rows, report);
+                    }
+                });
+                if let Some(error) = error {
+                    report.error.get_or_insert(error);
+                    *state = State::Failed;
+                }
             }
+            State::Json(scanner) => {
+                scanner.feed(chunk, &mut |event| {
+                    on_json_event(event, table, rows, report)
+                });
+            }
+            State::Sniffing(_) | State::Failed => {}
         }
     }
+}
+
+/// The CSV state other than the record stream (records borrow the stream's buffer).
+struct CsvRest<'a> {
+    layout: &'a mut Option<Layout>,
+    closest: &'a mut Closest,
+    records_before_header: &'a mut u32,
+    section_ended: &'a mut bool,
 }
 
 /// `{…` or `[{…`, `[[…`, `[]` (a TOML or INI `[section]` header is not JSON).
@@ -282,16 +518,15 @@ fn looks_like_json(head: &[u8]) -> bool {
     }
 }
 
+/// Handles one CSV record; returns a file-level error when the header cannot be found.
 fn on_csv_event(
     event: Event<'_>,
-    layout: &mut Option<Box<Layout>>,
+    csv: &mut CsvRest<'_>,
+    options: &IngestOptions,
     table: &mut UsageTable,
-    source: u16,
+    rows: &mut FileRows,
     report: &mut FileReport,
-) {
-    if report.error.is_some() {
-        return;
-    }
+) -> Option<FileError> {
     let record = match event {
         Event::Record(record) => record,
         Event::TooLong { line } => {
@@ -305,19 +540,156 @@ fn on_csv_event(
                 excerpt: String::new(),
                 dropped: true,
             });
+            return None;
+        }
+    };
+    if *csv.section_ended {
+        return None;
+    }
+    let Some(layout) = csv.layout.as_ref() else {
+        let names: Vec<String> = record
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).trim().to_string())
+            .collect();
+        match detect::detect(names, &options.mapping, csv.closest) {
+            Some(found) => {
+                report.format = found.format;
+                rows.format = found.format;
+                report.preamble_lines = record.line - 1;
+                *csv.layout = Some(found);
+            }
+            None => {
+                *csv.records_before_header += 1;
+                if *csv.records_before_header >= MAX_HEADER_SEARCH_RECORDS {
+                    return Some(std::mem::take(csv.closest).into_error());
+                }
+            }
+        }
+        return None;
+    };
+    if record.len() == 1 && layout.width() > 1 {
+        if layout.format == Format::AccountCenterDailyCsv {
+            // Account Center files hold several sections; the daily usage one ends where the next begins.
+            *csv.section_ended = true;
+            let title = String::from_utf8_lossy(record.get(0).unwrap_or_default())
+                .trim()
+                .to_string();
+            report.push_issue(Issue {
+                line: record.line,
+                column: None,
+                message: format!("the daily usage section ends here; the section {title:?} that follows was not read"),
+                excerpt: title,
+                dropped: false,
+            });
+            return None;
+        }
+        if record
+            .get(0)
+            .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
+        {
+            return None;
+        }
+    }
+    if record.len() != layout.width() {
+        report.push_issue(Issue {
+            line: record.line,
+            column: None,
+            message: format!(
+                "row has {} fields, the header has {}",
+                record.len(),
+                layout.width()
+            ),
+            excerpt: String::new(),
+            dropped: false,
+        });
+    }
+    let raw = csv_raw_row(&record, layout, report);
+    row::ingest_row(&raw, rows, table, report);
+    None
+}
+
+/// Field texts of a CSV record; text that is not UTF-8 is reported and read lossily.
+fn csv_raw_row<'r>(record: &Record<'r>, layout: &'r Layout, report: &mut FileReport) -> RawRow<'r> {
+    let mut raw = RawRow::csv(record.line, layout);
+    for field in Field::ALL {
+        let Some(index) = layout.column(field) else {
+            continue;
+        };
+        let bytes = record.get(index).unwrap_or_default();
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                let lossy = String::from_utf8_lossy(bytes).into_owned();
+                report.push_issue(Issue {
+                    line: record.line,
+                    column: Some(layout.column_name(index).to_string()),
+                    message: "text is not valid UTF-8 (is the file in another encoding?); unreadable characters were replaced".into(),
+                    excerpt: lossy.chars().take(60).collect(),
+                    dropped: false,
+                });
+                std::borrow::Cow::Owned(lossy)
+            }
+        };
+        raw.set(field, text);
+    }
+    raw
+}
+
+fn on_json_event(
+    event: JsonEvent<'_>,
+    table: &mut UsageTable,
+    rows: &mut FileRows,
+    report: &mut FileReport,
+) {
+    let (line, bytes) = match event {
+        JsonEvent::Row { line, bytes } => (line, bytes),
+        JsonEvent::TooLong { line } => {
+            report.push_issue(Issue {
+                line,
+                column: None,
+                message: format!(
+                    "row is longer than {} MiB and was skipped",
+                    crate::csv_records::MAX_RECORD_BYTES >> 20
+                ),
+                excerpt: String::new(),
+                dropped: true,
+            });
             return;
         }
     };
-    match layout {
-        None => match detect::detect(&record) {
-            Ok(found) => {
-                report.format = found.format;
-                *layout = Some(Box::new(found));
-            }
-            Err(error) => report.error = Some(error),
-        },
-        Some(layout) => row::ingest_row(&record, layout, table, source, report),
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(error) => {
+            report.push_issue(Issue {
+                line,
+                column: None,
+                message: format!("row is not valid JSON ({error}); row skipped"),
+                excerpt: String::from_utf8_lossy(&bytes[..bytes.len().min(60)]).into_owned(),
+                dropped: true,
+            });
+            return;
+        }
+    };
+    if report.format == Format::Unknown {
+        let partner_center = value.get("resource").is_some() && value.get("properties").is_none();
+        report.format = if partner_center {
+            Format::PartnerCenterJson
+        } else {
+            Format::UsageApiJson
+        };
+        rows.format = report.format;
     }
+    let (raw, problems) = json::raw_row(line, &value);
+    for (field, message) in problems {
+        report.push_issue(Issue {
+            line,
+            column: Some(row::FIELD_NAMES_JSON[field as usize].to_string()),
+            message,
+            excerpt: String::new(),
+            dropped: false,
+        });
+    }
+    row::ingest_row(&raw, rows, table, report);
 }
 
 #[cfg(test)]

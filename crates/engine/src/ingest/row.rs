@@ -1,175 +1,361 @@
-//! One CSV data row to one table row: typed, normalised, enriched from the catalog, problems reported.
+//! One raw row (field texts from a CSV record or a JSON object) to one table row: typed, normalised,
+//! enriched from the catalog and the `azureStack.*` markers, problems reported.
 
 use std::borrow::Cow;
 
 use super::detect::{Field, Layout};
-use super::{FileReport, Issue};
+use super::{FileReport, Format, Issue};
 use crate::catalog::Catalog;
-use crate::csv_records::Record;
 use crate::meter_id;
 use crate::table::{UsageRecord, UsageTable};
-use crate::time::{parse_timestamp, DAY};
+use crate::time::{parse_timestamp_in_order, swap_day_and_month, DateOrder, OrderEvidence, DAY};
 
 const EXCERPT_CHARS: usize = 60;
 
-/// One row being read: its fields, and where its problems go.
-struct RowReader<'r, 'a> {
-    record: &'a Record<'r>,
-    layout: &'a Layout,
+/// Names of the JSON keys feeding each field, for messages (in `Field::ALL` order).
+pub(super) const FIELD_NAMES_JSON: [&str; 23] = [
+    "usageStartTime",
+    "usageEndTime",
+    "meterId",
+    "meterName",
+    "meterCategory",
+    "meterSubCategory",
+    "meterRegion",
+    "quantity",
+    "unit",
+    "resourceType",
+    "location",
+    "resourceGroup",
+    "resourceName",
+    "resourceUri",
+    "subscriptionId",
+    "tags",
+    "additionalInfo",
+    "cost",
+    "effectiveCost",
+    "unitPrice",
+    "currency",
+    "chargeType",
+    "pricingModel",
+];
+
+/// Field texts of one row, as read, before any typing (stage one of two).
+pub(super) struct RawRow<'r> {
+    pub line: u64,
+    texts: [Cow<'r, str>; Field::ALL.len()],
+    layout: Option<&'r Layout>,
+    /// The row is Azure Stack Hub local data (from the stamp, not from Azure billing).
+    pub local: bool,
+}
+
+impl<'r> RawRow<'r> {
+    pub(super) fn csv(line: u64, layout: &'r Layout) -> Self {
+        RawRow {
+            line,
+            texts: std::array::from_fn(|_| Cow::Borrowed("")),
+            layout: Some(layout),
+            local: false,
+        }
+    }
+
+    pub(super) fn json(line: u64) -> Self {
+        RawRow {
+            line,
+            texts: std::array::from_fn(|_| Cow::Borrowed("")),
+            layout: None,
+            local: false,
+        }
+    }
+
+    pub(super) fn set(&mut self, field: Field, text: Cow<'r, str>) {
+        self.texts[field as usize] = match text {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        };
+    }
+
+    pub(super) fn get(&self, field: Field) -> &str {
+        &self.texts[field as usize]
+    }
+
+    /// Where `field` came from, for messages: the header name, or the JSON key.
+    fn column(&self, field: Field) -> Option<String> {
+        match self.layout {
+            Some(layout) => layout
+                .column(field)
+                .map(|c| layout.column_name(c).to_string()),
+            None => Some(FIELD_NAMES_JSON[field as usize].to_string()),
+        }
+    }
+}
+
+/// Per-file state that rows need: the source, its format, and the evidence about date order.
+pub(super) struct FileRows {
+    pub source: u16,
+    pub format: Format,
+    month_first: u64,
+    day_first: u64,
+    /// Table rows whose start (bit 0) or end (bit 1) was an ambiguous slash date read month-first.
+    ambiguous: Vec<(u32, u8)>,
+}
+
+impl FileRows {
+    pub(super) fn new(source: u16) -> Self {
+        FileRows {
+            source,
+            format: Format::Unknown,
+            month_first: 0,
+            day_first: 0,
+            ambiguous: Vec::new(),
+        }
+    }
+
+    fn date(&mut self, text: &str) -> Result<(i64, bool), String> {
+        let (t, evidence) = parse_timestamp_in_order(text, DateOrder::MonthFirst)?;
+        match evidence {
+            OrderEvidence::MonthFirst => self.month_first += 1,
+            OrderEvidence::DayFirst => self.day_first += 1,
+            _ => {}
+        }
+        Ok((t, evidence == OrderEvidence::Ambiguous))
+    }
+
+    /// Decides the file's date order from all its dates and re-reads ambiguous ones if it is day-first.
+    pub(super) fn finish(&mut self, table: &mut UsageTable, report: &mut FileReport) {
+        if self.month_first + self.day_first + self.ambiguous.len() as u64 == 0 {
+            return;
+        }
+        let order = if self.day_first > 0 && self.month_first == 0 {
+            DateOrder::DayFirst
+        } else {
+            DateOrder::MonthFirst
+        };
+        report.date_order = Some(order);
+        if self.day_first > 0 && self.month_first > 0 {
+            report.push_issue(Issue {
+                line: 0,
+                column: None,
+                message: format!(
+                    "dates mix day-first ({} values) and month-first ({} values); ambiguous dates read as MM/DD/YYYY",
+                    self.day_first, self.month_first
+                ),
+                excerpt: String::new(),
+                dropped: false,
+            });
+        }
+        if order == DateOrder::DayFirst {
+            for &(row, which) in &self.ambiguous {
+                let row = row as usize;
+                if which & 1 != 0 {
+                    table.usage_start[row] = swap_day_and_month(table.usage_start[row])
+                        .unwrap_or(table.usage_start[row]);
+                }
+                if which & 2 != 0 {
+                    table.usage_end[row] =
+                        swap_day_and_month(table.usage_end[row]).unwrap_or(table.usage_end[row]);
+                }
+            }
+        }
+        self.ambiguous = Vec::new();
+    }
+}
+
+struct Problems<'a, 'r> {
+    raw: &'a RawRow<'r>,
     report: &'a mut FileReport,
 }
 
-impl<'r> RowReader<'r, '_> {
-    fn issue(&mut self, field: Field, message: String, excerpt: &str, dropped: bool) {
+impl Problems<'_, '_> {
+    fn push(&mut self, field: Field, message: String, dropped: bool) {
+        let excerpt = self.raw.get(field).chars().take(EXCERPT_CHARS).collect();
         self.report.push_issue(Issue {
-            line: self.record.line,
-            column: self
-                .layout
-                .column(field)
-                .map(|c| self.layout.column_name(c).to_string()),
+            line: self.raw.line,
+            column: self.raw.column(field),
             message,
-            excerpt: excerpt.chars().take(EXCERPT_CHARS).collect(),
+            excerpt,
             dropped,
         });
     }
-
-    /// The trimmed text of the column feeding `field` ("" when the format has none).
-    fn text(&mut self, field: Field) -> Cow<'r, str> {
-        let Some(index) = self.layout.column(field) else {
-            return Cow::Borrowed("");
-        };
-        let bytes = self.record.get(index).unwrap_or_default();
-        match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s.trim()),
-            Err(_) => {
-                let lossy = String::from_utf8_lossy(bytes).trim().to_string();
-                let message =
-                    "text is not valid UTF-8; unreadable characters were replaced".to_string();
-                self.issue(field, message, &lossy, false);
-                Cow::Owned(lossy)
-            }
-        }
-    }
-
-    /// The column's text, or `from_uri` when the column is absent or empty.
-    fn text_or(&mut self, field: Field, from_uri: &'r str) -> Cow<'r, str> {
-        let text = self.text(field);
-        if text.is_empty() {
-            Cow::Borrowed(from_uri)
-        } else {
-            text
-        }
-    }
 }
 
+fn number(text: &str) -> Option<f64> {
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Types, normalises and stores one raw row (stage two of two).
 pub(super) fn ingest_row(
-    record: &Record<'_>,
-    layout: &Layout,
+    raw: &RawRow<'_>,
+    file: &mut FileRows,
     table: &mut UsageTable,
-    source: u16,
     report: &mut FileReport,
 ) {
-    let mut row = RowReader {
-        record,
-        layout,
-        report,
-    };
-    let start_text = row.text(Field::UsageStart);
-    let usage_start = match parse_timestamp(&start_text) {
+    let mut problems = Problems { raw, report };
+    let (usage_start, start_ambiguous) = match file.date(raw.get(Field::UsageStart)) {
         Ok(t) => t,
         Err(message) => {
-            row.issue(
-                Field::UsageStart,
-                format!("{message}; row skipped"),
-                &start_text,
-                true,
-            );
-            return;
+            return problems.push(Field::UsageStart, format!("{message}; row skipped"), true)
         }
     };
-    let quantity_text = row.text(Field::Quantity);
-    let quantity = match quantity_text.parse::<f64>() {
-        Ok(q) if q.is_finite() => q,
-        _ => {
-            let message = format!("quantity {quantity_text:?} is not a number; row skipped");
-            row.issue(Field::Quantity, message, &quantity_text, true);
-            return;
-        }
+    let Some(quantity) = number(raw.get(Field::Quantity)) else {
+        let message = format!(
+            "quantity {:?} is not a number; row skipped",
+            raw.get(Field::Quantity)
+        );
+        return problems.push(Field::Quantity, message, true);
     };
-    let end_text = row.text(Field::UsageEnd);
-    let usage_end = match parse_timestamp(&end_text) {
-        Ok(t) if t >= usage_start => t,
-        Ok(_) => {
-            row.issue(
-                Field::UsageEnd,
-                "usage ends before it starts; assumed one day".into(),
-                &end_text,
+    let (usage_end, end_ambiguous) =
+        if raw.column(Field::UsageEnd).is_none() && raw.get(Field::UsageEnd).is_empty() {
+            // Daily exports (EA, Cost Management, Account Center) carry only the day.
+            (usage_start + DAY, false)
+        } else {
+            match file.date(raw.get(Field::UsageEnd)) {
+                Ok((t, ambiguous)) if t >= usage_start => (t, ambiguous),
+                Ok(_) => {
+                    problems.push(
+                        Field::UsageEnd,
+                        "usage ends before it starts; assumed one day".into(),
+                        false,
+                    );
+                    (usage_start + DAY, false)
+                }
+                Err(message) => {
+                    problems.push(
+                        Field::UsageEnd,
+                        format!("{message}; assumed one day"),
+                        false,
+                    );
+                    (usage_start + DAY, false)
+                }
+            }
+        };
+    let mut money = |field: Field| {
+        let text = raw.get(field);
+        if text.is_empty() {
+            return None;
+        }
+        let value = number(text);
+        if value.is_none() {
+            problems.push(
+                field,
+                format!("{text:?} is not a number; left empty"),
                 false,
             );
-            usage_start + DAY
         }
-        Err(message) => {
-            row.issue(
-                Field::UsageEnd,
-                format!("{message}; assumed one day"),
-                &end_text,
-                false,
-            );
-            usage_start + DAY
-        }
+        value
     };
-    let cost_text = row.text(Field::Cost);
-    let cost = match cost_text.parse::<f64>() {
-        Ok(c) if c.is_finite() => Some(c),
-        _ if cost_text.is_empty() => None,
-        _ => {
-            row.issue(
-                Field::Cost,
-                format!("cost {cost_text:?} is not a number; left empty"),
-                &cost_text,
-                false,
-            );
-            None
-        }
-    };
+    let cost = money(Field::Cost);
+    let effective_cost = money(Field::EffectiveCost);
+    let unit_price = money(Field::UnitPrice);
 
-    let meter_id = meter_id::normalize(&row.text(Field::MeterId));
-    let local_meter = Catalog::builtin().local_meter(&meter_id);
+    let meter_id = meter_id::normalize(raw.get(Field::MeterId));
     if meter_id.is_empty() {
-        row.issue(Field::MeterId, "meter ID is empty".into(), "", false);
+        problems.push(Field::MeterId, "meter ID is empty".into(), false);
     }
-    let file_meter_name = row.text(Field::MeterName);
-    let meter_name = match local_meter {
-        Some(meter) if file_meter_name.is_empty() => meter.name.as_str(),
-        _ => file_meter_name.as_ref(),
+    let (tags, error) = table.intern_key_values(raw.get(Field::Tags));
+    if let Some(error) = error {
+        problems.push(Field::Tags, format!("tags: {error}; kept as text"), false);
+    }
+    let (additional_info, error) = table.intern_key_values(raw.get(Field::AdditionalInfo));
+    if let Some(error) = error {
+        problems.push(
+            Field::AdditionalInfo,
+            format!("additional info: {error}; kept as text"),
+            false,
+        );
+    }
+    let local = raw.local
+        || matches!(
+            file.format,
+            Format::UsageSummaryCsv | Format::AppServiceUsageSummaryCsv
+        );
+    let marker_meter = table
+        .key_value(additional_info, "azureStack.MeterId")
+        .map(meter_id::normalize);
+    let marker_subscription = table
+        .key_value(additional_info, "azureStack.SubscriptionId")
+        .map(str::to_string);
+    let (local_meter_id, local_subscription_marker) = if local {
+        (meter_id.clone(), None)
+    } else {
+        (marker_meter.unwrap_or_default(), marker_subscription)
     };
-    let file_unit = row.text(Field::Unit);
-    let unit = match local_meter {
-        Some(meter) if file_unit.is_empty() => meter.unit.as_str(),
-        _ => file_unit.as_ref(),
+    let catalog_meter =
+        Catalog::builtin().local_meter(if local { &meter_id } else { &local_meter_id });
+    let azure_stack = local
+        || !local_meter_id.is_empty()
+        || raw
+            .get(Field::MeterRegion)
+            .eq_ignore_ascii_case("Azure Stack")
+        || raw.get(Field::Location).eq_ignore_ascii_case("azurestack");
+
+    let resource_uri = raw.get(Field::ResourceUri);
+    let uri = UriParts::of(resource_uri);
+    let pick = |field: Field, fallback: &'_ str| -> String {
+        let t = raw.get(field);
+        if t.is_empty() {
+            fallback.to_string()
+        } else {
+            t.to_string()
+        }
     };
-    let resource_uri = row.text(Field::ResourceUri);
-    let uri_parts = UriParts::of(&resource_uri);
+    let subscription = pick(Field::Subscription, uri.subscription);
+    let subscription = subscription
+        .strip_prefix("/subscriptions/")
+        .map(str::to_string)
+        .unwrap_or(subscription);
+    let local_subscription = if local {
+        subscription.clone()
+    } else {
+        local_subscription_marker.unwrap_or_default()
+    };
+    let meter_name = match catalog_meter {
+        Some(meter) if local && raw.get(Field::MeterName).is_empty() => meter.name.clone(),
+        _ => raw.get(Field::MeterName).to_string(),
+    };
+    let unit = match catalog_meter {
+        Some(meter) if local && raw.get(Field::Unit).is_empty() => meter.unit.clone(),
+        _ => raw.get(Field::Unit).to_string(),
+    };
+    let currency = match raw.get(Field::Currency) {
+        "" if cost.is_some() && file.format == Format::AppServiceUsageSummaryCsv => "USD",
+        c => c,
+    };
     let record = UsageRecord {
         usage_start,
         usage_end,
-        subscription: &row.text_or(Field::Subscription, uri_parts.subscription),
-        resource_group: &row.text_or(Field::ResourceGroup, uri_parts.resource_group),
-        resource_uri: &resource_uri,
-        resource_type: &row.text_or(Field::ResourceType, uri_parts.resource_type),
-        resource_name: &row.text_or(Field::ResourceName, uri_parts.resource_name),
-        location: &row.text(Field::Location),
-        meter_id: &meter_id,
-        meter_name,
-        unit,
         quantity,
         cost,
-        currency: if cost.is_some() { "USD" } else { "" },
-        tags: &row.text(Field::Tags),
-        additional_info: &row.text(Field::AdditionalInfo),
+        effective_cost,
+        unit_price,
+        azure_stack,
+        tags,
+        additional_info,
+        subscription: &subscription,
+        local_subscription: &local_subscription,
+        resource_group: &pick(Field::ResourceGroup, uri.resource_group),
+        resource_uri,
+        resource_type: &pick(Field::ResourceType, uri.resource_type),
+        resource_name: &pick(Field::ResourceName, uri.resource_name),
+        location: raw.get(Field::Location),
+        meter_id: &meter_id,
+        local_meter_id: &local_meter_id,
+        meter_name: &meter_name,
+        meter_category: raw.get(Field::MeterCategory),
+        meter_subcategory: raw.get(Field::MeterSubcategory),
+        meter_region: raw.get(Field::MeterRegion),
+        unit: &unit,
+        currency,
+        charge_type: raw.get(Field::ChargeType),
+        pricing_model: raw.get(Field::PricingModel),
     };
-    table.push(source, row.record.line, &record);
-    row.report.rows += 1;
+    let row = table.len() as u32;
+    table.push(file.source, raw.line, &record);
+    let which = u8::from(start_ambiguous) | (u8::from(end_ambiguous) << 1);
+    if which != 0 {
+        file.ambiguous.push((row, which));
+    }
+    report.rows += 1;
 }
 
 /// Parts of an ARM resource URI `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{type}/{name}`.

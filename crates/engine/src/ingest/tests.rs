@@ -199,8 +199,8 @@ fn files_that_are_not_usage_exports_get_one_clear_error() {
     assert_eq!(report.error, Some(FileError::Binary));
     let (_, report) = ingest(b"\xFF\xFEU\0s\0a\0g\0e\0");
     assert_eq!(report.error, Some(FileError::Utf16));
-    let (_, report) = ingest(b"{\"value\":[]}");
-    assert_eq!(report.error, Some(FileError::JsonNotSupported));
+    let (_, report) = ingest(b"{\"rows\":[]}");
+    assert_eq!(report.error, Some(FileError::JsonWithoutRows));
     let (table, report) = ingest(
         b"UsageStartTime,UsageEndTime,MeterName,Quantity,MeterId,subscription\n1,2,3,4,5,6\n",
     );
@@ -213,11 +213,17 @@ fn files_that_are_not_usage_exports_get_one_clear_error() {
     else {
         panic!("{report:?}")
     };
-    assert_eq!((*closest, *matched), (Format::UsageSummaryCsv.label(), 6));
-    assert!(
-        missing.contains(&"resourceUri".to_string()) && !missing.contains(&"MeterId".to_string())
+    assert_eq!((*closest, *matched), (Format::UsageSummaryCsv.label(), 4));
+    assert_eq!(
+        missing,
+        &vec!["resourceGroup".to_string(), "subowner".to_string()]
     );
-    assert!(report.to_string().contains("resourceUri"));
+    assert!(
+        report
+            .to_string()
+            .contains("which also needs resourceGroup, subowner"),
+        "{report}"
+    );
     assert!(table.is_empty());
 }
 
