@@ -69,7 +69,10 @@ impl Default for CsvRecords {
 impl CsvRecords {
     /// Feeds the next chunk; calls `on_event` for every record completed by it.
     pub fn feed(&mut self, input: &[u8], on_event: &mut dyn FnMut(Event<'_>)) {
-        self.run(input, false, on_event);
+        // csv-core reads an empty input as the end of the data, which must only happen in `finish`.
+        if !input.is_empty() {
+            self.run(input, false, on_event);
+        }
     }
 
     /// Ends the stream, flushing a last record that has no terminator.

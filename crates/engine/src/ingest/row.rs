@@ -144,9 +144,9 @@ impl FileRows {
                 dropped: false,
             });
         }
-        if order == DateOrder::DayFirst {
-            for &(row, which) in &self.ambiguous {
-                let row = row as usize;
+        for &(row, which) in &self.ambiguous {
+            let row = row as usize;
+            if order == DateOrder::DayFirst {
                 if which & 1 != 0 {
                     table.usage_start[row] = swap_day_and_month(table.usage_start[row])
                         .unwrap_or(table.usage_start[row]);
@@ -155,6 +155,16 @@ impl FileRows {
                     table.usage_end[row] =
                         swap_day_and_month(table.usage_end[row]).unwrap_or(table.usage_end[row]);
                 }
+            }
+            if table.usage_end[row] < table.usage_start[row] {
+                table.usage_end[row] = table.usage_start[row] + DAY;
+                report.push_issue(Issue {
+                    line: table.line[row] as u64,
+                    column: None,
+                    message: "usage ends before it starts; assumed one day".into(),
+                    excerpt: String::new(),
+                    dropped: false,
+                });
             }
         }
         self.ambiguous = Vec::new();
@@ -210,7 +220,10 @@ pub(super) fn ingest_row(
             (usage_start + DAY, false)
         } else {
             match file.date(raw.get(Field::UsageEnd)) {
-                Ok((t, ambiguous)) if t >= usage_start => (t, ambiguous),
+                // An ambiguous date may still be re-read in the other order; the check then happens in `finish`.
+                Ok((t, ambiguous)) if t >= usage_start || ambiguous || start_ambiguous => {
+                    (t, ambiguous)
+                }
                 Ok(_) => {
                     problems.push(
                         Field::UsageEnd,
