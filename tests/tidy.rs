@@ -8,42 +8,21 @@ use std::path::{Path, PathBuf};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Crates that tie code to a browser or a UI framework.
-const WEB_CRATES: &[&str] = &[
-    "leptos",
-    "web-sys",
-    "js-sys",
-    "wasm-bindgen",
-    "wasm-bindgen-futures",
-    "gloo-net",
-    "gloo-utils",
-    "plotters",
-];
+const WEB_CRATES: &[&str] =
+    &["leptos", "web-sys", "js-sys", "wasm-bindgen", "wasm-bindgen-futures", "gloo-net", "gloo-utils", "plotters"];
 
 /// `name -> dependency names` from Cargo.lock.
 fn lock_graph() -> BTreeMap<String, Vec<String>> {
-    let lock =
-        fs::read_to_string(Path::new(ROOT).join("Cargo.lock")).expect("Cargo.lock is committed");
+    let lock = fs::read_to_string(Path::new(ROOT).join("Cargo.lock")).expect("Cargo.lock is committed");
     let mut graph = BTreeMap::new();
     for block in lock.split("[[package]]").skip(1) {
-        let name = block
-            .lines()
-            .find_map(|l| l.strip_prefix("name = "))
-            .expect("name")
-            .trim_matches('"')
-            .to_string();
+        let name = block.lines().find_map(|l| l.strip_prefix("name = ")).expect("name").trim_matches('"').to_string();
         let deps = block
             .split_once("dependencies = [")
             .map(|(_, rest)| rest.split(']').next().unwrap_or(""))
             .unwrap_or("")
             .lines()
-            .filter_map(|l| {
-                l.trim()
-                    .trim_end_matches(',')
-                    .trim_matches('"')
-                    .split(' ')
-                    .next()
-                    .map(str::to_string)
-            })
+            .filter_map(|l| l.trim().trim_end_matches(',').trim_matches('"').split(' ').next().map(str::to_string))
             .filter(|d| !d.is_empty())
             .collect();
         graph.entry(name).or_insert(deps);
@@ -63,10 +42,7 @@ fn engine_depends_on_nothing_from_the_browser() {
     }
     assert!(seen.contains("csv-core"), "graph was read: {seen:?}");
     let web: Vec<&&str> = WEB_CRATES.iter().filter(|c| seen.contains(**c)).collect();
-    assert!(
-        web.is_empty(),
-        "meterlens-engine depends (maybe indirectly) on {web:?}"
-    );
+    assert!(web.is_empty(), "meterlens-engine depends (maybe indirectly) on {web:?}");
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
@@ -99,32 +75,20 @@ fn only_src_web_touches_browser_apis() {
             }
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "browser APIs outside src/web: {offenders:#?}"
-    );
+    assert!(offenders.is_empty(), "browser APIs outside src/web: {offenders:#?}");
 }
 
 #[test]
 fn every_rust_file_opens_with_its_purpose() {
     let mut missing = Vec::new();
-    for dir in [
-        "src",
-        "crates/engine/src",
-        "crates/cli/src",
-        "crates/cli/tests",
-        "tests",
-    ] {
+    for dir in ["src", "crates/engine/src", "crates/cli/src", "crates/cli/tests", "tests"] {
         for file in rust_files(&Path::new(ROOT).join(dir)) {
             if !fs::read_to_string(&file).unwrap().starts_with("//!") {
                 missing.push(file.display().to_string());
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "files without a //! purpose line: {missing:#?}"
-    );
+    assert!(missing.is_empty(), "files without a //! purpose line: {missing:#?}");
 }
 
 #[test]
@@ -138,9 +102,7 @@ fn engine_never_panics_on_input_by_construction() {
         let text = fs::read_to_string(&file).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap_or("");
         for (i, line) in code.lines().enumerate() {
-            if (line.contains(".unwrap()") || line.contains("panic!("))
-                && !line.trim_start().starts_with("//")
-            {
+            if (line.contains(".unwrap()") || line.contains("panic!(")) && !line.trim_start().starts_with("//") {
                 uses.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
             }
         }

@@ -25,10 +25,7 @@ fn container() -> web_sys::HtmlElement {
 
 async fn settle() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50)
-            .unwrap();
+        web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50).unwrap();
     });
     wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
@@ -43,15 +40,8 @@ fn kpi_cards_show_the_engine_figures() {
     let expected = Summary::of(&table, &SummaryOptions::default());
     let summary = Memo::new(move |_| Some(Summary::of(&table, &SummaryOptions::default())));
     let root = container();
-    let _handle =
-        leptos::mount::mount_to(root.clone(), move || view! { <KpiCards summary=summary /> });
-    let value = |selector: &str| {
-        root.query_selector(selector)
-            .unwrap()
-            .unwrap()
-            .get_attribute("data-value")
-            .unwrap()
-    };
+    let _handle = leptos::mount::mount_to(root.clone(), move || view! { <KpiCards summary=summary /> });
+    let value = |selector: &str| root.query_selector(selector).unwrap().unwrap().get_attribute("data-value").unwrap();
     assert_eq!(value("[data-testid=kpi-rows]"), expected.rows.to_string());
     assert_eq!(value("[data-testid=kpi-subscriptions]"), "2");
     let vcpu = value("[data-testid=kpi-quantity] li[data-unit='Virtual core hours']");
@@ -62,29 +52,17 @@ fn kpi_cards_show_the_engine_figures() {
 #[wasm_bindgen_test]
 fn chart_labels_are_measured_and_drawn_in_the_browser() {
     let oct1 = 1_790_812_800 / 86_400;
-    let svg =
-        meterlens::chart::daily_usage_svg(&[(oct1, 5.0), (oct1 + 1, 7.5)], "GB*hours", 600, 300);
+    let svg = meterlens::chart::daily_usage_svg(&[(oct1, 5.0), (oct1 + 1, 7.5)], "GB*hours", 600, 300);
     let root = container();
     root.set_inner_html(&svg);
     let texts = root.query_selector_all("text").unwrap();
     assert!(texts.length() >= 4, "axis labels drawn");
-    let label = root
-        .query_selector("svg")
-        .unwrap()
-        .unwrap()
-        .text_content()
-        .unwrap();
-    assert!(
-        label.contains("GB*hours") && label.contains("10-01"),
-        "{label}"
-    );
+    let label = root.query_selector("svg").unwrap().unwrap().text_content().unwrap();
+    assert!(label.contains("GB*hours") && label.contains("10-01"), "{label}");
     let bars = root.query_selector_all("rect[fill='#1F6FB2']").unwrap();
     assert_eq!(bars.length(), 2);
     let first: web_sys::SvgGraphicsElement = texts.get(0).unwrap().unchecked_into();
-    assert!(
-        first.get_b_box().unwrap().width() > 0.0,
-        "text has a rendered width"
-    );
+    assert!(first.get_b_box().unwrap().width() > 0.0, "text has a rendered width");
 }
 
 #[wasm_bindgen_test]
@@ -96,14 +74,8 @@ async fn app_shows_a_clear_message_when_the_sample_is_missing() {
     for _ in 0..100 {
         settle().await;
         if let Some(notice) = root.query_selector("[data-testid=notice].error").unwrap() {
-            assert!(notice
-                .text_content()
-                .unwrap()
-                .contains("embedded sample could not be loaded"));
-            assert!(root
-                .query_selector("[data-testid=file-input]")
-                .unwrap()
-                .is_some());
+            assert!(notice.text_content().unwrap().contains("embedded sample could not be loaded"));
+            assert!(root.query_selector("[data-testid=file-input]").unwrap().is_some());
             return;
         }
     }

@@ -9,25 +9,20 @@ const BAR: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
 pub fn daily_usage_svg(days: &[(i64, f64)], unit: &str, width: u32, height: u32) -> String {
     let mut svg = String::new();
     if let Err(error) = draw(&mut svg, days, unit, width, height) {
-        return format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><text x=\"8\" y=\"20\">chart failed: {error}</text></svg>");
+        return format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><text x=\"8\" y=\"20\">chart failed: {error}</text></svg>"
+        );
     }
     svg
 }
 
-fn draw(
-    svg: &mut String,
-    days: &[(i64, f64)],
-    unit: &str,
-    width: u32,
-    height: u32,
-) -> Result<(), String> {
+fn draw(svg: &mut String, days: &[(i64, f64)], unit: &str, width: u32, height: u32) -> Result<(), String> {
     let root = SVGBackend::with_string(svg, (width, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (first, last) = match (days.first(), days.last()) {
         (Some(f), Some(l)) => (f.0, l.0),
         _ => {
-            root.draw(&Text::new("No usage to show", (20, 30), ("sans-serif", 16)))
-                .map_err(|e| e.to_string())?;
+            root.draw(&Text::new("No usage to show", (20, 30), ("sans-serif", 16))).map_err(|e| e.to_string())?;
             return root.present().map_err(|e| e.to_string());
         }
     };
@@ -43,12 +38,7 @@ fn draw(
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(8)
-        .x_label_formatter(&|x| {
-            day_label(x.round() as i64)
-                .get(5..)
-                .unwrap_or_default()
-                .to_string()
-        })
+        .x_label_formatter(&|x| day_label(x.round() as i64).get(5..).unwrap_or_default().to_string())
         .y_label_formatter(&|y| compact_number(*y))
         .y_desc(unit)
         .x_desc("Day (UTC)")
@@ -58,10 +48,7 @@ fn draw(
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(days.iter().map(|&(day, quantity)| {
-            Rectangle::new(
-                [(day as f64 - 0.4, 0.0), (day as f64 + 0.4, quantity)],
-                BAR.filled(),
-            )
+            Rectangle::new([(day as f64 - 0.4, 0.0), (day as f64 + 0.4, quantity)], BAR.filled())
         }))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
@@ -90,12 +77,7 @@ mod tests {
     #[test]
     fn one_bar_per_day_and_labelled_axes() {
         let oct1 = 1_790_812_800 / 86_400;
-        let svg = daily_usage_svg(
-            &[(oct1, 10.0), (oct1 + 1, 0.0), (oct1 + 2, 25.0)],
-            "Virtual core hours",
-            640,
-            320,
-        );
+        let svg = daily_usage_svg(&[(oct1, 10.0), (oct1 + 1, 0.0), (oct1 + 2, 25.0)], "Virtual core hours", 640, 320);
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.contains("Virtual core hours"));
         assert!(svg.contains("Day (UTC)"));

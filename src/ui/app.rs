@@ -28,16 +28,10 @@ pub fn App() -> impl IntoView {
     spawn_local(async move {
         match web::fetch_bytes(SAMPLE_URL).await {
             Ok(bytes) => {
-                dataset.set(Some(Dataset::from_bytes(
-                    "usage-sample.csv",
-                    &bytes,
-                    "embedded sample",
-                )));
+                dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
                 notice.set(None);
             }
-            Err(error) => notice.set(Some(Notice::Error(format!(
-                "The embedded sample could not be loaded: {error}"
-            )))),
+            Err(error) => notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}")))),
         }
     });
 
@@ -45,11 +39,7 @@ pub fn App() -> impl IntoView {
         if files.is_empty() {
             return;
         }
-        let names = files
-            .iter()
-            .map(PickedFile::name)
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
         notice.set(Some(Notice::Loading(format!("Reading {names}…"))));
         spawn_local(async move {
             match Dataset::from_files(&files).await {
@@ -73,18 +63,12 @@ pub fn App() -> impl IntoView {
     };
 
     let summary = Memo::new(move |_| {
-        let options = SummaryOptions {
-            by: vec![Dimension::Day, Dimension::Unit],
-            include_admin: include_admin.get(),
-        };
+        let options = SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: include_admin.get() };
         dataset.with(|d| d.as_ref().map(|d| Summary::of(&d.table, &options)))
     });
     let hidden_admin = Memo::new(move |_| {
-        dataset.with(|d| {
-            d.as_ref().map_or(0, |d| {
-                Summary::of(&d.table, &SummaryOptions::default()).admin_rows_excluded
-            })
-        })
+        dataset
+            .with(|d| d.as_ref().map_or(0, |d| Summary::of(&d.table, &SummaryOptions::default()).admin_rows_excluded))
     });
 
     view! {

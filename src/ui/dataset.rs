@@ -25,11 +25,7 @@ impl Dataset {
         let mut ingester = Ingester::new(UsageTable::default(), name);
         ingester.feed(bytes);
         let (table, report) = ingester.finish();
-        Dataset {
-            table: Arc::new(table),
-            reports: vec![report],
-            origin: origin.to_string(),
-        }
+        Dataset { table: Arc::new(table), reports: vec![report], origin: origin.to_string() }
     }
 
     /// Reads user files slice by slice into one table.
@@ -47,29 +43,17 @@ impl Dataset {
             reports.push(report);
         }
         table.shrink_to_fit();
-        let origin = files
-            .iter()
-            .map(PickedFile::name)
-            .collect::<Vec<_>>()
-            .join(", ");
-        Ok(Dataset {
-            table: Arc::new(table),
-            reports,
-            origin,
-        })
+        let origin = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
+        Ok(Dataset { table: Arc::new(table), reports, origin })
     }
 
     /// Messages for files that could not be read at all.
     pub fn file_errors(&self) -> Vec<String> {
-        self.reports
-            .iter()
-            .filter(|r| r.error.is_some())
-            .map(ToString::to_string)
-            .collect()
+        self.reports.iter().filter(|r| r.error.is_some()).map(ToString::to_string).collect()
     }
 
     /// True when at least one file gave rows or was read without a file-level error.
     pub fn has_readable_file(&self) -> bool {
-        self.reports.iter().any(|r| r.error.is_none())
+        self.reports.iter().any(|r| r.error.is_none() || r.rows > 0)
     }
 }

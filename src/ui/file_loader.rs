@@ -36,7 +36,7 @@ where
                     on:change=move |ev| on_files(picked_files(&ev))
                 />
             </label>
-            <span class="hint">"or drop CSV files here"</span>
+            <span class="hint">"or drop CSV, JSON or .gz exports here"</span>
         </div>
     }
 }

@@ -15,11 +15,7 @@ pub fn format_number(value: f64, decimals: usize) -> String {
         grouped.push(c);
     }
     let frac = frac.trim_end_matches('0');
-    let sign = if value < 0.0 && (int != "0" || !frac.is_empty()) {
-        "-"
-    } else {
-        ""
-    };
+    let sign = if value < 0.0 && (int != "0" || !frac.is_empty()) { "-" } else { "" };
     if frac.is_empty() {
         format!("{sign}{grouped}")
     } else {

@@ -12,11 +12,7 @@ const PREFERRED_UNIT: &str = "Virtual core hours";
 pub fn UsageChart(summary: Memo<Option<Summary>>) -> impl IntoView {
     let chosen = RwSignal::new(None::<String>);
     let units = Memo::new(move |_| {
-        summary.with(|s| {
-            s.as_ref()
-                .map(|s| s.quantity.keys().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        summary.with(|s| s.as_ref().map(|s| s.quantity.keys().cloned().collect::<Vec<_>>()).unwrap_or_default())
     });
     let unit = Memo::new(move |_| {
         let units = units.get();
@@ -28,10 +24,7 @@ pub fn UsageChart(summary: Memo<Option<Summary>>) -> impl IntoView {
     });
     let svg = Memo::new(move |_| {
         let unit = unit.get()?;
-        summary.with(|s| {
-            s.as_ref()
-                .map(|s| daily_usage_svg(&daily_quantity(s, &unit), &unit, 900, 340))
-        })
+        summary.with(|s| s.as_ref().map(|s| daily_usage_svg(&daily_quantity(s, &unit), &unit, 900, 340)))
     });
     view! {
         <section class="card chart-card" data-testid="usage-chart">

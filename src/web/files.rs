@@ -30,13 +30,8 @@ impl PickedFile {
         let mut start = 0.0;
         while start < size {
             let end = (start + SLICE_BYTES).min(size);
-            let blob = self
-                .0
-                .slice_with_f64_and_f64(start, end)
-                .map_err(describe)?;
-            let buffer = JsFuture::from(blob.array_buffer())
-                .await
-                .map_err(describe)?;
+            let blob = self.0.slice_with_f64_and_f64(start, end).map_err(describe)?;
+            let buffer = JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
             on_chunk(&Uint8Array::new(&buffer).to_vec());
             start = end;
         }
@@ -46,17 +41,12 @@ impl PickedFile {
 
 fn files_of(list: Option<FileList>) -> Vec<PickedFile> {
     let Some(list) = list else { return Vec::new() };
-    (0..list.length())
-        .filter_map(|i| list.get(i))
-        .map(PickedFile)
-        .collect()
+    (0..list.length()).filter_map(|i| list.get(i)).map(PickedFile).collect()
 }
 
 /// Files chosen in an `<input type=file>` change event.
 pub fn picked_files(event: &Event) -> Vec<PickedFile> {
-    let input = event
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+    let input = event.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
     let files = files_of(input.as_ref().and_then(HtmlInputElement::files));
     if let Some(input) = input {
         // Picking the same file again must fire `change` again.
@@ -72,10 +62,7 @@ pub fn dropped_files(event: &DragEvent) -> Vec<PickedFile> {
 
 /// Fetches a same-origin asset as bytes.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = gloo_net::http::Request::get(url)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = gloo_net::http::Request::get(url).send().await.map_err(|e| e.to_string())?;
     if !response.ok() {
         return Err(format!("{url}: HTTP {}", response.status()));
     }

@@ -7,17 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
-use meterlens_engine::ingest::{FileReport, Ingester};
+use meterlens_engine::ingest::{ColumnMapping, FileReport, IngestOptions, Ingester};
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
 
 #[derive(Parser)]
-#[command(
-    name = "meterlens",
-    version,
-    about = "Azure Stack Hub and Azure usage, read and summarised"
-)]
+#[command(name = "meterlens", version, about = "Azure Stack Hub and Azure usage, read and summarised")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +32,11 @@ enum Command {
         /// Print JSON (the shape is documented in README.md and stable).
         #[arg(long)]
         json: bool,
-        /// Usage files.
+        /// Your own column mapping for CSVs MeterLens does not recognise: FIELD=COLUMN,... (fields:
+        /// usage_start, usage_end, meter_id, meter_name, quantity, unit, subscription, resource_uri, cost, ...).
+        #[arg(long, value_parser = parse_mapping)]
+        map: Option<ColumnMapping>,
+        /// Usage files (CSV or JSON, optionally gzip-compressed).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -61,6 +61,10 @@ fn parse_dimension(s: &str) -> Result<Dimension, String> {
     s.parse()
 }
 
+fn parse_mapping(s: &str) -> Result<ColumnMapping, String> {
+    ColumnMapping::parse(s)
+}
+
 fn parse_generate_format(s: &str) -> Result<GenerateFormat, String> {
     s.parse()
 }
@@ -68,24 +72,12 @@ fn parse_generate_format(s: &str) -> Result<GenerateFormat, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Summary {
-            by,
-            include_admin,
-            json,
-            files,
-        } => summary(&files, SummaryOptions { by, include_admin }, json),
-        Command::Generate {
-            rows,
-            seed,
-            format,
-            out,
-        } => {
-            let options = GenerateOptions {
-                rows,
-                seed,
-                format,
-                ..Default::default()
-            };
+        Command::Summary { by, include_admin, json, map, files } => {
+            let ingest = IngestOptions { mapping: map.unwrap_or_default() };
+            summary(&files, &ingest, SummaryOptions { by, include_admin }, json)
+        }
+        Command::Generate { rows, seed, format, out } => {
+            let options = GenerateOptions { rows, seed, format, ..Default::default() };
             write_generated(&options, &out).map(|_| true)
         }
     };
@@ -103,16 +95,14 @@ fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> 
     if out.as_os_str() == "-" {
         return generate(options, &mut BufWriter::new(io::stdout().lock()));
     }
-    let file = File::create(out)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
+    let file = File::create(out).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
     generate(options, &mut BufWriter::with_capacity(1 << 20, file))
 }
 
 /// Reads `path` into `table` in 1 MiB chunks.
-fn ingest_file(table: UsageTable, path: &PathBuf) -> io::Result<(UsageTable, FileReport)> {
-    let mut file = File::open(path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    let mut ingester = Ingester::new(table, &path.display().to_string());
+fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io::Result<(UsageTable, FileReport)> {
+    let mut file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut ingester = Ingester::with_options(table, &path.display().to_string(), options.clone());
     let mut buffer = vec![0; 1 << 20];
     loop {
         let n = file.read(&mut buffer)?;
@@ -125,11 +115,11 @@ fn ingest_file(table: UsageTable, path: &PathBuf) -> io::Result<(UsageTable, Fil
 }
 
 /// Prints the summary; returns false when some file could not be read.
-fn summary(files: &[PathBuf], options: SummaryOptions, as_json: bool) -> io::Result<bool> {
+fn summary(files: &[PathBuf], ingest: &IngestOptions, options: SummaryOptions, as_json: bool) -> io::Result<bool> {
     let mut table = UsageTable::default();
     let mut reports = Vec::new();
     for path in files {
-        let (next, report) = ingest_file(table, path)?;
+        let (next, report) = ingest_file(table, path, ingest)?;
         table = next;
         reports.push(report);
     }
@@ -164,6 +154,9 @@ fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
                 "rejected": r.rejected,
                 "issue_count": r.issue_count,
                 "error": r.error.as_ref().map(|e| e.to_string()),
+                "gzip": r.gzip,
+                "preamble_lines": r.preamble_lines,
+                "date_order": r.date_order.map(|o| o.as_str()),
                 "issues": r.issues.iter().map(|i| json!({
                     "line": i.line, "column": i.column, "message": i.message, "excerpt": i.excerpt, "dropped": i.dropped,
                 })).collect::<Vec<_>>(),
@@ -174,8 +167,14 @@ fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
         .groups
         .iter()
         .map(|g| {
-            let key: Map<String, Value> = g.key.iter().map(|(d, v)| (d.as_str().to_string(), json!(v))).collect();
-            json!({"key": key, "rows": g.totals.rows, "quantity": sums(&g.totals.quantity), "cost": sums(&g.totals.cost)})
+            let key: Map<String, Value> = g.key.iter().map(|(d, v)| (d.name(), json!(v))).collect();
+            json!({
+                "key": key,
+                "rows": g.totals.rows,
+                "quantity": sums(&g.totals.quantity),
+                "cost": sums(&g.totals.cost),
+                "effective_cost": sums(&g.totals.effective_cost),
+            })
         })
         .collect();
     json!({
@@ -186,7 +185,7 @@ fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
         "admin_quantity": sums(&summary.admin_quantity),
         "quantity": sums(&summary.quantity),
         "cost": sums(&summary.cost),
-        "effective_cost": {},
+        "effective_cost": sums(&summary.effective_cost),
         "groups": groups,
     })
 }
@@ -195,11 +194,7 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
     for report in reports {
         writeln!(out, "{report}")?;
         for issue in &report.issues {
-            let column = issue
-                .column
-                .as_deref()
-                .map(|c| format!(", {c}"))
-                .unwrap_or_default();
+            let column = issue.column.as_deref().map(|c| format!(", {c}")).unwrap_or_default();
             writeln!(out, "  line {}{column}: {}", issue.line, issue.message)?;
         }
         let unlisted = report.issue_count - report.issues.len() as u64;
@@ -207,17 +202,9 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
             writeln!(out, "  … and {unlisted} more issues")?;
         }
     }
-    writeln!(
-        out,
-        "\nrows {}  subscriptions {}",
-        summary.rows, summary.subscriptions
-    )?;
+    writeln!(out, "\nrows {}  subscriptions {}", summary.rows, summary.subscriptions)?;
     if summary.admin_rows_excluded > 0 {
-        writeln!(
-            out,
-            "admin rows excluded {} (use --include-admin to count them)",
-            summary.admin_rows_excluded
-        )?;
+        writeln!(out, "admin rows excluded {} (use --include-admin to count them)", summary.admin_rows_excluded)?;
     }
     for (unit, quantity) in &summary.quantity {
         writeln!(out, "  {quantity:>18.4}  {unit}")?;
@@ -225,24 +212,16 @@ fn write_text(out: &mut dyn Write, reports: &[FileReport], summary: &Summary) ->
     for (currency, cost) in &summary.cost {
         writeln!(out, "  {cost:>18.2}  {currency} cost")?;
     }
+    for (currency, cost) in &summary.effective_cost {
+        writeln!(out, "  {cost:>18.2}  {currency} effective cost")?;
+    }
     if !summary.groups.is_empty() {
         writeln!(out)?;
     }
     for group in &summary.groups {
         let key: Vec<&str> = group.key.iter().map(|(_, v)| v.as_str()).collect();
-        let quantity: Vec<String> = group
-            .totals
-            .quantity
-            .iter()
-            .map(|(u, q)| format!("{q:.4} {u}"))
-            .collect();
-        writeln!(
-            out,
-            "{}\t{} rows\t{}",
-            key.join(" | "),
-            group.totals.rows,
-            quantity.join("; ")
-        )?;
+        let quantity: Vec<String> = group.totals.quantity.iter().map(|(u, q)| format!("{q:.4} {u}")).collect();
+        writeln!(out, "{}\t{} rows\t{}", key.join(" | "), group.totals.rows, quantity.join("; "))?;
     }
     Ok(())
 }

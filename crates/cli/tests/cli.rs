@@ -11,19 +11,11 @@ fn root() -> PathBuf {
 }
 
 fn meterlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_meterlens"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("meterlens runs")
+    Command::new(env!("CARGO_BIN_EXE_meterlens")).args(args).current_dir(root()).output().expect("meterlens runs")
 }
 
 fn json_of(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("valid JSON")
 }
 
@@ -55,21 +47,13 @@ fn summary_json_matches_an_independent_computation() {
     let fixture = "tests/fixtures/usagesummary-small.csv";
     let text = std::fs::read_to_string(root().join(fixture)).unwrap();
     let meters = std::fs::read_to_string(root().join("crates/engine/data/azs-meters.csv")).unwrap();
-    let unit_of: BTreeMap<String, String> = naive_csv(&meters)
-        .into_iter()
-        .skip(1)
-        .map(|r| (r[0].replace('-', "").to_uppercase(), r[2].clone()))
-        .collect();
+    let unit_of: BTreeMap<String, String> =
+        naive_csv(&meters).into_iter().skip(1).map(|r| (r[0].replace('-', "").to_uppercase(), r[2].clone())).collect();
     let rows = naive_csv(&text);
     let header = &rows[0];
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let (start, qty, meter, rg, sub) = (
-        col("UsageStartTime"),
-        col("Quantity"),
-        col("MeterId"),
-        col("resourceGroup"),
-        col("subscription"),
-    );
+    let (start, qty, meter, rg, sub) =
+        (col("UsageStartTime"), col("Quantity"), col("MeterId"), col("resourceGroup"), col("subscription"));
     let mut expected: BTreeMap<String, f64> = BTreeMap::new();
     let (mut kept, mut admin, mut rejected) = (0u64, 0u64, 0u64);
     let mut subscriptions = std::collections::BTreeSet::new();
@@ -89,10 +73,7 @@ fn summary_json_matches_an_independent_computation() {
         }
         kept += 1;
         subscriptions.insert(r[sub].clone());
-        let unit = unit_of
-            .get(&r[meter].replace('-', "").to_uppercase())
-            .cloned()
-            .unwrap_or("(unknown unit)".into());
+        let unit = unit_of.get(&r[meter].replace('-', "").to_uppercase()).cloned().unwrap_or("(unknown unit)".into());
         *expected.entry(unit).or_default() += q;
     }
 
@@ -134,38 +115,17 @@ fn group_by_day_and_subscription() {
 
 #[test]
 fn include_admin_counts_infrastructure_rows() {
-    let summary = json_of(&meterlens(&[
-        "summary",
-        "--json",
-        "--include-admin",
-        "tests/fixtures/usagesummary-small.csv",
-    ]));
-    assert_eq!(
-        (
-            summary["rows"].as_u64(),
-            summary["admin_rows_excluded"].as_u64()
-        ),
-        (Some(9), Some(0))
-    );
+    let summary =
+        json_of(&meterlens(&["summary", "--json", "--include-admin", "tests/fixtures/usagesummary-small.csv"]));
+    assert_eq!((summary["rows"].as_u64(), summary["admin_rows_excluded"].as_u64()), (Some(9), Some(0)));
 }
 
 #[test]
 fn the_embedded_sample_is_the_generator_output() {
-    let generated = meterlens(&[
-        "generate",
-        "--rows",
-        "1500",
-        "--seed",
-        "2026",
-        "--format",
-        "usagesummary-csv",
-    ]);
+    let generated = meterlens(&["generate", "--rows", "1500", "--seed", "2026", "--format", "usagesummary-csv"]);
     assert!(generated.status.success());
     let committed = std::fs::read(root().join("public/sample/usage-sample.csv")).unwrap();
-    assert!(
-        generated.stdout == committed,
-        "public/sample/usage-sample.csv is stale: regenerate it (see README)"
-    );
+    assert!(generated.stdout == committed, "public/sample/usage-sample.csv is stale: regenerate it (see README)");
 }
 
 #[test]
@@ -173,22 +133,9 @@ fn generated_files_read_back_with_every_row() {
     let dir = std::env::temp_dir().join(format!("meterlens-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("gen.csv");
-    let status = meterlens(&[
-        "generate",
-        "--rows",
-        "4321",
-        "--seed",
-        "9",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let status = meterlens(&["generate", "--rows", "4321", "--seed", "9", "--out", out.to_str().unwrap()]);
     assert!(status.status.success());
-    let summary = json_of(&meterlens(&[
-        "summary",
-        "--json",
-        "--include-admin",
-        out.to_str().unwrap(),
-    ]));
+    let summary = json_of(&meterlens(&["summary", "--json", "--include-admin", out.to_str().unwrap()]));
     assert_eq!(summary["rows"], 4321);
     assert_eq!(summary["inputs"][0]["rejected"], 0);
     std::fs::remove_dir_all(dir).ok();
@@ -199,19 +146,93 @@ fn unreadable_files_fail_with_a_message_and_unknown_options_are_named() {
     let output = meterlens(&["summary", "Cargo.toml"]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("Cargo.toml") && stderr.contains("not a usage file"),
-        "{stderr}"
-    );
-    let output = meterlens(&[
-        "summary",
-        "--by",
-        "colour",
-        "tests/fixtures/usagesummary-small.csv",
-    ]);
+    assert!(stderr.contains("Cargo.toml") && stderr.contains("not a usage file"), "{stderr}");
+    let output = meterlens(&["summary", "--by", "colour", "tests/fixtures/usagesummary-small.csv"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("valid dimensions"));
     let output = meterlens(&["summary", "no-such-file.csv"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-file.csv"));
+}
+
+/// Sums a CSV column per key column, independently of the engine.
+fn csv_sums(file: &str, value: &str, key: &str) -> (usize, BTreeMap<String, f64>) {
+    let text = std::fs::read_to_string(root().join(file)).unwrap();
+    let rows = naive_csv(&text);
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let (v, k) = (col(value), col(key));
+    let mut sums = BTreeMap::new();
+    for r in &rows[1..] {
+        *sums.entry(r[k].clone()).or_insert(0.0) += r[v].parse::<f64>().unwrap_or(0.0);
+    }
+    (rows.len() - 1, sums)
+}
+
+fn assert_sums(got: &Value, want: &BTreeMap<String, f64>) {
+    let got = got.as_object().unwrap();
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (k, w) in want {
+        let key = if k.is_empty() { "(unknown unit)" } else { k.as_str() };
+        assert!((got[key].as_f64().unwrap() - w).abs() < 1e-9, "{k}: {} vs {w}", got[key]);
+    }
+}
+
+#[test]
+fn cost_management_focus_and_api_totals_match_independent_sums() {
+    let cm = "tests/fixtures/cost-management-ea-actual.csv";
+    let s = json_of(&meterlens(&["summary", "--json", "--include-admin", cm]));
+    let (rows, cost) = csv_sums(cm, "Cost", "BillingCurrency");
+    let (_, quantity) = csv_sums(cm, "Quantity", "UnitOfMeasure");
+    assert_eq!(s["rows"], rows as u64);
+    assert_sums(&s["cost"], &cost);
+    assert_sums(&s["quantity"], &quantity);
+    assert_eq!(s["inputs"][0]["format"], "cost-management-csv");
+
+    let focus = "tests/fixtures/focus-1.0.csv";
+    let s = json_of(&meterlens(&["summary", "--json", "--include-admin", focus]));
+    let (rows, billed) = csv_sums(focus, "BilledCost", "BillingCurrency");
+    let (_, effective) = csv_sums(focus, "EffectiveCost", "BillingCurrency");
+    let (_, quantity) = csv_sums(focus, "ConsumedQuantity", "ConsumedUnit");
+    assert_eq!(s["rows"], rows as u64);
+    assert_sums(&s["cost"], &billed);
+    assert_sums(&s["effective_cost"], &effective);
+    assert_sums(&s["quantity"], &quantity);
+
+    let page = "tests/fixtures/azs-api-page.json";
+    let s = json_of(&meterlens(&["summary", "--json", "--by", "meter_id", page]));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(root().join(page)).unwrap()).unwrap();
+    let rows = json["value"].as_array().unwrap();
+    assert_eq!(s["rows"], rows.len() as u64);
+    for row in rows {
+        let meter = row["properties"]["meterId"].as_str().unwrap();
+        let group = s["groups"].as_array().unwrap().iter().find(|g| g["key"]["meter_id"] == meter).unwrap();
+        let quantity: f64 = group["quantity"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        assert_eq!(quantity, row["properties"]["quantity"].as_f64().unwrap());
+    }
+    assert_eq!(s["cost"], serde_json::json!({}), "local usage carries no price");
+}
+
+#[test]
+fn a_column_mapping_reads_an_unknown_csv() {
+    let dir = std::env::temp_dir().join(format!("meterlens-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("custom.csv");
+    std::fs::write(
+        &file,
+        "Day,Meter,Qty,Sub\n2026-10-01,FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5,4,s1\n2026-10-02,x,2,s2\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let failed = meterlens(&["summary", "--json", file]);
+    assert_eq!(failed.status.code(), Some(1));
+    let s = json_of(&meterlens(&[
+        "summary",
+        "--json",
+        "--map",
+        "usage_start=Day,meter_id=Meter,quantity=Qty,subscription=Sub",
+        file,
+    ]));
+    assert_eq!((s["rows"].as_u64(), s["subscriptions"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(s["inputs"][0]["format"], "mapped-csv");
+    std::fs::remove_dir_all(dir).ok();
 }

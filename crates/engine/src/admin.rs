@@ -19,8 +19,7 @@ impl AdminReason {
 /// Classifies one Azure Stack row by its resource group.
 pub fn classify(resource_group: &str) -> Option<AdminReason> {
     let rg = resource_group.as_bytes();
-    (rg.len() > 7 && rg[..7].eq_ignore_ascii_case(b"system."))
-        .then_some(AdminReason::SystemResourceGroup)
+    (rg.len() > 7 && rg[..7].eq_ignore_ascii_case(b"system.")).then_some(AdminReason::SystemResourceGroup)
 }
 
 #[cfg(test)]
@@ -29,14 +28,8 @@ mod tests {
 
     #[test]
     fn system_resource_groups_are_admin() {
-        assert_eq!(
-            classify("system.local"),
-            Some(AdminReason::SystemResourceGroup)
-        );
-        assert_eq!(
-            classify("System.Redmond"),
-            Some(AdminReason::SystemResourceGroup)
-        );
+        assert_eq!(classify("system.local"), Some(AdminReason::SystemResourceGroup));
+        assert_eq!(classify("System.Redmond"), Some(AdminReason::SystemResourceGroup));
         assert_eq!(classify("rg-system.local"), None);
         assert_eq!(classify("system."), None);
         assert_eq!(classify(""), None);

@@ -47,12 +47,7 @@ impl Catalog {
         let mut stream = CsvRecords::default();
         let mut on_event = |event: Event<'_>| {
             let Event::Record(record) = event else { return };
-            let field = |i| {
-                record
-                    .get(i)
-                    .map(|b| String::from_utf8_lossy(b).trim().to_string())
-                    .unwrap_or_default()
-            };
+            let field = |i| record.get(i).map(|b| String::from_utf8_lossy(b).trim().to_string()).unwrap_or_default();
             if record.line == 1 {
                 return;
             }
@@ -70,11 +65,7 @@ impl Catalog {
         };
         stream.feed(text.as_bytes(), &mut on_event);
         stream.finish(&mut on_event);
-        let by_id = meters
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.id.clone(), i))
-            .collect();
+        let by_id = meters.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
         Catalog { meters, by_id }
     }
 
@@ -96,11 +87,7 @@ mod tests {
     #[test]
     fn every_meter_of_the_data_file_is_loaded() {
         let catalog = Catalog::builtin();
-        let data_rows = AZS_METERS_CSV
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .count()
-            - 1;
+        let data_rows = AZS_METERS_CSV.lines().filter(|l| !l.trim().is_empty()).count() - 1;
         assert_eq!(catalog.local_meters().len(), data_rows);
         assert_eq!(data_rows, 86);
     }
@@ -108,22 +95,14 @@ mod tests {
     #[test]
     fn lookups_use_normalised_ids() {
         let catalog = Catalog::builtin();
-        let ip = catalog
-            .local_meter("F271A8A3-88C4-4D93-956A-063E1D2FA80B")
-            .expect("static IP meter");
+        let ip = catalog.local_meter("F271A8A3-88C4-4D93-956A-063E1D2FA80B").expect("static IP meter");
         assert_eq!(ip.unit, "IP addresses");
-        let vm_hours = catalog
-            .local_meter("6DAB500F-A4FD-49C4-956D-229BB9C8C793")
-            .expect("VM size hours");
+        let vm_hours = catalog.local_meter("6DAB500F-A4FD-49C4-956D-229BB9C8C793").expect("VM size hours");
         assert!(vm_hours.informational);
-        let old_s4 = catalog
-            .local_meter("5D76E09F-4567-452A-94CC-7D1F097761F0")
-            .expect("hourly S4");
+        let old_s4 = catalog.local_meter("5D76E09F-4567-452A-94CC-7D1F097761F0").expect("hourly S4");
         assert!(old_s4.deprecated);
         assert_eq!(catalog.local_meter("TableTransactions"), None);
-        let tx = catalog
-            .local_meter("B9FF3CD0-28AA-4762-84BB-FF8FBAEA6A90")
-            .expect("table transactions");
+        let tx = catalog.local_meter("B9FF3CD0-28AA-4762-84BB-FF8FBAEA6A90").expect("table transactions");
         assert_eq!(tx.unit, "Request count in 10,000s");
     }
 }

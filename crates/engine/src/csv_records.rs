@@ -84,10 +84,7 @@ impl CsvRecords {
         loop {
             if !self.in_record {
                 // Blank lines between records: count them so line numbers stay true.
-                let skip = input
-                    .iter()
-                    .take_while(|&&b| b == b'\n' || b == b'\r')
-                    .count();
+                let skip = input.iter().take_while(|&&b| b == b'\n' || b == b'\r').count();
                 self.newlines += count_newlines(&input[..skip]);
                 input = &input[skip..];
                 if input.is_empty() {
@@ -96,11 +93,8 @@ impl CsvRecords {
                 self.in_record = true;
                 self.record_line = self.newlines + 1;
             }
-            let (result, nin, nout, nend) = self.reader.read_record(
-                input,
-                &mut self.out[self.nout..],
-                &mut self.ends[self.nend..],
-            );
+            let (result, nin, nout, nend) =
+                self.reader.read_record(input, &mut self.out[self.nout..], &mut self.ends[self.nend..]);
             self.newlines += count_newlines(&input[..nin]);
             input = &input[nin..];
             self.nout += nout;
@@ -128,9 +122,7 @@ impl CsvRecords {
                 }
                 ReadRecordResult::Record => {
                     if self.too_long {
-                        on_event(Event::TooLong {
-                            line: self.record_line,
-                        });
+                        on_event(Event::TooLong { line: self.record_line });
                     } else {
                         on_event(Event::Record(Record {
                             line: self.record_line,
@@ -164,12 +156,7 @@ mod tests {
         let mut stream = CsvRecords::default();
         let mut got = Vec::new();
         let mut sink = |e: Event<'_>| match e {
-            Event::Record(r) => got.push((
-                r.line,
-                r.iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned())
-                    .collect(),
-            )),
+            Event::Record(r) => got.push((r.line, r.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect())),
             Event::TooLong { line } => got.push((line, vec!["<too long>".into()])),
         };
         for c in chunks {
@@ -189,11 +176,7 @@ mod tests {
         ];
         assert_eq!(records(&[input]), want);
         for split in 0..input.len() {
-            assert_eq!(
-                records(&[&input[..split], &input[split..]]),
-                want,
-                "split at {split}"
-            );
+            assert_eq!(records(&[&input[..split], &input[split..]]), want, "split at {split}");
         }
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(records(&bytes), want);

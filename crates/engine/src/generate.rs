@@ -29,10 +29,7 @@ impl FromStr for GenerateFormat {
         match s {
             "usagesummary-csv" => Ok(GenerateFormat::UsageSummaryCsv),
             "azs-api-json" => Ok(GenerateFormat::AzsApiJson),
-            _ => Err(format!(
-                "unknown format {s:?}; valid formats: {}",
-                GenerateFormat::NAMES.join(", ")
-            )),
+            _ => Err(format!("unknown format {s:?}; valid formats: {}", GenerateFormat::NAMES.join(", "))),
         }
     }
 }
@@ -151,10 +148,7 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
         add_resources(&mut rng, &mut series, n, subscriptions.len(), days as f64);
         n += 1;
     }
-    let month_start = options
-        .month
-        .and_hms_opt(0, 0, 0)
-        .map_or(0, |d| d.and_utc().timestamp());
+    let month_start = options.month.and_hms_opt(0, 0, 0).map_or(0, |d| d.and_utc().timestamp());
     let mut writer = RowWriter::new(options.format, out);
     writer.begin()?;
     let mut written = 0;
@@ -168,21 +162,10 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
             if written == options.rows {
                 break 'outer;
             }
-            let level = if rng.unit() < s.steady {
-                1.0
-            } else {
-                0.25 + 0.75 * rng.unit()
-            };
+            let level = if rng.unit() < s.steady { 1.0 } else { 0.25 + 0.75 * rng.unit() };
             let quantity = round(s.daily * level, 6);
             let start = month_start + day as i64 * DAY;
-            writer.row(&Row {
-                start,
-                end: start + DAY,
-                sub,
-                series: s,
-                uri: &uri,
-                quantity,
-            })?;
+            writer.row(&Row { start, end: start + DAY, sub, series: s, uri: &uri, quantity })?;
             written += 1;
         }
     }
@@ -207,73 +190,37 @@ fn days_in_month(first: NaiveDate) -> u32 {
 /// Index 0 is the provider's Default Provider Subscription; the rest are tenants.
 fn subscriptions(rng: &mut Rng) -> Vec<Subscription> {
     let tenants = ["contoso", "fabrikam", "northwind", "tailspin", "woodgrove"];
-    let mut subs = vec![Subscription {
-        id: rng.guid(),
-        owner: "azurestackadmin@operator.onmicrosoft.com".into(),
-    }];
-    subs.extend(tenants.iter().map(|t| Subscription {
-        id: rng.guid(),
-        owner: format!("admin@{t}.onmicrosoft.com"),
-    }));
+    let mut subs = vec![Subscription { id: rng.guid(), owner: "azurestackadmin@operator.onmicrosoft.com".into() }];
+    subs.extend(tenants.iter().map(|t| Subscription { id: rng.guid(), owner: format!("admin@{t}.onmicrosoft.com") }));
     subs
 }
 
 /// Adds the series of resource bundle `n`: bundles rotate over the subscriptions, provider infrastructure first.
-fn add_resources(
-    rng: &mut Rng,
-    out: &mut Vec<Series>,
-    n: usize,
-    subscription_count: usize,
-    days: f64,
-) {
+fn add_resources(rng: &mut Rng, out: &mut Vec<Series>, n: usize, subscription_count: usize, days: f64) {
     let subscription = n % subscription_count;
     let k = n / subscription_count;
-    let mut add = |rg: &str,
-                   provider,
-                   resource_type,
-                   name: &str,
-                   meter_id,
-                   daily: f64,
-                   steady,
-                   tags: &str,
-                   info: &str| {
-        out.push(Series {
-            subscription,
-            resource_group: rg.to_string(),
-            provider,
-            resource_type,
-            resource_name: name.to_string(),
-            meter_id,
-            daily,
-            steady,
-            tags: tags.to_string(),
-            additional_info: info.to_string(),
-        })
-    };
+    let mut add =
+        |rg: &str, provider, resource_type, name: &str, meter_id, daily: f64, steady, tags: &str, info: &str| {
+            out.push(Series {
+                subscription,
+                resource_group: rg.to_string(),
+                provider,
+                resource_type,
+                resource_name: name.to_string(),
+                meter_id,
+                daily,
+                steady,
+                tags: tags.to_string(),
+                additional_info: info.to_string(),
+            })
+        };
     if subscription == 0 {
         // Provider infrastructure: zero-priced admin usage in system.* resource groups.
         let rg = "system.local";
-        let account = format!(
-            "{}{k}",
-            rng.pick(&[
-                "srphealthaccount",
-                "frphealthaccount",
-                "wasphealthaccount",
-                "acsblob"
-            ])
-        );
+        let account =
+            format!("{}{k}", rng.pick(&["srphealthaccount", "frphealthaccount", "wasphealthaccount", "acsblob"]));
         let gb = 20.0 + rng.below(400) as f64;
-        add(
-            rg,
-            "Microsoft.Storage",
-            "storageAccounts",
-            &account,
-            BLOCK_BLOB_CAPACITY,
-            gb * 24.0,
-            0.95,
-            "",
-            "",
-        );
+        add(rg, "Microsoft.Storage", "storageAccounts", &account, BLOCK_BLOB_CAPACITY, gb * 24.0, 0.95, "", "");
         add(
             rg,
             "Microsoft.Storage",
@@ -285,17 +232,7 @@ fn add_resources(
             "",
             "",
         );
-        add(
-            rg,
-            "Microsoft.Network",
-            "publicIPAddresses",
-            &format!("infra-ip-{k}"),
-            STATIC_IP,
-            24.0,
-            1.0,
-            "",
-            "",
-        );
+        add(rg, "Microsoft.Network", "publicIPAddresses", &format!("infra-ip-{k}"), STATIC_IP, 24.0, 1.0, "", "");
         return;
     }
     let env = *rng.pick(&["prod", "dev", "test"]);
@@ -304,10 +241,7 @@ fn add_resources(
     match (k + subscription) % 4 {
         0 | 2 => {
             let rg = format!("rg-{}-{k}", rng.pick(&["web", "app", "erp", "crm"]));
-            let vm = format!(
-                "{}{k:02}",
-                rng.pick(&["web", "app", "sql", "build", "jump"])
-            );
+            let vm = format!("{}{k:02}", rng.pick(&["web", "app", "sql", "build", "jump"]));
             let cores = *rng.pick(&[1u32, 2, 2, 4, 4, 8, 16]);
             let windows = rng.below(2) == 0;
             let steady = if env == "prod" { 0.97 } else { 0.6 };
@@ -318,125 +252,28 @@ fn add_resources(
                 8 => "Standard_F8s_v2",
                 _ => "Standard_D16s_v3",
             };
-            let info = format!(
-                "@{{ServiceType={size}; ImageType={}}}",
-                if windows { "Windows" } else { "Linux" }
-            );
+            let info = format!("@{{ServiceType={size}; ImageType={}}}", if windows { "Windows" } else { "Linux" });
             let vcpu_hours = cores as f64 * 24.0;
-            add(
-                &rg,
-                "Microsoft.Compute",
-                "virtualMachines",
-                &vm,
-                BASE_VM,
-                vcpu_hours,
-                steady,
-                &tags,
-                &info,
-            );
+            add(&rg, "Microsoft.Compute", "virtualMachines", &vm, BASE_VM, vcpu_hours, steady, &tags, &info);
             if windows {
-                add(
-                    &rg,
-                    "Microsoft.Compute",
-                    "virtualMachines",
-                    &vm,
-                    WINDOWS_VM,
-                    vcpu_hours,
-                    steady,
-                    &tags,
-                    &info,
-                );
+                add(&rg, "Microsoft.Compute", "virtualMachines", &vm, WINDOWS_VM, vcpu_hours, steady, &tags, &info);
             }
-            add(
-                &rg,
-                "Microsoft.Compute",
-                "virtualMachines",
-                &vm,
-                VM_SIZE_HOURS,
-                24.0,
-                steady,
-                &tags,
-                &info,
-            );
+            add(&rg, "Microsoft.Compute", "virtualMachines", &vm, VM_SIZE_HOURS, 24.0, steady, &tags, &info);
             let (disk_meter, disk_gb) = *rng.pick(DISKS);
             let disk = format!("{vm}_OsDisk_1");
-            add(
-                &rg,
-                "Microsoft.Compute",
-                "disks",
-                &disk,
-                disk_meter,
-                1.0 / days,
-                1.0,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.Compute", "disks", &disk, disk_meter, 1.0 / days, 1.0, &tags, "");
             let used = disk_gb as f64 * (0.2 + 0.6 * rng.unit());
-            add(
-                &rg,
-                "Microsoft.Compute",
-                "disks",
-                &disk,
-                STANDARD_DISK_ACTUAL,
-                used / days,
-                1.0,
-                &tags,
-                "",
-            );
-            let ip_meter = if rng.below(3) == 0 {
-                STATIC_IP
-            } else {
-                DYNAMIC_IP
-            };
-            add(
-                &rg,
-                "Microsoft.Network",
-                "publicIPAddresses",
-                &format!("{vm}-ip"),
-                ip_meter,
-                24.0,
-                1.0,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.Compute", "disks", &disk, STANDARD_DISK_ACTUAL, used / days, 1.0, &tags, "");
+            let ip_meter = if rng.below(3) == 0 { STATIC_IP } else { DYNAMIC_IP };
+            add(&rg, "Microsoft.Network", "publicIPAddresses", &format!("{vm}-ip"), ip_meter, 24.0, 1.0, &tags, "");
         }
         1 => {
             let rg = format!("rg-data-{k}");
             let account = format!("stdata{k}{}", rng.below(1000));
             let gb = 50.0 + rng.below(2000) as f64;
-            add(
-                &rg,
-                "Microsoft.Storage",
-                "storageAccounts",
-                &account,
-                BLOCK_BLOB_CAPACITY,
-                gb * 24.0,
-                0.99,
-                &tags,
-                "",
-            );
-            add(
-                &rg,
-                "Microsoft.Storage",
-                "storageAccounts",
-                &account,
-                PAGE_BLOB_CAPACITY,
-                gb * 6.0,
-                0.99,
-                &tags,
-                "",
-            );
-            add(
-                &rg,
-                "Microsoft.Storage",
-                "storageAccounts",
-                &account,
-                TABLE_CAPACITY,
-                2.0 * 24.0,
-                0.99,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.Storage", "storageAccounts", &account, BLOCK_BLOB_CAPACITY, gb * 24.0, 0.99, &tags, "");
+            add(&rg, "Microsoft.Storage", "storageAccounts", &account, PAGE_BLOB_CAPACITY, gb * 6.0, 0.99, &tags, "");
+            add(&rg, "Microsoft.Storage", "storageAccounts", &account, TABLE_CAPACITY, 2.0 * 24.0, 0.99, &tags, "");
             add(
                 &rg,
                 "Microsoft.Storage",
@@ -461,56 +298,16 @@ fn add_resources(
             );
             let db = format!("db-{k}");
             let mb = 1024.0 * (1 + rng.below(50)) as f64;
-            add(
-                &rg,
-                "Microsoft.SQLAdapter",
-                "databases",
-                &db,
-                SQL_DB,
-                mb * 24.0,
-                1.0,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.SQLAdapter", "databases", &db, SQL_DB, mb * 24.0, 1.0, &tags, "");
         }
         _ => {
             let rg = format!("rg-apps-{k}");
             let plan = format!("plan-{k}");
             let workers = (1 + rng.below(3)) as f64;
-            add(
-                &rg,
-                "Microsoft.Web",
-                "serverFarms",
-                &plan,
-                APP_SERVICE,
-                workers * 24.0,
-                0.9,
-                &tags,
-                "",
-            );
-            add(
-                &rg,
-                "Microsoft.Web",
-                "serverFarms",
-                &plan,
-                SMALL_STANDARD_APP_SERVICE,
-                24.0,
-                0.9,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.Web", "serverFarms", &plan, APP_SERVICE, workers * 24.0, 0.9, &tags, "");
+            add(&rg, "Microsoft.Web", "serverFarms", &plan, SMALL_STANDARD_APP_SERVICE, 24.0, 0.9, &tags, "");
             let vault = format!("kv-{k}");
-            add(
-                &rg,
-                "Microsoft.KeyVault",
-                "vaults",
-                &vault,
-                KEY_VAULT_TRANSACTIONS,
-                0.5 + rng.unit(),
-                0.2,
-                &tags,
-                "",
-            );
+            add(&rg, "Microsoft.KeyVault", "vaults", &vault, KEY_VAULT_TRANSACTIONS, 0.5 + rng.unit(), 0.2, &tags, "");
         }
     }
 }
@@ -534,11 +331,7 @@ const PAGE_ROWS: usize = 1000;
 
 impl<'w> RowWriter<'w> {
     fn new(format: GenerateFormat, out: &'w mut dyn Write) -> Self {
-        RowWriter {
-            format,
-            out,
-            in_page: 0,
-        }
+        RowWriter { format, out, in_page: 0 }
     }
 
     fn begin(&mut self) -> io::Result<()> {
@@ -555,9 +348,7 @@ impl<'w> RowWriter<'w> {
 
     fn row(&mut self, row: &Row<'_>) -> io::Result<()> {
         let s = row.series;
-        let meter_name = Catalog::builtin()
-            .local_meter(s.meter_id)
-            .map_or("", |m| m.name.as_str());
+        let meter_name = Catalog::builtin().local_meter(s.meter_id).map_or("", |m| m.name.as_str());
         match self.format {
             GenerateFormat::UsageSummaryCsv => {
                 let fields = [
@@ -576,10 +367,7 @@ impl<'w> RowWriter<'w> {
                     row.sub.id.clone(),
                     row.uri.to_string(),
                 ];
-                let quoted: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
-                    .collect();
+                let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
                 writeln!(self.out, "{}", quoted.join(","))
             }
             GenerateFormat::AzsApiJson => {
@@ -642,27 +430,18 @@ fn tags_object(text: &str) -> serde_json::Value {
     let map = inner
         .split(';')
         .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| {
-            (
-                k.trim().to_string(),
-                serde_json::Value::String(v.trim().to_string()),
-            )
-        })
+        .map(|(k, v)| (k.trim().to_string(), serde_json::Value::String(v.trim().to_string())))
         .collect();
     serde_json::Value::Object(map)
 }
 
 /// PowerShell en-US `DateTime` text, as `Export-Csv` writes it: `10/1/2026 12:00:00 AM`.
 fn powershell_date(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |d| {
-        d.format("%-m/%-d/%Y %-I:%M:%S %p").to_string()
-    })
+    DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |d| d.format("%-m/%-d/%Y %-I:%M:%S %p").to_string())
 }
 
 fn iso_date(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |d| {
-        d.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-    })
+    DateTime::from_timestamp(seconds, 0).map_or_else(String::new, |d| d.format("%Y-%m-%dT%H:%M:%S+00:00").to_string())
 }
 
 #[cfg(test)]
@@ -671,12 +450,7 @@ mod tests {
 
     fn generated(rows: u64, seed: u64, format: GenerateFormat) -> String {
         let mut out = Vec::new();
-        let options = GenerateOptions {
-            rows,
-            seed,
-            format,
-            ..Default::default()
-        };
+        let options = GenerateOptions { rows, seed, format, ..Default::default() };
         assert_eq!(generate(&options, &mut out).unwrap(), rows);
         String::from_utf8(out).unwrap()
     }
@@ -704,32 +478,18 @@ mod tests {
     #[test]
     fn powershell_dates() {
         assert_eq!(powershell_date(1_790_812_800), "10/1/2026 12:00:00 AM");
-        assert_eq!(
-            powershell_date(1_790_812_800 + 13 * 3600),
-            "10/1/2026 1:00:00 PM"
-        );
+        assert_eq!(powershell_date(1_790_812_800 + 13 * 3600), "10/1/2026 1:00:00 PM");
     }
 
     #[test]
     fn api_pages_hold_at_most_a_thousand_rows() {
         let json = generated(2500, 1, GenerateFormat::AzsApiJson);
-        let pages: Vec<serde_json::Value> = json
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        let sizes: Vec<usize> = pages
-            .iter()
-            .map(|p| p["value"].as_array().unwrap().len())
-            .collect();
+        let pages: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let sizes: Vec<usize> = pages.iter().map(|p| p["value"].as_array().unwrap().len()).collect();
         assert_eq!(sizes, vec![1000, 1000, 500]);
         assert!(pages[2]["nextLink"].is_null() && pages[0]["nextLink"].is_string());
-        let instance = pages[0]["value"][0]["properties"]["instanceData"]
-            .as_str()
-            .unwrap();
+        let instance = pages[0]["value"][0]["properties"]["instanceData"].as_str().unwrap();
         let parsed: serde_json::Value = serde_json::from_str(instance).unwrap();
-        assert!(parsed["Microsoft.Resources"]["resourceUri"]
-            .as_str()
-            .unwrap()
-            .starts_with("/subscriptions/"));
+        assert!(parsed["Microsoft.Resources"]["resourceUri"].as_str().unwrap().starts_with("/subscriptions/"));
     }
 }

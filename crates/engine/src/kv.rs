@@ -23,11 +23,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
             .filter(|(k, _)| !k.is_empty())
             .collect());
     }
-    let object = if t.starts_with('{') {
-        t.to_string()
-    } else {
-        format!("{{{t}}}")
-    };
+    let object = if t.starts_with('{') { t.to_string() } else { format!("{{{t}}}") };
     match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&object) {
         Ok(map) => Ok(map
             .into_iter()
@@ -40,10 +36,7 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, String> {
                 (k, value)
             })
             .collect()),
-        Err(_) => Err(format!(
-            "cannot read {:?} as key/value pairs (JSON or @{{key=value}})",
-            excerpt(t)
-        )),
+        Err(_) => Err(format!("cannot read {:?} as key/value pairs (JSON or @{{key=value}})", excerpt(t))),
     }
 }
 
@@ -65,15 +58,9 @@ mod tests {
         assert_eq!(parse("").unwrap(), vec![]);
         assert_eq!(parse("null").unwrap(), vec![]);
         let azs = r#"{"azureStack.MeterId":"09F8879E-87E9-4305-A572-4B7BE209F857","azureStack.SubscriptionId":"abc"}"#;
-        assert_eq!(
-            parse(azs).unwrap()[1],
-            ("azureStack.SubscriptionId".to_string(), "abc".to_string())
-        );
+        assert_eq!(parse(azs).unwrap()[1], ("azureStack.SubscriptionId".to_string(), "abc".to_string()));
         assert_eq!(parse(r#""a": "1",  "b": "x, y""#).unwrap().len(), 2);
-        assert_eq!(
-            parse(r#"{"nested":{"k":1}}"#).unwrap(),
-            vec![("nested".to_string(), "{\"k\":1}".to_string())]
-        );
+        assert_eq!(parse(r#"{"nested":{"k":1}}"#).unwrap(), vec![("nested".to_string(), "{\"k\":1}".to_string())]);
         assert!(parse("{broken").unwrap_err().contains("{broken"));
         assert!(parse("just text").is_err());
     }

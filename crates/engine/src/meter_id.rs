@@ -11,8 +11,7 @@
 pub fn normalize(raw: &str) -> String {
     let trimmed = raw.trim().trim_start_matches('{').trim_end_matches('}');
     let hex: Vec<u8> = trimmed.bytes().filter(|&b| b != b'-').collect();
-    let dashes_ok =
-        trimmed.len() == 32 || (trimmed.len() == 36 && dashes_at_guid_positions(trimmed));
+    let dashes_ok = trimmed.len() == 32 || (trimmed.len() == 36 && dashes_at_guid_positions(trimmed));
     if hex.len() == 32 && dashes_ok && hex.iter().all(u8::is_ascii_hexdigit) {
         let mut out = String::with_capacity(36);
         for (i, b) in hex.iter().enumerate() {
@@ -28,9 +27,7 @@ pub fn normalize(raw: &str) -> String {
 }
 
 fn dashes_at_guid_positions(s: &str) -> bool {
-    s.bytes()
-        .enumerate()
-        .all(|(i, b)| (b == b'-') == matches!(i, 8 | 13 | 18 | 23))
+    s.bytes().enumerate().all(|(i, b)| (b == b'-') == matches!(i, 8 | 13 | 18 | 23))
 }
 
 #[cfg(test)]
@@ -54,13 +51,7 @@ mod tests {
     fn non_guids_are_kept_upper_cased() {
         assert_eq!(normalize("Custom Worker Tiers"), "CUSTOM WORKER TIERS");
         assert_eq!(normalize("AzureSql"), "AZURESQL");
-        assert_eq!(
-            normalize("9CD92D4C-BAFD-4492-B278-BEDC2DE8232"),
-            "9CD92D4C-BAFD-4492-B278-BEDC2DE8232"
-        );
-        assert_eq!(
-            normalize("9CD92D4CB-AFD-4492-B278-BEDC2DE8232A"),
-            "9CD92D4CB-AFD-4492-B278-BEDC2DE8232A"
-        );
+        assert_eq!(normalize("9CD92D4C-BAFD-4492-B278-BEDC2DE8232"), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232");
+        assert_eq!(normalize("9CD92D4CB-AFD-4492-B278-BEDC2DE8232A"), "9CD92D4CB-AFD-4492-B278-BEDC2DE8232A");
     }
 }

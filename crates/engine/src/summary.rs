@@ -9,7 +9,7 @@ use crate::table::{StrId, UsageTable};
 use crate::time::{self, DAY};
 
 /// A dimension to group by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {
     /// Subscription ID.
     Subscription,
@@ -21,6 +21,10 @@ pub enum Dimension {
     MeterId,
     /// Meter name.
     MeterName,
+    /// Meter category.
+    MeterCategory,
+    /// Meter subcategory.
+    MeterSubcategory,
     /// Location.
     Location,
     /// Unit of measure.
@@ -33,16 +37,20 @@ pub enum Dimension {
     Month,
     /// UTC hour of the usage start.
     Hour,
+    /// The value of one tag (key matched ignoring ASCII case).
+    Tag(String),
 }
 
 impl Dimension {
-    /// Every dimension, in the order of [`Dimension::NAMES`].
+    /// The fixed dimensions, in the order of [`Dimension::NAMES`] (plus `tag:KEY`).
     pub const ALL: &'static [Dimension] = &[
         Dimension::Subscription,
         Dimension::ResourceGroup,
         Dimension::Resource,
         Dimension::MeterId,
         Dimension::MeterName,
+        Dimension::MeterCategory,
+        Dimension::MeterSubcategory,
         Dimension::Location,
         Dimension::Unit,
         Dimension::SourceFormat,
@@ -51,13 +59,15 @@ impl Dimension {
         Dimension::Hour,
     ];
 
-    /// The names accepted by [`Dimension::from_str`].
+    /// The names accepted by [`Dimension::from_str`], besides `tag:KEY`.
     pub const NAMES: &'static [&'static str] = &[
         "subscription",
         "resource_group",
         "resource",
         "meter_id",
         "meter_name",
+        "meter_category",
+        "meter_subcategory",
         "location",
         "unit",
         "source_format",
@@ -66,25 +76,31 @@ impl Dimension {
         "hour",
     ];
 
-    /// Stable name, used in JSON output.
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES[Self::ALL.iter().position(|d| *d == self).unwrap_or(0)]
+    /// Stable name, used as the key in JSON output (`tag:KEY` for tags).
+    pub fn name(&self) -> String {
+        match self {
+            Dimension::Tag(key) => format!("tag:{key}"),
+            fixed => Self::NAMES[Self::ALL.iter().position(|d| d == fixed).unwrap_or(0)].to_string(),
+        }
     }
 }
 
 impl FromStr for Dimension {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(key) = s.strip_prefix("tag:") {
+            return if key.is_empty() {
+                Err("tag: needs a key, e.g. tag:costcenter".into())
+            } else {
+                Ok(Dimension::Tag(key.into()))
+            };
+        }
         Self::NAMES
             .iter()
-            .position(|n| *n == s.trim())
-            .map(|i| Self::ALL[i])
-            .ok_or_else(|| {
-                format!(
-                    "unknown dimension {s:?}; valid dimensions: {}",
-                    Self::NAMES.join(", ")
-                )
-            })
+            .position(|n| *n == s)
+            .map(|i| Self::ALL[i].clone())
+            .ok_or_else(|| format!("unknown dimension {s:?}; valid dimensions: {}, tag:KEY", Self::NAMES.join(", ")))
     }
 }
 
@@ -106,6 +122,8 @@ pub struct Totals {
     pub quantity: BTreeMap<String, f64>,
     /// Billed cost per currency (only rows that carry a cost).
     pub cost: BTreeMap<String, f64>,
+    /// Effective (amortized) cost per currency (only rows that carry one).
+    pub effective_cost: BTreeMap<String, f64>,
 }
 
 /// One group of a group-by.
@@ -132,50 +150,52 @@ pub struct Summary {
     pub quantity: BTreeMap<String, f64>,
     /// Billed cost per currency.
     pub cost: BTreeMap<String, f64>,
+    /// Effective (amortized) cost per currency.
+    pub effective_cost: BTreeMap<String, f64>,
     /// Groups, sorted by key.
     pub groups: Vec<Group>,
 }
 
 /// Label used for rows whose unit is unknown.
 pub const UNKNOWN_UNIT: &str = "(unknown unit)";
+/// Label used for costs whose currency is unknown.
+pub const UNKNOWN_CURRENCY: &str = "(unknown currency)";
 
 #[derive(Default)]
 struct Acc {
     rows: u64,
     quantity: Vec<(StrId, f64)>,
     cost: Vec<(StrId, f64)>,
+    effective_cost: Vec<(StrId, f64)>,
 }
 
 impl Acc {
-    fn add(&mut self, unit: StrId, quantity: f64, currency: StrId, cost: f64) {
+    fn add(&mut self, table: &UsageTable, row: usize) {
         self.rows += 1;
-        add_to(&mut self.quantity, unit, quantity);
-        if !cost.is_nan() {
-            add_to(&mut self.cost, currency, cost);
+        add_to(&mut self.quantity, table.unit[row], table.quantity[row]);
+        let currency = table.currency[row];
+        if !table.cost[row].is_nan() {
+            add_to(&mut self.cost, currency, table.cost[row]);
+        }
+        if !table.effective_cost[row].is_nan() {
+            add_to(&mut self.effective_cost, currency, table.effective_cost[row]);
         }
     }
 
     fn totals(&self, table: &UsageTable) -> Totals {
-        let label = |id: StrId, empty: &str| {
-            let s = table.str(id);
-            if s.is_empty() {
-                empty.to_string()
-            } else {
-                s.to_string()
-            }
+        let labelled = |sums: &[(StrId, f64)], empty: &str| {
+            sums.iter()
+                .map(|&(id, v)| {
+                    let s = table.str(id);
+                    (if s.is_empty() { empty.to_string() } else { s.to_string() }, v)
+                })
+                .collect()
         };
         Totals {
             rows: self.rows,
-            quantity: self
-                .quantity
-                .iter()
-                .map(|&(u, q)| (label(u, UNKNOWN_UNIT), q))
-                .collect(),
-            cost: self
-                .cost
-                .iter()
-                .map(|&(c, v)| (label(c, "(unknown currency)"), v))
-                .collect(),
+            quantity: labelled(&self.quantity, UNKNOWN_UNIT),
+            cost: labelled(&self.cost, UNKNOWN_CURRENCY),
+            effective_cost: labelled(&self.effective_cost, UNKNOWN_CURRENCY),
         }
     }
 }
@@ -187,6 +207,55 @@ fn add_to(sums: &mut Vec<(StrId, f64)>, key: StrId, value: f64) {
     }
 }
 
+/// Per-query precomputation of a dimension (tag keys resolved to dictionary ids once).
+enum KeyOf<'a> {
+    Column(&'a [StrId]),
+    Source,
+    Day,
+    Month,
+    Hour,
+    Tag(Vec<StrId>),
+}
+
+impl<'a> KeyOf<'a> {
+    fn new(table: &'a UsageTable, dimension: &Dimension) -> Self {
+        match dimension {
+            Dimension::Subscription => KeyOf::Column(&table.subscription),
+            Dimension::ResourceGroup => KeyOf::Column(&table.resource_group),
+            Dimension::Resource => KeyOf::Column(&table.resource_uri),
+            Dimension::MeterId => KeyOf::Column(&table.meter_id),
+            Dimension::MeterName => KeyOf::Column(&table.meter_name),
+            Dimension::MeterCategory => KeyOf::Column(&table.meter_category),
+            Dimension::MeterSubcategory => KeyOf::Column(&table.meter_subcategory),
+            Dimension::Location => KeyOf::Column(&table.location),
+            Dimension::Unit => KeyOf::Column(&table.unit),
+            Dimension::SourceFormat => KeyOf::Source,
+            Dimension::Day => KeyOf::Day,
+            Dimension::Month => KeyOf::Month,
+            Dimension::Hour => KeyOf::Hour,
+            Dimension::Tag(key) => KeyOf::Tag(
+                (0..table.strings().len() as u32)
+                    .map(StrId)
+                    .filter(|id| table.str(*id).eq_ignore_ascii_case(key))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn key(&self, table: &UsageTable, row: usize) -> i64 {
+        match self {
+            KeyOf::Column(column) => column[row].0 as i64,
+            KeyOf::Source => table.source[row] as i64,
+            KeyOf::Day => time::day_of(table.usage_start[row]),
+            KeyOf::Month => time::month_index(table.usage_start[row]),
+            KeyOf::Hour => table.usage_start[row].div_euclid(3600),
+            KeyOf::Tag(keys) => {
+                table.key_values(table.tags[row]).iter().find(|(k, _)| keys.contains(k)).map_or(0, |(_, v)| v.0 as i64)
+            }
+        }
+    }
+}
+
 impl Summary {
     /// Summarises `table`.
     pub fn of(table: &UsageTable, options: &SummaryOptions) -> Summary {
@@ -195,36 +264,26 @@ impl Summary {
         let mut subscriptions = vec![false; table.strings().len()];
         let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
         let mut key = Vec::with_capacity(options.by.len());
-        let admin_groups: Vec<bool> = (0..table.strings().len())
-            .map(|i| admin::classify(table.str(StrId(i as u32))).is_some())
-            .collect();
+        let key_of: Vec<KeyOf<'_>> = options.by.iter().map(|d| KeyOf::new(table, d)).collect();
+        let admin_groups: Vec<bool> =
+            (0..table.strings().len()).map(|i| admin::classify(table.str(StrId(i as u32))).is_some()).collect();
         for row in 0..table.len() {
-            let (unit, quantity) = (table.unit[row], table.quantity[row]);
-            let (currency, cost) = (table.currency[row], table.cost[row]);
-            if !options.include_admin && admin_groups[table.resource_group[row].0 as usize] {
-                admin.add(unit, quantity, currency, cost);
+            if !options.include_admin && table.azure_stack[row] && admin_groups[table.resource_group[row].0 as usize] {
+                admin.add(table, row);
                 continue;
             }
-            total.add(unit, quantity, currency, cost);
+            total.add(table, row);
             subscriptions[table.subscription[row].0 as usize] = true;
-            if !options.by.is_empty() {
+            if !key_of.is_empty() {
                 key.clear();
-                key.extend(options.by.iter().map(|d| key_of(table, row, *d)));
-                groups
-                    .entry(key.clone())
-                    .or_default()
-                    .add(unit, quantity, currency, cost);
+                key.extend(key_of.iter().map(|k| k.key(table, row)));
+                groups.entry(key.clone()).or_default().add(table, row);
             }
         }
         let mut groups: Vec<Group> = groups
             .iter()
             .map(|(key, acc)| Group {
-                key: options
-                    .by
-                    .iter()
-                    .zip(key)
-                    .map(|(d, k)| (*d, label_of(table, *d, *k)))
-                    .collect(),
+                key: options.by.iter().zip(key).map(|(d, k)| (d.clone(), label_of(table, d, *k))).collect(),
                 totals: acc.totals(table),
             })
             .collect();
@@ -232,44 +291,22 @@ impl Summary {
         let totals = total.totals(table);
         Summary {
             rows: totals.rows,
-            subscriptions: subscriptions
-                .iter()
-                .enumerate()
-                .filter(|&(i, &s)| s && i != 0)
-                .count() as u64,
+            subscriptions: subscriptions.iter().enumerate().filter(|&(i, &s)| s && i != 0).count() as u64,
             admin_rows_excluded: admin.rows,
             admin_quantity: admin.totals(table).quantity,
             quantity: totals.quantity,
             cost: totals.cost,
+            effective_cost: totals.effective_cost,
             groups,
         }
     }
 }
 
-fn key_of(table: &UsageTable, row: usize, dimension: Dimension) -> i64 {
-    let id = |column: &[StrId]| column[row].0 as i64;
+fn label_of(table: &UsageTable, dimension: &Dimension, key: i64) -> String {
     match dimension {
-        Dimension::Subscription => id(&table.subscription),
-        Dimension::ResourceGroup => id(&table.resource_group),
-        Dimension::Resource => id(&table.resource_uri),
-        Dimension::MeterId => id(&table.meter_id),
-        Dimension::MeterName => id(&table.meter_name),
-        Dimension::Location => id(&table.location),
-        Dimension::Unit => id(&table.unit),
-        Dimension::SourceFormat => table.source[row] as i64,
-        Dimension::Day => time::day_of(table.usage_start[row]),
-        Dimension::Month => time::month_index(table.usage_start[row]),
-        Dimension::Hour => table.usage_start[row].div_euclid(3600),
-    }
-}
-
-fn label_of(table: &UsageTable, dimension: Dimension, key: i64) -> String {
-    match dimension {
-        Dimension::SourceFormat => table
-            .sources()
-            .get(key as usize)
-            .map_or("unknown", |s| s.format.as_str())
-            .to_string(),
+        Dimension::SourceFormat => {
+            table.sources().get(key as usize).map_or("unknown", |s| s.format.as_str()).to_string()
+        }
         Dimension::Day => time::day_label(key),
         Dimension::Month => time::month_index_label(key),
         Dimension::Hour => time::hour_label(key * 3600),
@@ -292,16 +329,13 @@ pub fn daily_quantity(summary_by_day_and_unit: &Summary, unit: &str) -> Vec<(i64
             }
         }
         if let (Some(day), true) = (day, matches_unit) {
-            *by_day.entry(day).or_default() +=
-                group.totals.quantity.get(unit).copied().unwrap_or(0.0);
+            *by_day.entry(day).or_default() += group.totals.quantity.get(unit).copied().unwrap_or(0.0);
         }
     }
     let (Some(&first), Some(&last)) = (by_day.keys().next(), by_day.keys().next_back()) else {
         return Vec::new();
     };
-    (first..=last)
-        .map(|d| (d, by_day.get(&d).copied().unwrap_or(0.0)))
-        .collect()
+    (first..=last).map(|d| (d, by_day.get(&d).copied().unwrap_or(0.0))).collect()
 }
 
 fn value_to_day(label: &str) -> Option<i64> {

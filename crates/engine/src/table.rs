@@ -22,10 +22,7 @@ pub struct Dictionary {
 
 impl Default for Dictionary {
     fn default() -> Self {
-        let mut dictionary = Dictionary {
-            values: Vec::new(),
-            index: FxHashMap::default(),
-        };
+        let mut dictionary = Dictionary { values: Vec::new(), index: FxHashMap::default() };
         dictionary.intern("");
         dictionary
     }
@@ -252,10 +249,7 @@ impl UsageTable {
 
     /// Registers a source file and returns its index for [`UsageTable::push`].
     pub fn add_source(&mut self, file: &str, format: Format) -> u16 {
-        self.sources.push(Source {
-            file: file.to_string(),
-            format,
-        });
+        self.sources.push(Source { file: file.to_string(), format });
         (self.sources.len() - 1).min(u16::MAX as usize) as u16
     }
 
@@ -277,10 +271,8 @@ impl UsageTable {
             Ok(pairs) => (pairs, None),
             Err(error) => (Vec::new(), Some(error)),
         };
-        let pairs: Box<[(StrId, StrId)]> = pairs
-            .iter()
-            .map(|(k, v)| (self.strings.intern(k), self.strings.intern(v)))
-            .collect();
+        let pairs: Box<[(StrId, StrId)]> =
+            pairs.iter().map(|(k, v)| (self.strings.intern(k), self.strings.intern(v))).collect();
         self.key_values.insert(id, pairs);
         (id, error)
     }
@@ -292,10 +284,7 @@ impl UsageTable {
 
     /// The value of `key` (ASCII case-insensitive) in interned tags or additional info.
     pub fn key_value(&self, id: StrId, key: &str) -> Option<&str> {
-        self.key_values(id)
-            .iter()
-            .find(|(k, _)| self.str(*k).eq_ignore_ascii_case(key))
-            .map(|(_, v)| self.str(*v))
+        self.key_values(id).iter().find(|(k, _)| self.str(*k).eq_ignore_ascii_case(key)).map(|(_, v)| self.str(*v))
     }
 }
 
@@ -309,13 +298,7 @@ mod tests {
         let src = table.add_source("a.csv", Format::UsageSummaryCsv);
         let (tags, error) = table.intern_key_values("@{env=prod}");
         assert_eq!(error, None);
-        let rec = UsageRecord {
-            subscription: "sub-1",
-            meter_id: "M",
-            quantity: 2.0,
-            tags,
-            ..Default::default()
-        };
+        let rec = UsageRecord { subscription: "sub-1", meter_id: "M", quantity: 2.0, tags, ..Default::default() };
         table.push(src, 2, &rec);
         table.push(src, 3, &rec);
         assert_eq!(table.len(), 2);

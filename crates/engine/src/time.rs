@@ -53,10 +53,7 @@ pub enum OrderEvidence {
 
 /// Like [`parse_timestamp`], reading ambiguous slash dates in `order`, and saying what the text proves about
 /// the order (a column's order is decided from all its values, never from the first few).
-pub fn parse_timestamp_in_order(
-    text: &str,
-    order: DateOrder,
-) -> Result<(i64, OrderEvidence), String> {
+pub fn parse_timestamp_in_order(text: &str, order: DateOrder) -> Result<(i64, OrderEvidence), String> {
     let s = text.trim();
     let b = s.as_bytes();
     let parsed = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
@@ -119,8 +116,7 @@ fn parse_clock(clock: &str) -> Option<i64> {
         Some(p) => p.split('.').next()?.parse().ok()?,
         None => 0,
     };
-    ((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&sec))
-        .then_some(h * 3600 + m * 60 + sec)
+    ((0..24).contains(&h) && (0..60).contains(&m) && (0..61).contains(&sec)).then_some(h * 3600 + m * 60 + sec)
 }
 
 fn parse_slash(s: &str, order: DateOrder) -> Option<(i64, OrderEvidence)> {
@@ -140,11 +136,7 @@ fn parse_slash(s: &str, order: DateOrder) -> Option<(i64, OrderEvidence)> {
         (true, false) => (OrderEvidence::DayFirst, second, first),
         (false, true) => (OrderEvidence::MonthFirst, first, second),
         (false, false) => {
-            let evidence = if first == second {
-                OrderEvidence::None
-            } else {
-                OrderEvidence::Ambiguous
-            };
+            let evidence = if first == second { OrderEvidence::None } else { OrderEvidence::Ambiguous };
             match order {
                 DateOrder::MonthFirst => (evidence, first, second),
                 DateOrder::DayFirst => (evidence, second, first),
@@ -188,8 +180,7 @@ pub fn swap_day_and_month(seconds: i64) -> Option<i64> {
 }
 
 fn midnight(date: NaiveDate) -> i64 {
-    date.and_hms_opt(0, 0, 0)
-        .map_or(0, |dt| dt.and_utc().timestamp())
+    date.and_hms_opt(0, 0, 0).map_or(0, |dt| dt.and_utc().timestamp())
 }
 
 /// The UTC day (days since 1970-01-01) that contains `seconds`.
@@ -199,14 +190,12 @@ pub fn day_of(seconds: i64) -> i64 {
 
 /// `YYYY-MM-DD` of a UTC day number.
 pub fn day_label(day: i64) -> String {
-    DateTime::from_timestamp(day * DAY, 0)
-        .map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
+    DateTime::from_timestamp(day * DAY, 0).map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
 /// `YYYY-MM` of a UTC timestamp.
 pub fn month_label(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0)
-        .map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m").to_string())
+    DateTime::from_timestamp(seconds, 0).map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m").to_string())
 }
 
 /// Months since year 0 of a UTC timestamp (a sortable month key).
@@ -216,19 +205,13 @@ pub fn month_index(seconds: i64) -> i64 {
 
 /// `YYYY-MM` of a [`month_index`].
 pub fn month_index_label(index: i64) -> String {
-    format!(
-        "{:04}-{:02}",
-        index.div_euclid(12),
-        index.rem_euclid(12) + 1
-    )
+    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
 /// `YYYY-MM-DDTHH:00Z` of a UTC timestamp.
 pub fn hour_label(seconds: i64) -> String {
-    DateTime::from_timestamp(seconds, 0).map_or_else(
-        || seconds.to_string(),
-        |d| d.format("%Y-%m-%dT%H:00Z").to_string(),
-    )
+    DateTime::from_timestamp(seconds, 0)
+        .map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m-%dT%H:00Z").to_string())
 }
 
 #[cfg(test)]
@@ -260,28 +243,15 @@ mod tests {
 
     #[test]
     fn afternoon_and_noon() {
-        assert_eq!(
-            parse_timestamp("10/1/2026 1:30:00 PM"),
-            Ok(OCT1 + 13 * 3600 + 1800)
-        );
-        assert_eq!(
-            parse_timestamp("10/1/2026 12:00:00 PM"),
-            Ok(OCT1 + 12 * 3600)
-        );
+        assert_eq!(parse_timestamp("10/1/2026 1:30:00 PM"), Ok(OCT1 + 13 * 3600 + 1800));
+        assert_eq!(parse_timestamp("10/1/2026 12:00:00 PM"), Ok(OCT1 + 12 * 3600));
         assert_eq!(parse_timestamp("2026-10-01T23:59:59Z"), Ok(OCT1 + DAY - 1));
     }
 
     #[test]
     fn rejects_what_is_not_a_date() {
-        for s in [
-            "",
-            "yesterday",
-            "13/45/2026",
-            "2026-02-30",
-            "10/1/26",
-            "2026-10-01T25:00:00Z",
-            "10/1/2026 13:00 PM",
-        ] {
+        for s in ["", "yesterday", "13/45/2026", "2026-02-30", "10/1/26", "2026-10-01T25:00:00Z", "10/1/2026 13:00 PM"]
+        {
             assert!(parse_timestamp(s).is_err(), "{s}");
         }
     }
@@ -289,34 +259,16 @@ mod tests {
     #[test]
     fn slash_dates_say_what_they_prove_about_the_order() {
         let read = |s, order| parse_timestamp_in_order(s, order).unwrap();
-        assert_eq!(
-            read("13/10/2026", DateOrder::MonthFirst),
-            (OCT1 + 12 * DAY, OrderEvidence::DayFirst)
-        );
-        assert_eq!(
-            read("10/13/2026", DateOrder::DayFirst),
-            (OCT1 + 12 * DAY, OrderEvidence::MonthFirst)
-        );
-        assert_eq!(
-            read("01/10/2026", DateOrder::DayFirst),
-            (OCT1, OrderEvidence::Ambiguous)
-        );
-        assert_eq!(
-            read("10/10/2026", DateOrder::DayFirst),
-            (OCT1 + 9 * DAY, OrderEvidence::None)
-        );
-        assert_eq!(
-            read("2026-10-01", DateOrder::DayFirst),
-            (OCT1, OrderEvidence::None)
-        );
+        assert_eq!(read("13/10/2026", DateOrder::MonthFirst), (OCT1 + 12 * DAY, OrderEvidence::DayFirst));
+        assert_eq!(read("10/13/2026", DateOrder::DayFirst), (OCT1 + 12 * DAY, OrderEvidence::MonthFirst));
+        assert_eq!(read("01/10/2026", DateOrder::DayFirst), (OCT1, OrderEvidence::Ambiguous));
+        assert_eq!(read("10/10/2026", DateOrder::DayFirst), (OCT1 + 9 * DAY, OrderEvidence::None));
+        assert_eq!(read("2026-10-01", DateOrder::DayFirst), (OCT1, OrderEvidence::None));
         assert_eq!(
             swap_day_and_month(read("10/1/2026 6:00:00 AM", DateOrder::MonthFirst).0),
             Some(read("1/10/2026 6:00:00 AM", DateOrder::MonthFirst).0)
         );
-        assert_eq!(
-            swap_day_and_month(read("2026-01-31", DateOrder::MonthFirst).0),
-            None
-        );
+        assert_eq!(swap_day_and_month(read("2026-01-31", DateOrder::MonthFirst).0), None);
     }
 
     #[test]

@@ -10,11 +10,7 @@ use meterlens_engine::time::DateOrder;
 use meterlens_engine::UsageTable;
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect(name)
+    std::fs::read(format!("{}/../../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).expect(name)
 }
 
 fn read_chunked(name: &str, bytes: &[u8], chunk: usize) -> (UsageTable, FileReport) {
@@ -30,13 +26,7 @@ fn read(name: &str) -> (UsageTable, FileReport) {
 }
 
 fn totals(table: &UsageTable) -> Summary {
-    Summary::of(
-        table,
-        &SummaryOptions {
-            include_admin: true,
-            ..Default::default()
-        },
-    )
+    Summary::of(table, &SummaryOptions { include_admin: true, ..Default::default() })
 }
 
 fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
@@ -44,10 +34,7 @@ fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
 }
 
 fn close(got: &BTreeMap<String, f64>, want: &BTreeMap<String, f64>) {
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        want.keys().collect::<Vec<_>>()
-    );
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
     for (k, w) in want {
         assert!((got[k] - w).abs() < 1e-9, "{k}: {} vs {w}", got[k]);
     }
@@ -57,46 +44,18 @@ fn close(got: &BTreeMap<String, f64>, want: &BTreeMap<String, f64>) {
 fn cost_management_ea_actual_export() {
     let (table, report) = read("cost-management-ea-actual.csv");
     assert_eq!(
-        (
-            report.format,
-            report.rows,
-            report.rejected,
-            report.error.clone()
-        ),
+        (report.format, report.rows, report.rejected, report.error.clone()),
         (Format::CostManagementCsv, 6, 0, None)
     );
-    assert_eq!(
-        report.date_order,
-        Some(DateOrder::MonthFirst),
-        "10/13/2026 proves month-first"
-    );
+    assert_eq!(report.date_order, Some(DateOrder::MonthFirst), "10/13/2026 proves month-first");
     let s = totals(&table);
-    close(
-        &s.quantity,
-        &map(&[
-            ("1 Hour", 48.0 + 36.5 + 24.0),
-            ("1 GB/Hr", 480.0),
-            ("(unknown unit)", 2.0),
-        ]),
-    );
+    close(&s.quantity, &map(&[("1 Hour", 48.0 + 36.5 + 24.0), ("1 GB/Hr", 480.0), ("(unknown unit)", 2.0)]));
     close(&s.cost, &map(&[("USD", 2.208 + 1.679 + 120.0 - 20.0)]));
     // Azure Stack rows are recognised and carry their local meter and subscription.
-    assert_eq!(
-        table.azure_stack,
-        vec![true, true, true, false, false, false]
-    );
-    assert_eq!(
-        table.str(table.local_meter_id[0]),
-        "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A"
-    );
-    assert_eq!(
-        table.str(table.local_subscription[1]),
-        "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11"
-    );
-    assert_eq!(
-        table.str(table.meter_id[0]),
-        "FB8C0713-EA20-40BF-901F-5560FD3F6330"
-    );
+    assert_eq!(table.azure_stack, vec![true, true, true, false, false, false]);
+    assert_eq!(table.str(table.local_meter_id[0]), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
+    assert_eq!(table.str(table.local_subscription[1]), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
+    assert_eq!(table.str(table.meter_id[0]), "FB8C0713-EA20-40BF-901F-5560FD3F6330");
     // EA tags without outer braces are read as pairs; the purchase has no meter region; the refund is negative.
     assert_eq!(table.key_value(table.tags[0], "costcenter"), Some("1234"));
     assert_eq!(table.str(table.charge_type[4]), "Purchase");
@@ -111,34 +70,21 @@ fn cost_management_2024_in_euro() {
     let (table, report) = read("cost-management-ea-2024-08-01.csv");
     assert_eq!((report.format, report.rows), (Format::CostManagementCsv, 2));
     close(&totals(&table).cost, &map(&[("EUR", 0.42 + 1.248)]));
-    assert!(
-        table.azure_stack.iter().all(|a| *a),
-        "MeterRegion Azure Stack marks both rows"
-    );
+    assert!(table.azure_stack.iter().all(|a| *a), "MeterRegion Azure Stack marks both rows");
 }
 
 #[test]
 fn focus_1_0_and_1_2() {
     let (table, report) = read("focus-1.0.csv");
-    assert_eq!(
-        (report.format, report.rows, report.issue_count),
-        (Format::Focus10Csv, 2, 0)
-    );
+    assert_eq!((report.format, report.rows, report.issue_count), (Format::Focus10Csv, 2, 0));
     let s = totals(&table);
     close(&s.cost, &map(&[("USD", 2.208)]));
     close(&s.quantity, &map(&[("Hours", 72.0)]));
     let effective: f64 = table.effective_cost.iter().sum();
     assert!((effective - 2.708).abs() < 1e-9);
-    assert_eq!(
-        table.str(table.subscription[0]),
-        "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10",
-        "SubAccountId prefix dropped"
-    );
+    assert_eq!(table.str(table.subscription[0]), "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10", "SubAccountId prefix dropped");
     assert_eq!(table.str(table.resource_group[1]), "rg-cloud");
-    assert_eq!(
-        table.str(table.local_meter_id[0]),
-        "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A"
-    );
+    assert_eq!(table.str(table.local_meter_id[0]), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
     assert_eq!(table.azure_stack, vec![true, false]);
     let (table, report) = read("focus-1.2.csv");
     assert_eq!((report.format, report.rows), (Format::Focus12Csv, 1));
@@ -149,32 +95,18 @@ fn focus_1_0_and_1_2() {
 #[test]
 fn ea_detail_with_a_preamble() {
     let (table, report) = read("ea-detail-v2.csv");
-    assert_eq!(
-        (report.format, report.rows, report.preamble_lines),
-        (Format::EaDetailCsv, 1, 3)
-    );
+    assert_eq!((report.format, report.rows, report.preamble_lines), (Format::EaDetailCsv, 1, 3));
     assert_eq!(table.line[0], 5);
-    assert_eq!(
-        table.str(table.subscription[0]),
-        "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10",
-        "GUID, not the EA number"
-    );
+    assert_eq!(table.str(table.subscription[0]), "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10", "GUID, not the EA number");
     close(&totals(&table).cost, &map(&[("(unknown currency)", 2.208)]));
 }
 
 #[test]
 fn account_center_daily_usage_section() {
     let (table, report) = read("account-center-v2.csv");
-    assert_eq!(
-        (report.format, report.rows, report.rejected),
-        (Format::AccountCenterDailyCsv, 2, 0)
-    );
+    assert_eq!((report.format, report.rows, report.rejected), (Format::AccountCenterDailyCsv, 2, 0));
     close(&totals(&table).quantity, &map(&[("1 Hour", 60.5)]));
-    assert!(
-        report.issues[0].message.contains("\"Provisioning Status\""),
-        "{:?}",
-        report.issues
-    );
+    assert!(report.issues[0].message.contains("\"Provisioning Status\""), "{:?}", report.issues);
     assert!(report.preamble_lines >= 5);
 }
 
@@ -184,43 +116,25 @@ fn payg_and_app_service() {
     assert_eq!((report.format, report.rows), (Format::PaygUsageCsv, 1));
     close(&totals(&table).cost, &map(&[("USD", 2.208)]));
     let (table, report) = read("appservice-usagesummary.csv");
-    assert_eq!(
-        (report.format, report.rows),
-        (Format::AppServiceUsageSummaryCsv, 2)
-    );
+    assert_eq!((report.format, report.rows), (Format::AppServiceUsageSummaryCsv, 2));
     let s = totals(&table);
     close(&s.cost, &map(&[("USD", 0.776)]));
-    close(
-        &s.quantity,
-        &map(&[("Virtual core hours", 10.0), ("1 hour", 24.0)]),
-    );
+    close(&s.quantity, &map(&[("Virtual core hours", 10.0), ("1 hour", 24.0)]));
     assert!(table.azure_stack.iter().all(|a| *a));
 }
 
 #[test]
 fn usage_api_pages_local_and_azure_side() {
     let (table, report) = read("azs-api-page.json");
-    assert_eq!(
-        (report.format, report.rows, report.error.clone()),
-        (Format::UsageApiJson, 2, None)
-    );
-    close(
-        &totals(&table).quantity,
-        &map(&[("Virtual core hours", 48.0), ("GB*hours", 2.4)]),
-    );
+    assert_eq!((report.format, report.rows, report.error.clone()), (Format::UsageApiJson, 2, None));
+    close(&totals(&table).quantity, &map(&[("Virtual core hours", 48.0), ("GB*hours", 2.4)]));
     assert_eq!(table.str(table.resource_group[0]), "rg-web");
     assert_eq!(table.key_value(table.tags[0], "costcenter"), Some("1234"));
-    assert_eq!(
-        table.usage_start[0],
-        meterlens_engine::time::parse_timestamp("2024-02-29").unwrap()
-    );
+    assert_eq!(table.usage_start[0], meterlens_engine::time::parse_timestamp("2024-02-29").unwrap());
     let (table, report) = read("azure-usage-api-azurestack.json");
     assert_eq!(report.rows, 1);
     assert_eq!(table.str(table.meter_name[0]), "Storage Admin");
-    assert_eq!(
-        table.str(table.local_meter_id[0]),
-        "09F8879E-87E9-4305-A572-4B7BE209F857"
-    );
+    assert_eq!(table.str(table.local_meter_id[0]), "09F8879E-87E9-4305-A572-4B7BE209F857");
     assert_eq!(table.str(table.resource_group[0]), "system.local");
 }
 
@@ -229,64 +143,30 @@ fn partner_center_utilization_records() {
     let (table, report) = read("partner-center-utilization.json");
     assert_eq!((report.format, report.rows), (Format::PartnerCenterJson, 2));
     // -07:00 offsets are converted: the Pacific day starts at 07:00 UTC.
-    assert_eq!(
-        table.usage_start[0],
-        meterlens_engine::time::parse_timestamp("2026-10-01T00:00:00Z").unwrap()
-    );
-    close(
-        &totals(&table).quantity,
-        &map(&[("1 GB/Hr", 0.2178), ("1 Hour", 48.0)]),
-    );
-    assert_eq!(
-        table.str(table.local_subscription[1]),
-        "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11"
-    );
+    assert_eq!(table.usage_start[0], meterlens_engine::time::parse_timestamp("2026-10-01T00:00:00Z").unwrap());
+    close(&totals(&table).quantity, &map(&[("1 GB/Hr", 0.2178), ("1 Hour", 48.0)]));
+    assert_eq!(table.str(table.local_subscription[1]), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
 }
 
 #[test]
 fn generated_api_json_pages_read_back() {
     use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
     let mut bytes = Vec::new();
-    let options = GenerateOptions {
-        rows: 2500,
-        seed: 5,
-        format: GenerateFormat::AzsApiJson,
-        ..Default::default()
-    };
+    let options = GenerateOptions { rows: 2500, seed: 5, format: GenerateFormat::AzsApiJson, ..Default::default() };
     generate(&options, &mut bytes).unwrap();
     let (table, report) = read_chunked("gen.json", &bytes, 777);
-    assert_eq!(
-        (report.format, report.rows, report.issue_count),
-        (Format::UsageApiJson, 2500, 0)
-    );
+    assert_eq!((report.format, report.rows, report.issue_count), (Format::UsageApiJson, 2500, 0));
     let mut csv = Vec::new();
-    generate(
-        &GenerateOptions {
-            format: GenerateFormat::UsageSummaryCsv,
-            ..options
-        },
-        &mut csv,
-    )
-    .unwrap();
+    generate(&GenerateOptions { format: GenerateFormat::UsageSummaryCsv, ..options }, &mut csv).unwrap();
     let (from_csv, _) = read_chunked("gen.csv", &csv, 777);
-    assert_eq!(
-        totals(&table).quantity,
-        totals(&from_csv).quantity,
-        "both layouts of one month agree"
-    );
+    assert_eq!(totals(&table).quantity, totals(&from_csv).quantity, "both layouts of one month agree");
 }
 
 fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
     let s = totals(table);
     let rows: Vec<String> = (0..table.len())
         .map(|r| {
-            format!(
-                "{} {} {} {}",
-                table.line[r],
-                table.usage_start[r],
-                table.str(table.meter_id[r]),
-                table.quantity[r]
-            )
+            format!("{} {} {} {}", table.line[r], table.usage_start[r], table.str(table.meter_id[r]), table.quantity[r])
         })
         .collect();
     format!("{report:?}\n{s:?}\n{}", rows.join("\n"))
@@ -308,11 +188,7 @@ fn every_fixture_reads_the_same_in_any_chunking_and_through_gzip() {
         let want = fingerprint(&table, &report);
         for chunk in [1, 2, 3, 7, 64, 1000] {
             let (table, report) = read_chunked(name, &bytes, chunk);
-            assert_eq!(
-                fingerprint(&table, &report),
-                want,
-                "{name} in chunks of {chunk}"
-            );
+            assert_eq!(fingerprint(&table, &report), want, "{name} in chunks of {chunk}");
         }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&bytes).unwrap();
@@ -322,11 +198,7 @@ fn every_fixture_reads_the_same_in_any_chunking_and_through_gzip() {
             assert!(report.gzip);
             report.gzip = false;
             report.bytes = bytes.len() as u64;
-            assert_eq!(
-                fingerprint(&table, &report),
-                want,
-                "{name}.gz in chunks of {chunk}"
-            );
+            assert_eq!(fingerprint(&table, &report), want, "{name}.gz in chunks of {chunk}");
         }
     }
 }
@@ -337,10 +209,7 @@ fn damaged_input_keeps_the_good_rows_and_says_what_is_wrong() {
     let cut = json.len() * 3 / 4;
     let (table, report) = read_chunked("cut.json", &json[..cut], 100);
     assert_eq!(table.len(), 1, "the first row survives the cut");
-    assert!(matches!(
-        report.error,
-        Some(FileError::TruncatedJson { .. })
-    ));
+    assert!(matches!(report.error, Some(FileError::TruncatedJson { .. })));
     assert!(report.to_string().contains("truncated"), "{report}");
 
     let csv = fixture("cost-management-ea-actual.csv");
@@ -351,10 +220,7 @@ fn damaged_input_keeps_the_good_rows_and_says_what_is_wrong() {
     gz[middle] ^= 0xff;
     gz.truncate(gz.len() - 4);
     let (_, report) = read_chunked("broken.csv.gz", &gz, 50);
-    assert!(
-        matches!(report.error, Some(FileError::Gzip { .. })),
-        "{report:?}"
-    );
+    assert!(matches!(report.error, Some(FileError::Gzip { .. })), "{report:?}");
 }
 
 #[test]
@@ -367,17 +233,11 @@ fn day_first_files_are_read_day_first() {
     // The first twelve days fit both orders; only the 13th proves day-first, at the end of the file.
     let mut text = header.to_string();
     for day in 1..=12 {
-        text += &row(
-            &format!("{day:02}/10/2026"),
-            &format!("{:02}/10/2026", day + 1),
-        );
+        text += &row(&format!("{day:02}/10/2026"), &format!("{:02}/10/2026", day + 1));
     }
     text += &row("13/10/2026", "14/10/2026");
     let (table, report) = read_chunked("eu.csv", text.as_bytes(), 64);
-    assert_eq!(
-        (report.rows, report.date_order),
-        (13, Some(DateOrder::DayFirst))
-    );
+    assert_eq!((report.rows, report.date_order), (13, Some(DateOrder::DayFirst)));
     let oct = |d: u32| meterlens_engine::time::parse_timestamp(&format!("2026-10-{d:02}")).unwrap();
     assert_eq!(table.usage_start[0], oct(1));
     assert_eq!(table.usage_start[11], oct(12));
@@ -409,21 +269,13 @@ fn mutated_fixtures_never_panic_and_count_every_row() {
                 let at = (next() as usize) % bytes.len().max(1);
                 match next() % 5 {
                     0 => bytes[at] = next() as u8,
-                    1 => bytes.insert(
-                        at,
-                        *b"\"{}[],:\\\n\r\0\xc3"
-                            .get((next() % 12) as usize)
-                            .unwrap_or(&b'x'),
-                    ),
+                    1 => bytes.insert(at, *b"\"{}[],:\\\n\r\0\xc3".get((next() % 12) as usize).unwrap_or(&b'x')),
                     2 => drop(bytes.remove(at)),
                     3 => bytes.truncate(at),
                     _ => {
                         let gz = next() % 2 == 0;
                         if gz {
-                            let mut e = flate2::write::GzEncoder::new(
-                                Vec::new(),
-                                flate2::Compression::fast(),
-                            );
+                            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
                             e.write_all(&bytes).unwrap();
                             bytes = e.finish().unwrap();
                         }

@@ -93,68 +93,32 @@ impl Field {
     /// Header names that feed this field, in order of preference (matched ignoring case).
     fn synonyms(self) -> &'static [&'static str] {
         match self {
-            Field::UsageStart => &[
-                "UsageStartTime",
-                "ChargePeriodStart",
-                "Usage Date",
-                "UsageDateTime",
-                "Date",
-                "UsageDate",
-            ],
+            Field::UsageStart => {
+                &["UsageStartTime", "ChargePeriodStart", "Usage Date", "UsageDateTime", "Date", "UsageDate"]
+            }
             Field::UsageEnd => &["UsageEndTime", "ChargePeriodEnd"],
             Field::MeterId => &["MeterId", "Meter ID", "x_SkuMeterId"],
             Field::MeterName => &["MeterName", "Meter Name", "x_SkuMeterName", "SkuMeter"],
             Field::MeterCategory => &["MeterCategory", "Meter Category", "x_SkuMeterCategory"],
-            Field::MeterSubcategory => &[
-                "MeterSubCategory",
-                "Meter Sub-category",
-                "Meter Sub-Category",
-                "x_SkuMeterSubcategory",
-            ],
+            Field::MeterSubcategory => {
+                &["MeterSubCategory", "Meter Sub-category", "Meter Sub-Category", "x_SkuMeterSubcategory"]
+            }
             Field::MeterRegion => &["MeterRegion", "Meter Region", "x_SkuRegion"],
-            Field::Quantity => &[
-                "Quantity",
-                "Consumed Quantity",
-                "UsageQuantity",
-                "ConsumedQuantity",
-            ],
+            Field::Quantity => &["Quantity", "Consumed Quantity", "UsageQuantity", "ConsumedQuantity"],
             Field::Unit => &["UnitOfMeasure", "Unit Of Measure", "Unit", "ConsumedUnit"],
             Field::ResourceType => &["resourceType", "x_ResourceType"],
-            Field::Location => &[
-                "location",
-                "Resource Location",
-                "ResourceLocation",
-                "RegionId",
-                "RegionName",
-            ],
+            Field::Location => &["location", "Resource Location", "ResourceLocation", "RegionId", "RegionName"],
             Field::ResourceGroup => &["resourceGroup", "Resource Group", "x_ResourceGroupName"],
             Field::ResourceName => &["resourceName"],
             Field::ResourceUri => &["resourceUri", "Instance ID", "InstanceId", "ResourceId"],
-            Field::Subscription => &[
-                "subscription",
-                "SubscriptionGuid",
-                "SubscriptionId",
-                "SubAccountId",
-            ],
+            Field::Subscription => &["subscription", "SubscriptionGuid", "SubscriptionId", "SubAccountId"],
             Field::Tags => &["tags"],
             Field::AdditionalInfo => &["additionalInfo", "Additional Info", "x_SkuDetails"],
-            Field::Cost => &[
-                "Amount",
-                "BilledCost",
-                "CostInBillingCurrency",
-                "Cost",
-                "PreTaxCost",
-                "ExtendedCost",
-                "Value",
-            ],
+            Field::Cost => {
+                &["Amount", "BilledCost", "CostInBillingCurrency", "Cost", "PreTaxCost", "ExtendedCost", "Value"]
+            }
             Field::EffectiveCost => &["EffectiveCost"],
-            Field::UnitPrice => &[
-                "UnitPrice",
-                "EffectivePrice",
-                "ResourceRate",
-                "Rate",
-                "x_EffectiveUnitPrice",
-            ],
+            Field::UnitPrice => &["UnitPrice", "EffectivePrice", "ResourceRate", "Rate", "x_EffectiveUnitPrice"],
             Field::Currency => &["BillingCurrency", "BillingCurrencyCode", "Currency"],
             Field::ChargeType => &["ChargeType", "ChargeCategory"],
             Field::PricingModel => &["PricingModel", "PricingCategory"],
@@ -165,14 +129,10 @@ impl Field {
 impl std::str::FromStr for Field {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Field::ALL
-            .iter()
-            .copied()
-            .find(|f| f.as_str() == s.trim())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
-                format!("unknown field {s:?}; valid fields: {}", names.join(", "))
-            })
+        Field::ALL.iter().copied().find(|f| f.as_str() == s.trim()).ok_or_else(|| {
+            let names: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+            format!("unknown field {s:?}; valid fields: {}", names.join(", "))
+        })
     }
 }
 
@@ -212,9 +172,8 @@ impl ColumnMapping {
     pub fn parse(text: &str) -> Result<ColumnMapping, String> {
         let mut pairs = Vec::new();
         for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
-            let (field, column) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("column mapping {pair:?} is not FIELD=COLUMN"))?;
+            let (field, column) =
+                pair.split_once('=').ok_or_else(|| format!("column mapping {pair:?} is not FIELD=COLUMN"))?;
             pairs.push((field.parse()?, column.trim().to_string()));
         }
         Ok(ColumnMapping(pairs))
@@ -242,24 +201,11 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         format: Format::AppServiceUsageSummaryCsv,
-        signature: &[
-            &["UsageStartTime"],
-            &["UsageEndTime"],
-            &["MeterId"],
-            &["Quantity"],
-            &["UnitPrice"],
-            &["Amount"],
-        ],
+        signature: &[&["UsageStartTime"], &["UsageEndTime"], &["MeterId"], &["Quantity"], &["UnitPrice"], &["Amount"]],
     },
     Spec {
         format: Format::Focus12Csv,
-        signature: &[
-            &["ChargePeriodStart"],
-            &["BilledCost"],
-            &["EffectiveCost"],
-            &["ConsumedQuantity"],
-            &["SkuMeter"],
-        ],
+        signature: &[&["ChargePeriodStart"], &["BilledCost"], &["EffectiveCost"], &["ConsumedQuantity"], &["SkuMeter"]],
     },
     Spec {
         format: Format::Focus10Csv,
@@ -284,32 +230,15 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         format: Format::PaygUsageCsv,
-        signature: &[
-            &["SubscriptionGuid"],
-            &["UsageDateTime"],
-            &["MeterId"],
-            &["UsageQuantity"],
-            &["PreTaxCost"],
-        ],
+        signature: &[&["SubscriptionGuid"], &["UsageDateTime"], &["MeterId"], &["UsageQuantity"], &["PreTaxCost"]],
     },
     Spec {
         format: Format::AccountCenterDailyCsv,
-        signature: &[
-            &["Usage Date"],
-            &["Meter ID"],
-            &["Consumed Quantity"],
-            &["Instance ID"],
-        ],
+        signature: &[&["Usage Date"], &["Meter ID"], &["Consumed Quantity"], &["Instance ID"]],
     },
     Spec {
         format: Format::CostManagementCsv,
-        signature: &[
-            &["Date"],
-            &["MeterId"],
-            &["Quantity"],
-            &["CostInBillingCurrency", "Cost"],
-            &["UnitOfMeasure"],
-        ],
+        signature: &[&["Date"], &["MeterId"], &["Quantity"], &["CostInBillingCurrency", "Cost"], &["UnitOfMeasure"]],
     },
 ];
 
@@ -322,23 +251,16 @@ pub(super) struct Closest {
 impl Closest {
     pub(super) fn into_error(self) -> FileError {
         match self.best {
-            Some((format, matched, expected, missing)) => FileError::UnknownHeader {
-                closest: format.label(),
-                matched,
-                expected,
-                missing,
-            },
+            Some((format, matched, expected, missing)) => {
+                FileError::UnknownHeader { closest: format.label(), matched, expected, missing }
+            }
             None => FileError::Empty,
         }
     }
 }
 
 /// Tries a record as a header. `Ok(None)` when it is not one (a preamble line, or a header of nothing known).
-pub(super) fn detect(
-    names: Vec<String>,
-    mapping: &ColumnMapping,
-    closest: &mut Closest,
-) -> Option<Layout> {
+pub(super) fn detect(names: Vec<String>, mapping: &ColumnMapping, closest: &mut Closest) -> Option<Layout> {
     let position = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
     let mut format = None;
     for spec in SPECS {
@@ -357,17 +279,9 @@ pub(super) fn detect(
             closest.best = Some((spec.format, matched, spec.signature.len(), missing));
         }
     }
-    let mapped = |field: Field| {
-        mapping
-            .0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .and_then(|(_, column)| position(column))
-    };
+    let mapped = |field: Field| mapping.0.iter().find(|(f, _)| *f == field).and_then(|(_, column)| position(column));
     let mapping_complete = !mapping.0.is_empty()
-        && [Field::UsageStart, Field::MeterId, Field::Quantity]
-            .iter()
-            .all(|f| mapped(*f).is_some());
+        && [Field::UsageStart, Field::MeterId, Field::Quantity].iter().all(|f| mapped(*f).is_some());
     let format = match format {
         Some(format) => format,
         None if mapping_complete => Format::Mapped,
@@ -375,14 +289,9 @@ pub(super) fn detect(
     };
     let mut columns = [None; FIELD_COUNT];
     for field in Field::ALL {
-        columns[field as usize] =
-            mapped(field).or_else(|| field.synonyms().iter().find_map(|name| position(name)));
+        columns[field as usize] = mapped(field).or_else(|| field.synonyms().iter().find_map(|name| position(name)));
     }
-    Some(Layout {
-        format,
-        columns,
-        names,
-    })
+    Some(Layout { format, columns, names })
 }
 
 #[cfg(test)]
@@ -403,20 +312,11 @@ mod tests {
     fn every_documented_header_is_detected() {
         let cases = [
             ("azs-usagesummary-ps1", Format::UsageSummaryCsv),
-            (
-                "azs-appservice-billingrecords-ps1",
-                Format::AppServiceUsageSummaryCsv,
-            ),
-            (
-                "account-center-v2-daily-usage",
-                Format::AccountCenterDailyCsv,
-            ),
+            ("azs-appservice-billingrecords-ps1", Format::AppServiceUsageSummaryCsv),
+            ("account-center-v2-daily-usage", Format::AccountCenterDailyCsv),
             ("ea-portal-detail-v2", Format::EaDetailCsv),
             ("payg-mosp-2019-11-01", Format::PaygUsageCsv),
-            (
-                "ea-cm-export-actual (2023 export)",
-                Format::CostManagementCsv,
-            ),
+            ("ea-cm-export-actual (2023 export)", Format::CostManagementCsv),
             ("ea-cm-export-2023-12-01-preview", Format::CostManagementCsv),
             ("ea-cm-2024-08-01", Format::CostManagementCsv),
             ("focus-1.0", Format::Focus10Csv),
@@ -433,40 +333,17 @@ mod tests {
             }
         }
         let statement = header("account-center-v2-statement");
-        assert!(detect(
-            statement,
-            &ColumnMapping::default(),
-            &mut Closest::default()
-        )
-        .is_none());
+        assert!(detect(statement, &ColumnMapping::default(), &mut Closest::default()).is_none());
     }
 
     #[test]
     fn a_mapping_reads_an_unknown_header() {
-        let names: Vec<String> = ["Day", "Meter", "Qty", "Sub"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert!(detect(
-            names.clone(),
-            &ColumnMapping::default(),
-            &mut Closest::default()
-        )
-        .is_none());
-        let mapping =
-            ColumnMapping::parse("usage_start=Day, meter_id=Meter,quantity=qty,subscription=Sub")
-                .unwrap();
+        let names: Vec<String> = ["Day", "Meter", "Qty", "Sub"].iter().map(|s| s.to_string()).collect();
+        assert!(detect(names.clone(), &ColumnMapping::default(), &mut Closest::default()).is_none());
+        let mapping = ColumnMapping::parse("usage_start=Day, meter_id=Meter,quantity=qty,subscription=Sub").unwrap();
         let layout = detect(names, &mapping, &mut Closest::default()).unwrap();
         assert_eq!(layout.format, Format::Mapped);
-        assert_eq!(
-            (
-                layout.column(Field::Quantity),
-                layout.column(Field::Subscription)
-            ),
-            (Some(2), Some(3))
-        );
-        assert!(ColumnMapping::parse("colour=Red")
-            .unwrap_err()
-            .contains("valid fields"));
+        assert_eq!((layout.column(Field::Quantity), layout.column(Field::Subscription)), (Some(2), Some(3)));
+        assert!(ColumnMapping::parse("colour=Red").unwrap_err().contains("valid fields"));
     }
 }

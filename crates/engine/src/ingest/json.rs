@@ -42,10 +42,7 @@ pub(super) struct JsonRows {
 
 impl JsonRows {
     pub(super) fn new() -> Self {
-        JsonRows {
-            line: 1,
-            ..Default::default()
-        }
+        JsonRows { line: 1, ..Default::default() }
     }
 
     pub(super) fn feed(&mut self, chunk: &[u8], on_event: &mut dyn FnMut(JsonEvent<'_>)) {
@@ -79,8 +76,7 @@ impl JsonRows {
             match b {
                 b'"' => {
                     self.in_string = true;
-                    if self.expecting_key && matches!(self.stack.last(), Some(Frame::Object { .. }))
-                    {
+                    if self.expecting_key && matches!(self.stack.last(), Some(Frame::Object { .. })) {
                         self.reading_key = true;
                         self.key.clear();
                     }
@@ -91,9 +87,7 @@ impl JsonRows {
                         self.expecting_key = false;
                     }
                 }
-                b',' => {
-                    self.expecting_key = matches!(self.stack.last(), Some(Frame::Object { .. }))
-                }
+                b',' => self.expecting_key = matches!(self.stack.last(), Some(Frame::Object { .. })),
                 b'{' => {
                     let row = matches!(self.stack.last(), Some(Frame::Array { rows: true }));
                     self.stack.push(Frame::Object { key: Vec::new() });
@@ -106,7 +100,8 @@ impl JsonRows {
                     }
                 }
                 b'[' => {
-                    let rows = matches!(self.stack.last(), Some(Frame::Object { key }) if key == b"value" || key == b"items");
+                    let rows =
+                        matches!(self.stack.last(), Some(Frame::Object { key }) if key == b"value" || key == b"items");
                     self.saw_rows_array |= rows;
                     self.saw_value = true;
                     self.stack.push(Frame::Array { rows });
@@ -119,37 +114,23 @@ impl JsonRows {
                     };
                     if !matches {
                         let message = format!("unexpected '{}'", b as char);
-                        self.error = Some(FileError::BrokenJson {
-                            line: self.line,
-                            message,
-                        });
+                        self.error = Some(FileError::BrokenJson { line: self.line, message });
                         return;
                     }
                     if self.capture.is_some() && self.stack.len() < self.capture_depth {
                         let bytes = self.capture.take().unwrap_or_default();
                         if std::mem::take(&mut self.too_long) {
-                            on_event(JsonEvent::TooLong {
-                                line: self.row_line,
-                            });
+                            on_event(JsonEvent::TooLong { line: self.row_line });
                         } else {
-                            on_event(JsonEvent::Row {
-                                line: self.row_line,
-                                bytes: &bytes,
-                            });
+                            on_event(JsonEvent::Row { line: self.row_line, bytes: &bytes });
                         }
                     }
                     self.expecting_key = false;
                 }
                 b' ' | b'\t' | b'\r' | b'\n' => {}
                 _ if self.stack.is_empty() => {
-                    let message = format!(
-                        "unexpected '{}' outside any object",
-                        (b as char).escape_default()
-                    );
-                    self.error = Some(FileError::BrokenJson {
-                        line: self.line,
-                        message,
-                    });
+                    let message = format!("unexpected '{}' outside any object", (b as char).escape_default());
+                    self.error = Some(FileError::BrokenJson { line: self.line, message });
                     return;
                 }
                 _ => {}
@@ -186,41 +167,28 @@ pub(super) fn raw_row(line: u64, row: &Value) -> (RawRow<'static>, Vec<(Field, S
     let mut problems = Vec::new();
     let p = row.get("properties").unwrap_or(row);
     let resource = p.get("resource");
-    let meter = |key: &str, resource_key: &str| {
-        p.get(key)
-            .or_else(|| resource.and_then(|r| r.get(resource_key)))
-    };
+    let meter = |key: &str, resource_key: &str| p.get(key).or_else(|| resource.and_then(|r| r.get(resource_key)));
     let instance: Option<Value> = match p.get("instanceData") {
         Some(Value::String(s)) if !s.trim().is_empty() => match serde_json::from_str::<Value>(s) {
             Ok(v) => Some(v),
             Err(e) => {
-                problems.push((
-                    Field::ResourceUri,
-                    format!("instanceData is not valid JSON ({e}); resource left empty"),
-                ));
+                problems
+                    .push((Field::ResourceUri, format!("instanceData is not valid JSON ({e}); resource left empty")));
                 None
             }
         },
         Some(v @ Value::Object(_)) => Some(v.clone()),
         _ => None,
     };
-    let resources = instance
-        .as_ref()
-        .map(|i| i.get("Microsoft.Resources").unwrap_or(i));
+    let resources = instance.as_ref().map(|i| i.get("Microsoft.Resources").unwrap_or(i));
     let from_instance = |key: &str| text_of(resources.and_then(|r| r.get(key)));
     let mut raw = RawRow::json(line);
     raw.set(Field::UsageStart, text_of(p.get("usageStartTime")));
     raw.set(Field::UsageEnd, text_of(p.get("usageEndTime")));
     raw.set(Field::MeterId, text_of(meter("meterId", "id")));
     raw.set(Field::MeterName, text_of(meter("meterName", "name")));
-    raw.set(
-        Field::MeterCategory,
-        text_of(meter("meterCategory", "category")),
-    );
-    raw.set(
-        Field::MeterSubcategory,
-        text_of(meter("meterSubCategory", "subcategory")),
-    );
+    raw.set(Field::MeterCategory, text_of(meter("meterCategory", "category")));
+    raw.set(Field::MeterSubcategory, text_of(meter("meterSubCategory", "subcategory")));
     raw.set(Field::MeterRegion, text_of(meter("meterRegion", "region")));
     raw.set(Field::Quantity, text_of(p.get("quantity")));
     raw.set(Field::Unit, text_of(p.get("unit")));
@@ -243,9 +211,7 @@ mod tests {
         let mut out = Vec::new();
         for chunk in chunks {
             scanner.feed(chunk, &mut |e| match e {
-                JsonEvent::Row { line, bytes } => {
-                    out.push((line, String::from_utf8_lossy(bytes).into_owned()))
-                }
+                JsonEvent::Row { line, bytes } => out.push((line, String::from_utf8_lossy(bytes).into_owned())),
                 JsonEvent::TooLong { line } => out.push((line, "<too long>".into())),
             });
         }
@@ -257,34 +223,21 @@ mod tests {
         let one = br#"{"value":[{"a":1},{"b":"x}]{"}],"nextLink":null}"#;
         let (got, error) = rows(&[one]);
         assert_eq!(error, None);
-        assert_eq!(
-            got,
-            vec![
-                (1, r#"{"a":1}"#.to_string()),
-                (1, r#"{"b":"x}]{"}"#.to_string())
-            ]
-        );
+        assert_eq!(got, vec![(1, r#"{"a":1}"#.to_string()), (1, r#"{"b":"x}]{"}"#.to_string())]);
         let array = b"[{\"value\":[{\"a\":1}]},\n{\"value\":[{\"a\":2}]}]";
         assert_eq!(rows(&[array]).0.len(), 2);
         let lines = b"{\"value\":[{\"a\":1}]}\n{\"value\":[{\"a\":2},\n{\"a\":3}]}\n";
         let (got, error) = rows(&[lines]);
         assert_eq!((got.len(), got[2].0, error), (3, 3, None));
         for split in 0..lines.len() {
-            assert_eq!(
-                rows(&[&lines[..split], &lines[split..]]).0,
-                got,
-                "split at {split}"
-            );
+            assert_eq!(rows(&[&lines[..split], &lines[split..]]).0, got, "split at {split}");
         }
     }
 
     #[test]
     fn broken_and_truncated_json_are_errors_after_the_good_rows() {
         let (got, error) = rows(&[br#"{"value":[{"a":1},{"a":2"#]);
-        assert_eq!(
-            (got.len(), error),
-            (1, Some(FileError::TruncatedJson { line: 1 }))
-        );
+        assert_eq!((got.len(), error), (1, Some(FileError::TruncatedJson { line: 1 })));
         let (_, error) = rows(&[br#"{"value":[{"a":1}}"#]);
         assert!(matches!(error, Some(FileError::BrokenJson { .. })));
         let (_, error) = rows(&[br#"{"rows":[{"a":1}]}"#]);
@@ -293,25 +246,17 @@ mod tests {
 
     #[test]
     fn usage_api_and_partner_center_rows() {
-        let api: Value =
-            serde_json::from_str(include_str!("../../../../tests/fixtures/azs-api-page.json"))
-                .unwrap();
+        let api: Value = serde_json::from_str(include_str!("../../../../tests/fixtures/azs-api-page.json")).unwrap();
         let (raw, problems) = raw_row(3, &api["value"][0]);
         assert!(problems.is_empty());
         assert_eq!(raw.get(Field::Quantity), "48.0");
-        assert!(raw
-            .get(Field::ResourceUri)
-            .ends_with("virtualMachines/web01"));
+        assert!(raw.get(Field::ResourceUri).ends_with("virtualMachines/web01"));
         assert!(raw.local);
-        let pc: Value = serde_json::from_str(include_str!(
-            "../../../../tests/fixtures/partner-center-utilization.json"
-        ))
-        .unwrap();
+        let pc: Value =
+            serde_json::from_str(include_str!("../../../../tests/fixtures/partner-center-utilization.json")).unwrap();
         let (raw, _) = raw_row(1, &pc["items"][0]);
         assert_eq!(raw.get(Field::MeterRegion), "Azure Stack");
-        assert!(raw
-            .get(Field::AdditionalInfo)
-            .contains("azureStack.MeterId"));
+        assert!(raw.get(Field::AdditionalInfo).contains("azureStack.MeterId"));
         assert!(!raw.local);
     }
 }

@@ -131,9 +131,7 @@ pub enum FileError {
         message: String,
     },
     /// JSON that ends in the middle.
-    #[error(
-        "the JSON ends early (line {line}): the file is truncated; rows before the cut were kept"
-    )]
+    #[error("the JSON ends early (line {line}): the file is truncated; rows before the cut were kept")]
     TruncatedJson {
         /// Last line.
         line: u64,
@@ -329,9 +327,7 @@ impl Ingester {
         let plain = std::mem::take(gunzip.get_mut());
         self.feed_plain(&plain);
         if let Err(error) = result {
-            self.fail(FileError::Gzip {
-                message: error.to_string(),
-            });
+            self.fail(FileError::Gzip { message: error.to_string() });
         }
     }
 
@@ -352,49 +348,22 @@ impl Ingester {
             let plain = std::mem::take(gunzip.get_mut());
             self.feed_plain(&plain);
             if let Err(error) = result {
-                self.fail(FileError::Gzip {
-                    message: error.to_string(),
-                });
+                self.fail(FileError::Gzip { message: error.to_string() });
             }
         }
         if let State::Sniffing(head) = &mut self.state {
             let head = std::mem::take(head);
             self.start(&head);
         }
-        let Ingester {
-            mut table,
-            options,
-            mut state,
-            mut rows,
-            mut report,
-            ..
-        } = self;
+        let Ingester { mut table, options, mut state, mut rows, mut report, .. } = self;
         match &mut state {
             State::Csv(csv) => {
-                let CsvState {
-                    stream,
-                    layout,
-                    closest,
-                    records_before_header,
-                    section_ended,
-                } = &mut **csv;
-                let mut rest = CsvRest {
-                    layout,
-                    closest,
-                    records_before_header,
-                    section_ended,
-                };
+                let CsvState { stream, layout, closest, records_before_header, section_ended } = &mut **csv;
+                let mut rest = CsvRest { layout, closest, records_before_header, section_ended };
                 let mut error = None;
                 stream.finish(&mut |event| {
                     if error.is_none() {
-                        error = on_csv_event(
-                            event,
-                            &mut rest,
-                            &options,
-                            &mut table,
-                            &mut rows,
-                            &mut report,
-                        );
+                        error = on_csv_event(event, &mut rest, &options, &mut table, &mut rows, &mut report);
                     }
                 });
                 if let Some(error) = error {
@@ -456,29 +425,11 @@ impl Ingester {
     }
 
     fn feed_body(&mut self, chunk: &[u8]) {
-        let Ingester {
-            table,
-            options,
-            state,
-            rows,
-            report,
-            ..
-        } = self;
+        let Ingester { table, options, state, rows, report, .. } = self;
         match state {
             State::Csv(csv) => {
-                let CsvState {
-                    stream,
-                    layout,
-                    closest,
-                    records_before_header,
-                    section_ended,
-                } = &mut **csv;
-                let mut rest = CsvRest {
-                    layout,
-                    closest,
-                    records_before_header,
-                    section_ended,
-                };
+                let CsvState { stream, layout, closest, records_before_header, section_ended } = &mut **csv;
+                let mut rest = CsvRest { layout, closest, records_before_header, section_ended };
                 let mut error = None;
                 stream.feed(chunk, &mut |event| {
                     if error.is_none() {
@@ -491,9 +442,7 @@ impl Ingester {
                 }
             }
             State::Json(scanner) => {
-                scanner.feed(chunk, &mut |event| {
-                    on_json_event(event, table, rows, report)
-                });
+                scanner.feed(chunk, &mut |event| on_json_event(event, table, rows, report));
             }
             State::Sniffing(_) | State::Failed => {}
         }
@@ -547,10 +496,7 @@ fn on_csv_event(
         return None;
     }
     let Some(layout) = csv.layout.as_ref() else {
-        let names: Vec<String> = record
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).trim().to_string())
-            .collect();
+        let names: Vec<String> = record.iter().map(|b| String::from_utf8_lossy(b).trim().to_string()).collect();
         match detect::detect(names, &options.mapping, csv.closest) {
             Some(found) => {
                 report.format = found.format;
@@ -571,9 +517,7 @@ fn on_csv_event(
         if layout.format == Format::AccountCenterDailyCsv {
             // Account Center files hold several sections; the daily usage one ends where the next begins.
             *csv.section_ended = true;
-            let title = String::from_utf8_lossy(record.get(0).unwrap_or_default())
-                .trim()
-                .to_string();
+            let title = String::from_utf8_lossy(record.get(0).unwrap_or_default()).trim().to_string();
             report.push_issue(Issue {
                 line: record.line,
                 column: None,
@@ -583,10 +527,7 @@ fn on_csv_event(
             });
             return None;
         }
-        if record
-            .get(0)
-            .is_some_and(|f| f.iter().all(u8::is_ascii_whitespace))
-        {
+        if record.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
             return None;
         }
     }
@@ -594,11 +535,7 @@ fn on_csv_event(
         report.push_issue(Issue {
             line: record.line,
             column: None,
-            message: format!(
-                "row has {} fields, the header has {}",
-                record.len(),
-                layout.width()
-            ),
+            message: format!("row has {} fields, the header has {}", record.len(), layout.width()),
             excerpt: String::new(),
             dropped: false,
         });
@@ -635,12 +572,7 @@ fn csv_raw_row<'r>(record: &Record<'r>, layout: &'r Layout, report: &mut FileRep
     raw
 }
 
-fn on_json_event(
-    event: JsonEvent<'_>,
-    table: &mut UsageTable,
-    rows: &mut FileRows,
-    report: &mut FileReport,
-) {
+fn on_json_event(event: JsonEvent<'_>, table: &mut UsageTable, rows: &mut FileRows, report: &mut FileReport) {
     let (line, bytes) = match event {
         JsonEvent::Row { line, bytes } => (line, bytes),
         JsonEvent::TooLong { line } => {
@@ -672,11 +604,7 @@ fn on_json_event(
     };
     if report.format == Format::Unknown {
         let partner_center = value.get("resource").is_some() && value.get("properties").is_none();
-        report.format = if partner_center {
-            Format::PartnerCenterJson
-        } else {
-            Format::UsageApiJson
-        };
+        report.format = if partner_center { Format::PartnerCenterJson } else { Format::UsageApiJson };
         rows.format = report.format;
     }
     let (raw, problems) = json::raw_row(line, &value);

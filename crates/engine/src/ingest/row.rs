@@ -50,21 +50,11 @@ pub(super) struct RawRow<'r> {
 
 impl<'r> RawRow<'r> {
     pub(super) fn csv(line: u64, layout: &'r Layout) -> Self {
-        RawRow {
-            line,
-            texts: std::array::from_fn(|_| Cow::Borrowed("")),
-            layout: Some(layout),
-            local: false,
-        }
+        RawRow { line, texts: std::array::from_fn(|_| Cow::Borrowed("")), layout: Some(layout), local: false }
     }
 
     pub(super) fn json(line: u64) -> Self {
-        RawRow {
-            line,
-            texts: std::array::from_fn(|_| Cow::Borrowed("")),
-            layout: None,
-            local: false,
-        }
+        RawRow { line, texts: std::array::from_fn(|_| Cow::Borrowed("")), layout: None, local: false }
     }
 
     pub(super) fn set(&mut self, field: Field, text: Cow<'r, str>) {
@@ -82,9 +72,7 @@ impl<'r> RawRow<'r> {
     /// Where `field` came from, for messages: the header name, or the JSON key.
     fn column(&self, field: Field) -> Option<String> {
         match self.layout {
-            Some(layout) => layout
-                .column(field)
-                .map(|c| layout.column_name(c).to_string()),
+            Some(layout) => layout.column(field).map(|c| layout.column_name(c).to_string()),
             None => Some(FIELD_NAMES_JSON[field as usize].to_string()),
         }
     }
@@ -102,13 +90,7 @@ pub(super) struct FileRows {
 
 impl FileRows {
     pub(super) fn new(source: u16) -> Self {
-        FileRows {
-            source,
-            format: Format::Unknown,
-            month_first: 0,
-            day_first: 0,
-            ambiguous: Vec::new(),
-        }
+        FileRows { source, format: Format::Unknown, month_first: 0, day_first: 0, ambiguous: Vec::new() }
     }
 
     fn date(&mut self, text: &str) -> Result<(i64, bool), String> {
@@ -126,11 +108,8 @@ impl FileRows {
         if self.month_first + self.day_first + self.ambiguous.len() as u64 == 0 {
             return;
         }
-        let order = if self.day_first > 0 && self.month_first == 0 {
-            DateOrder::DayFirst
-        } else {
-            DateOrder::MonthFirst
-        };
+        let order =
+            if self.day_first > 0 && self.month_first == 0 { DateOrder::DayFirst } else { DateOrder::MonthFirst };
         report.date_order = Some(order);
         if self.day_first > 0 && self.month_first > 0 {
             report.push_issue(Issue {
@@ -148,12 +127,11 @@ impl FileRows {
             let row = row as usize;
             if order == DateOrder::DayFirst {
                 if which & 1 != 0 {
-                    table.usage_start[row] = swap_day_and_month(table.usage_start[row])
-                        .unwrap_or(table.usage_start[row]);
+                    table.usage_start[row] =
+                        swap_day_and_month(table.usage_start[row]).unwrap_or(table.usage_start[row]);
                 }
                 if which & 2 != 0 {
-                    table.usage_end[row] =
-                        swap_day_and_month(table.usage_end[row]).unwrap_or(table.usage_end[row]);
+                    table.usage_end[row] = swap_day_and_month(table.usage_end[row]).unwrap_or(table.usage_end[row]);
                 }
             }
             if table.usage_end[row] < table.usage_start[row] {
@@ -194,54 +172,33 @@ fn number(text: &str) -> Option<f64> {
 }
 
 /// Types, normalises and stores one raw row (stage two of two).
-pub(super) fn ingest_row(
-    raw: &RawRow<'_>,
-    file: &mut FileRows,
-    table: &mut UsageTable,
-    report: &mut FileReport,
-) {
+pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut UsageTable, report: &mut FileReport) {
     let mut problems = Problems { raw, report };
     let (usage_start, start_ambiguous) = match file.date(raw.get(Field::UsageStart)) {
         Ok(t) => t,
-        Err(message) => {
-            return problems.push(Field::UsageStart, format!("{message}; row skipped"), true)
-        }
+        Err(message) => return problems.push(Field::UsageStart, format!("{message}; row skipped"), true),
     };
     let Some(quantity) = number(raw.get(Field::Quantity)) else {
-        let message = format!(
-            "quantity {:?} is not a number; row skipped",
-            raw.get(Field::Quantity)
-        );
+        let message = format!("quantity {:?} is not a number; row skipped", raw.get(Field::Quantity));
         return problems.push(Field::Quantity, message, true);
     };
-    let (usage_end, end_ambiguous) =
-        if raw.column(Field::UsageEnd).is_none() && raw.get(Field::UsageEnd).is_empty() {
-            // Daily exports (EA, Cost Management, Account Center) carry only the day.
-            (usage_start + DAY, false)
-        } else {
-            match file.date(raw.get(Field::UsageEnd)) {
-                // An ambiguous date may still be re-read in the other order; the check then happens in `finish`.
-                Ok((t, ambiguous)) if t >= usage_start || ambiguous || start_ambiguous => {
-                    (t, ambiguous)
-                }
-                Ok(_) => {
-                    problems.push(
-                        Field::UsageEnd,
-                        "usage ends before it starts; assumed one day".into(),
-                        false,
-                    );
-                    (usage_start + DAY, false)
-                }
-                Err(message) => {
-                    problems.push(
-                        Field::UsageEnd,
-                        format!("{message}; assumed one day"),
-                        false,
-                    );
-                    (usage_start + DAY, false)
-                }
+    let (usage_end, end_ambiguous) = if raw.column(Field::UsageEnd).is_none() && raw.get(Field::UsageEnd).is_empty() {
+        // Daily exports (EA, Cost Management, Account Center) carry only the day.
+        (usage_start + DAY, false)
+    } else {
+        match file.date(raw.get(Field::UsageEnd)) {
+            // An ambiguous date may still be re-read in the other order; the check then happens in `finish`.
+            Ok((t, ambiguous)) if t >= usage_start || ambiguous || start_ambiguous => (t, ambiguous),
+            Ok(_) => {
+                problems.push(Field::UsageEnd, "usage ends before it starts; assumed one day".into(), false);
+                (usage_start + DAY, false)
             }
-        };
+            Err(message) => {
+                problems.push(Field::UsageEnd, format!("{message}; assumed one day"), false);
+                (usage_start + DAY, false)
+            }
+        }
+    };
     let mut money = |field: Field| {
         let text = raw.get(field);
         if text.is_empty() {
@@ -249,11 +206,7 @@ pub(super) fn ingest_row(
         }
         let value = number(text);
         if value.is_none() {
-            problems.push(
-                field,
-                format!("{text:?} is not a number; left empty"),
-                false,
-            );
+            problems.push(field, format!("{text:?} is not a number; left empty"), false);
         }
         value
     };
@@ -262,7 +215,8 @@ pub(super) fn ingest_row(
     let unit_price = money(Field::UnitPrice);
 
     let meter_id = meter_id::normalize(raw.get(Field::MeterId));
-    if meter_id.is_empty() {
+    // Purchases, refunds and other non-usage charges carry no meter.
+    if meter_id.is_empty() && matches!(raw.get(Field::ChargeType), "" | "Usage") {
         problems.push(Field::MeterId, "meter ID is empty".into(), false);
     }
     let (tags, error) = table.intern_key_values(raw.get(Field::Tags));
@@ -271,35 +225,18 @@ pub(super) fn ingest_row(
     }
     let (additional_info, error) = table.intern_key_values(raw.get(Field::AdditionalInfo));
     if let Some(error) = error {
-        problems.push(
-            Field::AdditionalInfo,
-            format!("additional info: {error}; kept as text"),
-            false,
-        );
+        problems.push(Field::AdditionalInfo, format!("additional info: {error}; kept as text"), false);
     }
-    let local = raw.local
-        || matches!(
-            file.format,
-            Format::UsageSummaryCsv | Format::AppServiceUsageSummaryCsv
-        );
-    let marker_meter = table
-        .key_value(additional_info, "azureStack.MeterId")
-        .map(meter_id::normalize);
-    let marker_subscription = table
-        .key_value(additional_info, "azureStack.SubscriptionId")
-        .map(str::to_string);
-    let (local_meter_id, local_subscription_marker) = if local {
-        (meter_id.clone(), None)
-    } else {
-        (marker_meter.unwrap_or_default(), marker_subscription)
-    };
-    let catalog_meter =
-        Catalog::builtin().local_meter(if local { &meter_id } else { &local_meter_id });
+    let local = raw.local || matches!(file.format, Format::UsageSummaryCsv | Format::AppServiceUsageSummaryCsv);
+    let marker_meter = table.key_value(additional_info, "azureStack.MeterId").map(meter_id::normalize);
+    let marker_subscription = table.key_value(additional_info, "azureStack.SubscriptionId").map(str::to_string);
+    let (local_meter_id, local_subscription_marker) =
+        if local { (meter_id.clone(), None) } else { (marker_meter.unwrap_or_default(), marker_subscription) };
+    // Name and unit come from the catalog only when the file has none (Usagesummary, usage API pages).
+    let catalog_meter = Catalog::builtin().local_meter(&meter_id);
     let azure_stack = local
         || !local_meter_id.is_empty()
-        || raw
-            .get(Field::MeterRegion)
-            .eq_ignore_ascii_case("Azure Stack")
+        || raw.get(Field::MeterRegion).eq_ignore_ascii_case("Azure Stack")
         || raw.get(Field::Location).eq_ignore_ascii_case("azurestack");
 
     let resource_uri = raw.get(Field::ResourceUri);
@@ -313,21 +250,14 @@ pub(super) fn ingest_row(
         }
     };
     let subscription = pick(Field::Subscription, uri.subscription);
-    let subscription = subscription
-        .strip_prefix("/subscriptions/")
-        .map(str::to_string)
-        .unwrap_or(subscription);
-    let local_subscription = if local {
-        subscription.clone()
-    } else {
-        local_subscription_marker.unwrap_or_default()
-    };
+    let subscription = subscription.strip_prefix("/subscriptions/").map(str::to_string).unwrap_or(subscription);
+    let local_subscription = if local { subscription.clone() } else { local_subscription_marker.unwrap_or_default() };
     let meter_name = match catalog_meter {
-        Some(meter) if local && raw.get(Field::MeterName).is_empty() => meter.name.clone(),
+        Some(meter) if raw.get(Field::MeterName).is_empty() => meter.name.clone(),
         _ => raw.get(Field::MeterName).to_string(),
     };
     let unit = match catalog_meter {
-        Some(meter) if local && raw.get(Field::Unit).is_empty() => meter.unit.clone(),
+        Some(meter) if raw.get(Field::Unit).is_empty() => meter.unit.clone(),
         _ => raw.get(Field::Unit).to_string(),
     };
     let currency = match raw.get(Field::Currency) {
@@ -384,27 +314,14 @@ struct UriParts<'a> {
 impl<'a> UriParts<'a> {
     fn of(uri: &'a str) -> Self {
         let parts: Vec<&str> = uri.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
-        let after = |key: &str| {
-            parts
-                .iter()
-                .position(|p| p.eq_ignore_ascii_case(key))
-                .and_then(|i| parts.get(i + 1))
-                .copied()
-        };
-        let providers = parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case("providers"));
+        let after =
+            |key: &str| parts.iter().position(|p| p.eq_ignore_ascii_case(key)).and_then(|i| parts.get(i + 1)).copied();
+        let providers = parts.iter().position(|p| p.eq_ignore_ascii_case("providers"));
         UriParts {
             subscription: after("subscriptions").unwrap_or(""),
             resource_group: after("resourceGroups").unwrap_or(""),
-            resource_type: providers
-                .and_then(|i| parts.get(i + 2))
-                .copied()
-                .unwrap_or(""),
-            resource_name: providers
-                .and_then(|i| parts.get(i + 3))
-                .copied()
-                .unwrap_or(""),
+            resource_type: providers.and_then(|i| parts.get(i + 2)).copied().unwrap_or(""),
+            resource_name: providers.and_then(|i| parts.get(i + 3)).copied().unwrap_or(""),
         }
     }
 }

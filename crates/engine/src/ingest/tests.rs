@@ -3,10 +3,8 @@
 use super::*;
 use crate::summary::{Summary, SummaryOptions};
 
-const USAGESUMMARY: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/fixtures/usagesummary-small.csv"
-));
+const USAGESUMMARY: &[u8] =
+    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/usagesummary-small.csv"));
 
 fn ingest_chunks(name: &str, chunks: &[&[u8]]) -> (UsageTable, FileReport) {
     let mut ingester = Ingester::new(UsageTable::default(), name);
@@ -52,34 +50,19 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     assert_eq!(table.len(), 9);
     assert_eq!(table.sources()[0].format, Format::UsageSummaryCsv);
     // Lower-case meter ID normalised, unit from the catalog.
-    assert_eq!(
-        table.str(table.meter_id[2]),
-        "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5"
-    );
+    assert_eq!(table.str(table.meter_id[2]), "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5");
     assert_eq!(table.str(table.unit[2]), "Virtual core hours");
-    assert_eq!(
-        table.usage_start[2],
-        crate::time::parse_timestamp("2026-10-02").unwrap()
-    );
+    assert_eq!(table.usage_start[2], crate::time::parse_timestamp("2026-10-02").unwrap());
     // Dash-less ID normalised; empty meter name filled from the catalog; doubled quotes and commas kept.
-    assert_eq!(
-        table.str(table.meter_id[3]),
-        "09F8879E-87E9-4305-A572-4B7BE209F857"
-    );
+    assert_eq!(table.str(table.meter_id[3]), "09F8879E-87E9-4305-A572-4B7BE209F857");
     assert_eq!(table.str(table.meter_name[3]), "BlockBlobCapacity");
-    assert_eq!(
-        table.str(table.tags[3]),
-        "@{owner=Jane \"JD\" Doe; dept=R,D}"
-    );
+    assert_eq!(table.str(table.tags[3]), "@{owner=Jane \"JD\" Doe; dept=R,D}");
     // A quoted newline keeps the row whole and the next row's line number true.
     assert_eq!(table.str(table.tags[4]), "@{note=line one\nline two}");
     assert_eq!(table.line[4], 6);
     assert_eq!(table.line[5], 8);
     // An unknown meter is kept, with no unit.
-    assert_eq!(
-        table.str(table.meter_id[6]),
-        "11111111-2222-3333-4444-555555555555"
-    );
+    assert_eq!(table.str(table.meter_id[6]), "11111111-2222-3333-4444-555555555555");
     assert_eq!(table.str(table.unit[6]), "");
 }
 
@@ -88,17 +71,11 @@ fn unusable_rows_are_reported_with_line_and_column() {
     let (_, report) = ingest(USAGESUMMARY);
     assert_eq!(report.issue_count, 2);
     let date = &report.issues[0];
-    assert_eq!(
-        (date.line, date.column.as_deref(), date.dropped),
-        (10, Some("UsageStartTime"), true)
-    );
+    assert_eq!((date.line, date.column.as_deref(), date.dropped), (10, Some("UsageStartTime"), true));
     assert!(date.message.contains("2026-13-01"), "{}", date.message);
     assert_eq!(date.excerpt, "2026-13-01");
     let quantity = &report.issues[1];
-    assert_eq!(
-        (quantity.line, quantity.column.as_deref()),
-        (11, Some("Quantity"))
-    );
+    assert_eq!((quantity.line, quantity.column.as_deref()), (11, Some("Quantity")));
     assert!(quantity.message.contains("not a number"));
 }
 
@@ -110,24 +87,12 @@ fn summary_of_the_fixture() {
     assert_eq!(summary.subscriptions, 2);
     assert_eq!(summary.admin_rows_excluded, 1);
     assert_eq!(summary.admin_quantity["GB*hours"], 480.0);
-    assert_eq!(
-        summary.quantity["Virtual core hours"],
-        48.0 + 48.0 + 36.5 + 72.0
-    );
+    assert_eq!(summary.quantity["Virtual core hours"], 48.0 + 48.0 + 36.5 + 72.0);
     assert_eq!(summary.quantity["GB*hours"], 2.4 + 2.6);
     assert_eq!(summary.quantity["IP addresses"], 24.0);
     assert_eq!(summary.quantity[crate::summary::UNKNOWN_UNIT], 3.0);
-    let all = Summary::of(
-        &table,
-        &SummaryOptions {
-            include_admin: true,
-            ..Default::default()
-        },
-    );
-    assert_eq!(
-        (all.rows, all.subscriptions, all.admin_rows_excluded),
-        (9, 3, 0)
-    );
+    let all = Summary::of(&table, &SummaryOptions { include_admin: true, ..Default::default() });
+    assert_eq!((all.rows, all.subscriptions, all.admin_rows_excluded), (9, 3, 0));
 }
 
 #[test]
@@ -153,11 +118,7 @@ fn chunking_never_changes_the_result() {
             rest = tail;
         }
         let (table, report) = ingest_chunks("file.csv", &chunks);
-        assert_eq!(
-            fingerprint(&table, &report),
-            want,
-            "random chunking round {round}"
-        );
+        assert_eq!(fingerprint(&table, &report), want, "random chunking round {round}");
     }
 }
 
@@ -165,27 +126,13 @@ fn chunking_never_changes_the_result() {
 fn generated_month_round_trips_through_ingest() {
     use crate::generate::{generate, GenerateFormat, GenerateOptions};
     let mut bytes = Vec::new();
-    let options = GenerateOptions {
-        rows: 3000,
-        seed: 11,
-        format: GenerateFormat::UsageSummaryCsv,
-        ..Default::default()
-    };
+    let options =
+        GenerateOptions { rows: 3000, seed: 11, format: GenerateFormat::UsageSummaryCsv, ..Default::default() };
     generate(&options, &mut bytes).unwrap();
     let (table, report) = ingest_chunks("gen.csv", &bytes.chunks(8191).collect::<Vec<_>>());
-    assert_eq!(
-        (report.rows, report.rejected, report.issue_count),
-        (3000, 0, 0)
-    );
-    assert!(
-        table.unit.iter().all(|u| !table.str(*u).is_empty()),
-        "every generated meter is in the catalog"
-    );
-    let days: std::collections::BTreeSet<i64> = table
-        .usage_start
-        .iter()
-        .map(|t| crate::time::day_of(*t))
-        .collect();
+    assert_eq!((report.rows, report.rejected, report.issue_count), (3000, 0, 0));
+    assert!(table.unit.iter().all(|u| !table.str(*u).is_empty()), "every generated meter is in the catalog");
+    let days: std::collections::BTreeSet<i64> = table.usage_start.iter().map(|t| crate::time::day_of(*t)).collect();
     assert_eq!(days.len(), 31);
 }
 
@@ -201,29 +148,11 @@ fn files_that_are_not_usage_exports_get_one_clear_error() {
     assert_eq!(report.error, Some(FileError::Utf16));
     let (_, report) = ingest(b"{\"rows\":[]}");
     assert_eq!(report.error, Some(FileError::JsonWithoutRows));
-    let (table, report) = ingest(
-        b"UsageStartTime,UsageEndTime,MeterName,Quantity,MeterId,subscription\n1,2,3,4,5,6\n",
-    );
-    let Some(FileError::UnknownHeader {
-        closest,
-        matched,
-        missing,
-        ..
-    }) = &report.error
-    else {
-        panic!("{report:?}")
-    };
+    let (table, report) = ingest(b"UsageStartTime,UsageEndTime,MeterName,Quantity,MeterId,subscription\n1,2,3,4,5,6\n");
+    let Some(FileError::UnknownHeader { closest, matched, missing, .. }) = &report.error else { panic!("{report:?}") };
     assert_eq!((*closest, *matched), (Format::UsageSummaryCsv.label(), 4));
-    assert_eq!(
-        missing,
-        &vec!["resourceGroup".to_string(), "subowner".to_string()]
-    );
-    assert!(
-        report
-            .to_string()
-            .contains("which also needs resourceGroup, subowner"),
-        "{report}"
-    );
+    assert_eq!(missing, &vec!["resourceGroup".to_string(), "subowner".to_string()]);
+    assert!(report.to_string().contains("which also needs resourceGroup, subowner"), "{report}");
     assert!(table.is_empty());
 }
 
@@ -235,15 +164,8 @@ fn app_service_summary_carries_cost() {
 \"2026-10-02T00:00:00Z\",\"\",\"local\",\"\",\"sub-a\",\"serverFarms\",\"plan1\",\
 \"/subscriptions/sub-a/resourceGroups/rg-apps/providers/Microsoft.Web/serverFarms/plan1\"\n";
     let (table, report) = ingest(csv.as_bytes());
-    assert_eq!(
-        (report.format, report.rows),
-        (Format::AppServiceUsageSummaryCsv, 1)
-    );
-    assert_eq!(
-        table.str(table.resource_group[0]),
-        "rg-apps",
-        "resource group taken from the URI"
-    );
+    assert_eq!((report.format, report.rows), (Format::AppServiceUsageSummaryCsv, 1));
+    assert_eq!(table.str(table.resource_group[0]), "rg-apps", "resource group taken from the URI");
     let summary = Summary::of(&table, &SummaryOptions::default());
     assert_eq!(summary.cost["USD"], 0.56);
     assert_eq!(summary.quantity["Virtual core hours"], 10.0);
@@ -264,10 +186,7 @@ fn random_and_mutated_input_never_panics() {
             let at = (next() as usize) % bytes.len();
             match next() % 4 {
                 0 => bytes[at] = next() as u8,
-                1 => bytes.insert(
-                    at,
-                    *b"\"\r\n,\0\xff".get((next() % 6) as usize).unwrap_or(&b'x'),
-                ),
+                1 => bytes.insert(at, *b"\"\r\n,\0\xff".get((next() % 6) as usize).unwrap_or(&b'x')),
                 2 => {
                     bytes.remove(at);
                 }
@@ -278,8 +197,7 @@ fn random_and_mutated_input_never_panics() {
             }
         }
         let chunk = 1 + (next() % 64) as usize;
-        let (table, report) =
-            ingest_chunks("mutated.csv", &bytes.chunks(chunk).collect::<Vec<_>>());
+        let (table, report) = ingest_chunks("mutated.csv", &bytes.chunks(chunk).collect::<Vec<_>>());
         assert_eq!(table.len() as u64, report.rows);
         let _ = Summary::of(&table, &SummaryOptions::default());
     }
