@@ -40,6 +40,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Benchmarks native ingest on generated files, side by side with a line-counting baseline.
+    BenchIngest {
+        /// Rows per generated file.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Seed of the generated files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs per measurement (the fastest counts).
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+    },
     /// Writes a deterministic month of Azure Stack Hub usage.
     Generate {
         /// Number of usage rows.
@@ -76,6 +88,7 @@ fn main() -> ExitCode {
             let ingest = IngestOptions { mapping: map.unwrap_or_default() };
             summary(&files, &ingest, SummaryOptions { by, include_admin }, json)
         }
+        Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
             let options = GenerateOptions { rows, seed, format, ..Default::default() };
             write_generated(&options, &out).map(|_| true)
@@ -97,6 +110,56 @@ fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> 
     }
     let file = File::create(out).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
     generate(options, &mut BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Ingest throughput per format, against counting the lines of the same bytes (a memory-bandwidth floor).
+fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
+    use std::time::Instant;
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>12} {:>11} {:>9} {:>10}",
+        "format", "MB", "rows", "ingest s", "MB/s", "rows/s", "baseline s", "ratio", "bytes/row"
+    );
+    for format in [GenerateFormat::UsageSummaryCsv, GenerateFormat::AzsApiJson, GenerateFormat::CostManagementCsv] {
+        let mut bytes = Vec::new();
+        generate(&GenerateOptions { rows, seed, format, ..Default::default() }, &mut bytes)?;
+        let fastest = |f: &mut dyn FnMut()| {
+            (0..runs)
+                .map(|_| {
+                    let start = Instant::now();
+                    f();
+                    start.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut lines = 0;
+        let baseline = fastest(&mut || lines = bytes.iter().filter(|&&b| b == b'\n').count());
+        let mut outcome = None;
+        let ingest = fastest(&mut || {
+            let mut ingester = Ingester::new(UsageTable::default(), "bench");
+            for chunk in bytes.chunks(1 << 20) {
+                ingester.feed(chunk);
+            }
+            let (mut table, report) = ingester.finish();
+            table.shrink_to_fit();
+            outcome = Some((table.heap_bytes(), report.rows, report.rejected));
+        });
+        let (heap, read, rejected) = outcome.unwrap_or_default();
+        assert!(lines > 0 && read == rows && rejected == 0, "bench input must read back whole");
+        let mb = bytes.len() as f64 / 1e6;
+        println!(
+            "{:<22} {:>9.1} {:>9} {:>9.3} {:>10.1} {:>12.0} {:>11.4} {:>9.1} {:>10.1}",
+            GenerateFormat::NAMES[format as usize],
+            mb,
+            read,
+            ingest,
+            mb / ingest,
+            read as f64 / ingest,
+            baseline,
+            ingest / baseline,
+            heap as f64 / read as f64
+        );
+    }
+    Ok(())
 }
 
 /// Reads `path` into `table` in 1 MiB chunks.

@@ -16,11 +16,14 @@ pub enum GenerateFormat {
     UsageSummaryCsv,
     /// Provider usage API (`subscriberUsageAggregates`) pages of 1,000 rows, one JSON page per line.
     AzsApiJson,
+    /// The same month as Azure bills it: an EA Cost Management actual-cost export (commerce meters, MM/DD/YYYY,
+    /// JSON tags and `azureStack.*` additional info).
+    CostManagementCsv,
 }
 
 impl GenerateFormat {
     /// Names accepted on the command line.
-    pub const NAMES: &'static [&'static str] = &["usagesummary-csv", "azs-api-json"];
+    pub const NAMES: &'static [&'static str] = &["usagesummary-csv", "azs-api-json", "cost-management-csv"];
 }
 
 impl FromStr for GenerateFormat {
@@ -29,6 +32,7 @@ impl FromStr for GenerateFormat {
         match s {
             "usagesummary-csv" => Ok(GenerateFormat::UsageSummaryCsv),
             "azs-api-json" => Ok(GenerateFormat::AzsApiJson),
+            "cost-management-csv" => Ok(GenerateFormat::CostManagementCsv),
             _ => Err(format!("unknown format {s:?}; valid formats: {}", GenerateFormat::NAMES.join(", "))),
         }
     }
@@ -343,6 +347,7 @@ impl<'w> RowWriter<'w> {
                  \"subscription\",\"resourceUri\""
             ),
             GenerateFormat::AzsApiJson => Ok(()),
+            GenerateFormat::CostManagementCsv => writeln!(self.out, "{}", cost_management_columns().join(",")),
         }
     }
 
@@ -369,6 +374,54 @@ impl<'w> RowWriter<'w> {
                 ];
                 let quoted: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
                 writeln!(self.out, "{}", quoted.join(","))
+            }
+            GenerateFormat::CostManagementCsv => {
+                let (meter, category, subcategory, name, unit, rate) = commerce_meter(s);
+                let info = serde_json::json!({
+                    "azureStack.MeterId": s.meter_id,
+                    "azureStack.SubscriptionId": row.sub.id,
+                    "azureStack.Location": "local",
+                    "azureStack.EventDateTime": DateTime::from_timestamp(row.start, 0)
+                        .map_or_else(String::new, |d| d.format("%m/%d/%Y %H:%M:%S").to_string()),
+                });
+                let tags = tags_object(&s.tags);
+                let tags = if tags.is_null() { String::new() } else { tags.to_string() };
+                let cost = round(row.quantity * rate, 8);
+                let date = DateTime::from_timestamp(row.start, 0)
+                    .map_or_else(String::new, |d| d.format("%m/%d/%Y").to_string());
+                let mut fields = vec![String::new(); cost_management_columns().len()];
+                let mut set = |column: &str, value: String| {
+                    if let Some(i) = cost_management_columns().iter().position(|c| *c == column) {
+                        fields[i] = value;
+                    }
+                };
+                set("BillingAccountId", "12345678".into());
+                set("BillingAccountName", "Contoso Azure Stack Hub".into());
+                set("SubscriptionId", BILLING_SUBSCRIPTION.into());
+                set("SubscriptionName", "Azure Stack Hub registration".into());
+                set("Date", date);
+                set("MeterId", meter.to_ascii_lowercase());
+                set("MeterCategory", category.into());
+                set("MeterSubCategory", subcategory.into());
+                set("MeterRegion", "Azure Stack".into());
+                set("MeterName", name.into());
+                set("Quantity", row.quantity.to_string());
+                set("EffectivePrice", rate.to_string());
+                set("Cost", cost.to_string());
+                set("UnitPrice", rate.to_string());
+                set("BillingCurrency", "USD".into());
+                set("ResourceLocation", "azurestack".into());
+                set("ResourceId", row.uri.to_string());
+                set("ResourceName", s.resource_name.clone());
+                set("AdditionalInfo", info.to_string());
+                set("Tags", tags);
+                set("UnitOfMeasure", unit.into());
+                set("ResourceGroup", s.resource_group.clone());
+                set("ChargeType", "Usage".into());
+                set("Frequency", "UsageBased".into());
+                set("PricingModel", "OnDemand".into());
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(self.out, "{}", line.join(","))
             }
             GenerateFormat::AzsApiJson => {
                 if self.in_page == PAGE_ROWS {
@@ -419,6 +472,56 @@ impl<'w> RowWriter<'w> {
             self.end_page(false)?;
         }
         self.out.flush()
+    }
+}
+
+/// The subscription Azure bills Azure Stack Hub usage to (the registration subscription).
+const BILLING_SUBSCRIPTION: &str = "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10";
+
+/// Columns of an EA Cost Management actual-cost export, from the documented header.
+fn cost_management_columns() -> &'static [&'static str] {
+    static COLUMNS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        include_str!("../data/usage-csv-headers.csv")
+            .lines()
+            .filter(|l| l.starts_with("ea-cm-export-actual (2023 export),"))
+            .filter_map(|l| l.split(',').nth(2))
+            .collect()
+    })
+}
+
+/// How Azure shows a local meter: commerce meter, category, subcategory, name, unit, USD rate.
+/// Known mappings from the shared commerce-meter map; other meters keep their local identity at no charge.
+fn commerce_meter(series: &Series) -> (&'static str, &'static str, &'static str, &'static str, &'static str, f64) {
+    let admin = series.resource_group.starts_with("system.");
+    match series.meter_id {
+        WINDOWS_VM => {
+            ("fb8c0713-ea20-40bf-901f-5560fd3f6330", "Azure Stack Hub", "Windows VM", "1 Core", "1 Hour", 0.046)
+        }
+        BASE_VM => ("fab6eb84-500b-4a09-a8ca-7358f8bbaea5", "Azure Stack Hub", "Base VM", "1 Core", "1 Hour", 0.008),
+        APP_SERVICE => {
+            ("190c935e-9ada-48ff-9ab8-56ea1cf9adaa", "Azure Stack Hub", "App Service", "1 Core", "1 Hour", 0.0564)
+        }
+        BLOCK_BLOB_CAPACITY if admin => {
+            ("8767aeb3-6909-4db2-9927-3f51e9a9085e", "Storage", "Block Blob", "Storage Admin", "1 GB/Hr", 0.0)
+        }
+        BLOCK_BLOB_CAPACITY => (
+            "8a913f38-33b4-4772-9488-e89522fc09e5",
+            "Azure Stack Hub",
+            "Block Blob",
+            "Capacity",
+            "1 GB/Hr",
+            0.0000083333,
+        ),
+        other => (other, "Azure Stack Hub", "Other", "Local meter", "", 0.0),
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }
 
@@ -473,6 +576,16 @@ mod tests {
         }
         assert!(csv.contains("\"system.local\""));
         assert!(csv.contains(WINDOWS_VM) && csv.contains(APP_SERVICE) && csv.contains(SQL_DB));
+    }
+
+    #[test]
+    fn cost_management_view_of_the_month() {
+        let csv = generated(400, 3, GenerateFormat::CostManagementCsv);
+        let mut lines = csv.lines();
+        assert_eq!(lines.next().unwrap().split(',').count(), 55);
+        assert!(csv.contains("\"{\"\"azureStack.EventDateTime\"\":"), "AdditionalInfo is quoted JSON");
+        assert!(csv.contains(",10/31/2026,") || csv.contains(",10/01/2026,"));
+        assert_eq!(lines.count(), 400);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use crate::admin;
-use crate::table::{StrId, UsageTable};
+use crate::table::{Column, StrId, UsageTable};
 use crate::time::{self, DAY};
 
 /// A dimension to group by.
@@ -209,7 +209,7 @@ fn add_to(sums: &mut Vec<(StrId, f64)>, key: StrId, value: f64) {
 
 /// Per-query precomputation of a dimension (tag keys resolved to dictionary ids once).
 enum KeyOf<'a> {
-    Column(&'a [StrId]),
+    Column(&'a Column<StrId>),
     Source,
     Day,
     Month,

@@ -76,6 +76,131 @@ pub struct Source {
     pub format: Format,
 }
 
+/// Values that a [`Column`] can hold; `same` is bit equality (so a NaN "no value" column stays constant).
+pub trait ColumnValue: Copy + std::fmt::Debug {
+    /// True when both are the same value.
+    fn same(&self, other: &Self) -> bool;
+}
+
+impl ColumnValue for StrId {
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+impl ColumnValue for f64 {
+    fn same(&self, other: &Self) -> bool {
+        self.to_bits() == other.to_bits()
+    }
+}
+
+impl ColumnValue for bool {
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+impl ColumnValue for u16 {
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
+/// A column that costs nothing while every row holds the same value (many columns of a file are constant:
+/// currency, charge type, the costs of local data…), and becomes a plain vector at the first different value.
+#[derive(Clone, Debug)]
+pub struct Column<T> {
+    repr: Repr<T>,
+}
+
+#[derive(Clone, Debug)]
+enum Repr<T> {
+    Constant { value: Option<T>, len: usize },
+    Values(Vec<T>),
+}
+
+impl<T> Default for Column<T> {
+    fn default() -> Self {
+        Column { repr: Repr::Constant { value: None, len: 0 } }
+    }
+}
+
+impl<T: ColumnValue> Column<T> {
+    /// Appends a value.
+    pub fn push(&mut self, value: T) {
+        match &mut self.repr {
+            Repr::Constant { value: constant @ None, len } => {
+                *constant = Some(value);
+                *len = 1;
+            }
+            Repr::Constant { value: Some(constant), len } if constant.same(&value) => *len += 1,
+            Repr::Constant { value: Some(constant), len } => {
+                let mut values = Vec::with_capacity((*len + 1).next_power_of_two());
+                values.resize(*len, *constant);
+                values.push(value);
+                self.repr = Repr::Values(values);
+            }
+            Repr::Values(values) => values.push(value),
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Constant { len, .. } => *len,
+            Repr::Values(values) => values.len(),
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values, row by row.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        (0..self.len()).map(move |row| &self[row])
+    }
+
+    /// The value every row holds, when the column is constant.
+    pub fn constant(&self) -> Option<T> {
+        match &self.repr {
+            Repr::Constant { value, .. } => *value,
+            Repr::Values(_) => None,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match &self.repr {
+            Repr::Constant { .. } => 0,
+            Repr::Values(values) => values.capacity() * std::mem::size_of::<T>(),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        if let Repr::Values(values) = &mut self.repr {
+            values.shrink_to_fit();
+        }
+    }
+}
+
+impl<T: ColumnValue> std::ops::Index<usize> for Column<T> {
+    type Output = T;
+    fn index(&self, row: usize) -> &T {
+        match &self.repr {
+            // Out of range fails as a Vec index does.
+            Repr::Constant { value, len } => &value.as_slice()[if row < *len { 0 } else { usize::MAX }],
+            Repr::Values(values) => &values[row],
+        }
+    }
+}
+
+impl<T: ColumnValue> PartialEq<Vec<T>> for Column<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a.same(b))
+    }
+}
+
 /// Declares the dictionary-encoded string columns once: the record field, the table column, push, size.
 macro_rules! string_columns {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
@@ -110,7 +235,7 @@ macro_rules! string_columns {
             sources: Vec<Source>,
             key_values: FxHashMap<StrId, Box<[(StrId, StrId)]>>,
             /// Index into [`UsageTable::sources`] per row.
-            pub source: Vec<u16>,
+            pub source: Column<u16>,
             /// Line in the source file where the row starts (1-based).
             pub line: Vec<u32>,
             /// Usage window start, UTC seconds.
@@ -120,18 +245,18 @@ macro_rules! string_columns {
             /// Quantity per row.
             pub quantity: Vec<f64>,
             /// Billed cost per row; NaN when the source had none.
-            pub cost: Vec<f64>,
+            pub cost: Column<f64>,
             /// Effective (amortized) cost per row; NaN when the source had none.
-            pub effective_cost: Vec<f64>,
+            pub effective_cost: Column<f64>,
             /// Unit price per row; NaN when the source had none.
-            pub unit_price: Vec<f64>,
+            pub unit_price: Column<f64>,
             /// Azure Stack Hub flag per row.
-            pub azure_stack: Vec<bool>,
+            pub azure_stack: Column<bool>,
             /// Tags (raw text; pairs through [`UsageTable::key_values`]).
-            pub tags: Vec<StrId>,
+            pub tags: Column<StrId>,
             /// Additional info (raw text; pairs through [`UsageTable::key_values`]).
-            pub additional_info: Vec<StrId>,
-            $($(#[$doc])* pub $name: Vec<StrId>,)*
+            pub additional_info: Column<StrId>,
+            $($(#[$doc])* pub $name: Column<StrId>,)*
         }
 
         impl UsageTable {
@@ -157,11 +282,11 @@ macro_rules! string_columns {
                     column.capacity() * std::mem::size_of::<T>()
                 }
                 let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
-                bytes(&self.source) + bytes(&self.line) + bytes(&self.usage_start) + bytes(&self.usage_end)
-                    + bytes(&self.quantity) + bytes(&self.cost) + bytes(&self.effective_cost)
-                    + bytes(&self.unit_price) + bytes(&self.azure_stack) + bytes(&self.tags)
-                    + bytes(&self.additional_info)
-                    $(+ bytes(&self.$name))*
+                bytes(&self.line) + bytes(&self.usage_start) + bytes(&self.usage_end) + bytes(&self.quantity)
+                    + self.source.heap_bytes() + self.cost.heap_bytes() + self.effective_cost.heap_bytes()
+                    + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.tags.heap_bytes()
+                    + self.additional_info.heap_bytes()
+                    $(+ self.$name.heap_bytes())*
                     + self.strings.heap_bytes() + pairs
             }
 

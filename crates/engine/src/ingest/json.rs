@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::row::{RawRow, FIELD_NAMES_JSON};
 use super::{Field, FileError};
@@ -153,51 +154,161 @@ impl JsonRows {
     }
 }
 
-fn text_of(value: Option<&Value>) -> Cow<'static, str> {
-    match value {
-        None | Some(Value::Null) => Cow::Borrowed(""),
-        Some(Value::String(s)) => Cow::Owned(s.clone()),
-        Some(other) => Cow::Owned(other.to_string()),
+/// The fields MeterLens reads from a usage API row (`properties`) or a Partner Center record (top level).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RowFields<'a> {
+    #[serde(borrow)]
+    properties: Option<Box<RowFields<'a>>>,
+    #[serde(borrow)]
+    usage_start_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    usage_end_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    meter_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    meter_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    meter_category: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "meterSubCategory")]
+    meter_subcategory: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    meter_region: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    unit: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subscription_id: Option<Cow<'a, str>>,
+    quantity: Option<f64>,
+    #[serde(borrow)]
+    instance_data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    resource: Option<MeterFields<'a>>,
+}
+
+/// Partner Center's `resource`: the meter.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MeterFields<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    category: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    subcategory: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    region: Option<Cow<'a, str>>,
+}
+
+/// `instanceData`: `{"Microsoft.Resources": {...}}` (usage API) or the fields directly (Partner Center).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct InstanceFields<'a> {
+    #[serde(borrow, rename = "Microsoft.Resources")]
+    resources: Option<Box<InstanceFields<'a>>>,
+    #[serde(borrow)]
+    resource_uri: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    location: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tags: Option<&'a RawValue>,
+    #[serde(borrow)]
+    additional_info: Option<&'a RawValue>,
+}
+
+/// A parsed row, borrowing from the row's bytes.
+pub(super) struct JsonRow<'a>(RowFields<'a>);
+
+/// Parses one row object.
+pub(super) fn parse_row(bytes: &[u8]) -> Result<JsonRow<'_>, serde_json::Error> {
+    serde_json::from_slice(bytes).map(JsonRow)
+}
+
+impl JsonRow<'_> {
+    /// A Partner Center record has its meter under `resource` and no `properties`.
+    pub(super) fn is_partner_center(&self) -> bool {
+        self.0.properties.is_none() && self.0.resource.is_some()
     }
+}
+
+fn raw_text(value: Option<&RawValue>) -> Cow<'static, str> {
+    match value.map(RawValue::get) {
+        None | Some("null") => Cow::Borrowed(""),
+        Some(json) => Cow::Owned(json.to_string()),
+    }
+}
+
+/// The instance fields as owned texts: resource URI, location, tags, additional info.
+fn instance_texts(instance: &InstanceFields<'_>) -> [Cow<'static, str>; 4] {
+    let fields = instance.resources.as_deref().unwrap_or(instance);
+    let owned = |v: &Option<Cow<'_, str>>| Cow::Owned(v.as_deref().unwrap_or_default().to_string());
+    [owned(&fields.resource_uri), owned(&fields.location), raw_text(fields.tags), raw_text(fields.additional_info)]
 }
 
 /// One usage API row (`properties` holds the fields) or Partner Center utilization record (fields at the top,
 /// meter under `resource`) as canonical field texts. Returns problems that do not make the row unusable.
-pub(super) fn raw_row(line: u64, row: &Value) -> (RawRow<'static>, Vec<(Field, String)>) {
+pub(super) fn raw_row<'a>(line: u64, row: &'a JsonRow<'a>) -> (RawRow<'a>, Vec<(Field, String)>) {
     let mut problems = Vec::new();
-    let p = row.get("properties").unwrap_or(row);
-    let resource = p.get("resource");
-    let meter = |key: &str, resource_key: &str| p.get(key).or_else(|| resource.and_then(|r| r.get(resource_key)));
-    let instance: Option<Value> = match p.get("instanceData") {
-        Some(Value::String(s)) if !s.trim().is_empty() => match serde_json::from_str::<Value>(s) {
-            Ok(v) => Some(v),
+    let p = row.0.properties.as_deref().unwrap_or(&row.0);
+    let resource = p.resource.as_ref();
+    let text = |v: &'a Option<Cow<'a, str>>| Cow::Borrowed(v.as_deref().unwrap_or_default());
+    let meter = |own: &'a Option<Cow<'a, str>>, of_resource: fn(&'a MeterFields<'a>) -> &'a Option<Cow<'a, str>>| match (
+        own, resource,
+    ) {
+        (Some(value), _) => Cow::Borrowed(value.as_ref()),
+        (None, Some(r)) => text(of_resource(r)),
+        (None, None) => Cow::Borrowed(""),
+    };
+    let instance = match p.instance_data.map(RawValue::get) {
+        Some(json) if json.starts_with('"') => match serde_json::from_str::<String>(json) {
+            Ok(escaped) if escaped.trim().is_empty() => None,
+            Ok(escaped) => match serde_json::from_str::<InstanceFields<'_>>(&escaped) {
+                Ok(fields) => Some(instance_texts(&fields)),
+                Err(e) => {
+                    problems.push((
+                        Field::ResourceUri,
+                        format!("instanceData is not valid JSON ({e}); resource left empty"),
+                    ));
+                    None
+                }
+            },
+            Err(e) => {
+                problems.push((
+                    Field::ResourceUri,
+                    format!("instanceData is not a JSON string ({e}); resource left empty"),
+                ));
+                None
+            }
+        },
+        Some(json) if json.starts_with('{') => match serde_json::from_str::<InstanceFields<'_>>(json) {
+            Ok(fields) => Some(instance_texts(&fields)),
             Err(e) => {
                 problems
                     .push((Field::ResourceUri, format!("instanceData is not valid JSON ({e}); resource left empty")));
                 None
             }
         },
-        Some(v @ Value::Object(_)) => Some(v.clone()),
         _ => None,
     };
-    let resources = instance.as_ref().map(|i| i.get("Microsoft.Resources").unwrap_or(i));
-    let from_instance = |key: &str| text_of(resources.and_then(|r| r.get(key)));
     let mut raw = RawRow::json(line);
-    raw.set(Field::UsageStart, text_of(p.get("usageStartTime")));
-    raw.set(Field::UsageEnd, text_of(p.get("usageEndTime")));
-    raw.set(Field::MeterId, text_of(meter("meterId", "id")));
-    raw.set(Field::MeterName, text_of(meter("meterName", "name")));
-    raw.set(Field::MeterCategory, text_of(meter("meterCategory", "category")));
-    raw.set(Field::MeterSubcategory, text_of(meter("meterSubCategory", "subcategory")));
-    raw.set(Field::MeterRegion, text_of(meter("meterRegion", "region")));
-    raw.set(Field::Quantity, text_of(p.get("quantity")));
-    raw.set(Field::Unit, text_of(p.get("unit")));
-    raw.set(Field::Subscription, text_of(p.get("subscriptionId")));
-    raw.set(Field::ResourceUri, from_instance("resourceUri"));
-    raw.set(Field::Location, from_instance("location"));
-    raw.set(Field::Tags, from_instance("tags"));
-    raw.set(Field::AdditionalInfo, from_instance("additionalInfo"));
-    raw.local = p.get("meterName").is_none() && p.get("unit").is_none() && resource.is_none();
+    raw.set(Field::UsageStart, text(&p.usage_start_time));
+    raw.set(Field::UsageEnd, text(&p.usage_end_time));
+    raw.set(Field::MeterId, meter(&p.meter_id, |r| &r.id));
+    raw.set(Field::MeterName, meter(&p.meter_name, |r| &r.name));
+    raw.set(Field::MeterCategory, meter(&p.meter_category, |r| &r.category));
+    raw.set(Field::MeterSubcategory, meter(&p.meter_subcategory, |r| &r.subcategory));
+    raw.set(Field::MeterRegion, meter(&p.meter_region, |r| &r.region));
+    raw.set(Field::Quantity, p.quantity.map_or(Cow::Borrowed(""), |q| Cow::Owned(q.to_string())));
+    raw.set(Field::Unit, text(&p.unit));
+    raw.set(Field::Subscription, text(&p.subscription_id));
+    if let Some([uri, location, tags, additional_info]) = instance {
+        raw.set(Field::ResourceUri, uri);
+        raw.set(Field::Location, location);
+        raw.set(Field::Tags, tags);
+        raw.set(Field::AdditionalInfo, additional_info);
+    }
+    raw.local = p.meter_name.is_none() && p.unit.is_none() && resource.is_none();
     debug_assert_eq!(FIELD_NAMES_JSON.len(), Field::ALL.len());
     (raw, problems)
 }
@@ -246,15 +357,21 @@ mod tests {
 
     #[test]
     fn usage_api_and_partner_center_rows() {
-        let api: Value = serde_json::from_str(include_str!("../../../../tests/fixtures/azs-api-page.json")).unwrap();
-        let (raw, problems) = raw_row(3, &api["value"][0]);
+        let api: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../tests/fixtures/azs-api-page.json")).unwrap();
+        let bytes = api["value"][0].to_string();
+        let row = parse_row(bytes.as_bytes()).unwrap();
+        let (raw, problems) = raw_row(3, &row);
         assert!(problems.is_empty());
-        assert_eq!(raw.get(Field::Quantity), "48.0");
+        assert_eq!(raw.get(Field::Quantity), "48");
         assert!(raw.get(Field::ResourceUri).ends_with("virtualMachines/web01"));
         assert!(raw.local);
-        let pc: Value =
+        let pc: serde_json::Value =
             serde_json::from_str(include_str!("../../../../tests/fixtures/partner-center-utilization.json")).unwrap();
-        let (raw, _) = raw_row(1, &pc["items"][0]);
+        let bytes = pc["items"][0].to_string();
+        let row = parse_row(bytes.as_bytes()).unwrap();
+        assert!(row.is_partner_center());
+        let (raw, _) = raw_row(1, &row);
         assert_eq!(raw.get(Field::MeterRegion), "Azure Stack");
         assert!(raw.get(Field::AdditionalInfo).contains("azureStack.MeterId"));
         assert!(!raw.local);

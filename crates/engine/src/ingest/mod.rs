@@ -589,8 +589,8 @@ fn on_json_event(event: JsonEvent<'_>, table: &mut UsageTable, rows: &mut FileRo
             return;
         }
     };
-    let value: serde_json::Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
+    let parsed = match json::parse_row(bytes) {
+        Ok(parsed) => parsed,
         Err(error) => {
             report.push_issue(Issue {
                 line,
@@ -603,11 +603,10 @@ fn on_json_event(event: JsonEvent<'_>, table: &mut UsageTable, rows: &mut FileRo
         }
     };
     if report.format == Format::Unknown {
-        let partner_center = value.get("resource").is_some() && value.get("properties").is_none();
-        report.format = if partner_center { Format::PartnerCenterJson } else { Format::UsageApiJson };
+        report.format = if parsed.is_partner_center() { Format::PartnerCenterJson } else { Format::UsageApiJson };
         rows.format = report.format;
     }
-    let (raw, problems) = json::raw_row(line, &value);
+    let (raw, problems) = json::raw_row(line, &parsed);
     for (field, message) in problems {
         report.push_issue(Issue {
             line,

@@ -2,6 +2,9 @@
 //! enriched from the catalog and the `azureStack.*` markers, problems reported.
 
 use std::borrow::Cow;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use super::detect::{Field, Layout};
 use super::{FileReport, Format, Issue};
@@ -86,11 +89,29 @@ pub(super) struct FileRows {
     day_first: u64,
     /// Table rows whose start (bit 0) or end (bit 1) was an ambiguous slash date read month-first.
     ambiguous: Vec<(u32, u8)>,
+    /// Meter IDs as written → normalised (a file repeats a few dozen meters millions of times).
+    meters: FxHashMap<Box<str>, Rc<str>>,
 }
 
 impl FileRows {
     pub(super) fn new(source: u16) -> Self {
-        FileRows { source, format: Format::Unknown, month_first: 0, day_first: 0, ambiguous: Vec::new() }
+        FileRows {
+            source,
+            format: Format::Unknown,
+            month_first: 0,
+            day_first: 0,
+            ambiguous: Vec::new(),
+            meters: FxHashMap::default(),
+        }
+    }
+
+    fn normalized_meter(&mut self, raw: &str) -> Rc<str> {
+        if let Some(id) = self.meters.get(raw) {
+            return id.clone();
+        }
+        let id: Rc<str> = meter_id::normalize(raw).into();
+        self.meters.insert(raw.into(), id.clone());
+        id
     }
 
     fn date(&mut self, text: &str) -> Result<(i64, bool), String> {
@@ -214,7 +235,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
     let effective_cost = money(Field::EffectiveCost);
     let unit_price = money(Field::UnitPrice);
 
-    let meter_id = meter_id::normalize(raw.get(Field::MeterId));
+    let meter_id = file.normalized_meter(raw.get(Field::MeterId));
     // Purchases, refunds and other non-usage charges carry no meter.
     if meter_id.is_empty() && matches!(raw.get(Field::ChargeType), "" | "Usage") {
         problems.push(Field::MeterId, "meter ID is empty".into(), false);
@@ -228,10 +249,13 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         problems.push(Field::AdditionalInfo, format!("additional info: {error}; kept as text"), false);
     }
     let local = raw.local || matches!(file.format, Format::UsageSummaryCsv | Format::AppServiceUsageSummaryCsv);
-    let marker_meter = table.key_value(additional_info, "azureStack.MeterId").map(meter_id::normalize);
-    let marker_subscription = table.key_value(additional_info, "azureStack.SubscriptionId").map(str::to_string);
-    let (local_meter_id, local_subscription_marker) =
-        if local { (meter_id.clone(), None) } else { (marker_meter.unwrap_or_default(), marker_subscription) };
+    let (local_meter_id, marker_subscription) = if local {
+        (meter_id.clone(), None)
+    } else {
+        let meter = table.key_value(additional_info, "azureStack.MeterId").map(str::to_string);
+        let subscription = table.key_value(additional_info, "azureStack.SubscriptionId").map(str::to_string);
+        (meter.map_or_else(|| Rc::from(""), |m| file.normalized_meter(&m)), subscription)
+    };
     // Name and unit come from the catalog only when the file has none (Usagesummary, usage API pages).
     let catalog_meter = Catalog::builtin().local_meter(&meter_id);
     let azure_stack = local
@@ -240,25 +264,22 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         || raw.get(Field::Location).eq_ignore_ascii_case("azurestack");
 
     let resource_uri = raw.get(Field::ResourceUri);
-    let uri = UriParts::of(resource_uri);
-    let pick = |field: Field, fallback: &'_ str| -> String {
-        let t = raw.get(field);
-        if t.is_empty() {
-            fallback.to_string()
-        } else {
-            t.to_string()
-        }
-    };
-    let subscription = pick(Field::Subscription, uri.subscription);
-    let subscription = subscription.strip_prefix("/subscriptions/").map(str::to_string).unwrap_or(subscription);
-    let local_subscription = if local { subscription.clone() } else { local_subscription_marker.unwrap_or_default() };
+    let from_uri = [Field::Subscription, Field::ResourceGroup, Field::ResourceType, Field::ResourceName];
+    let uri =
+        if from_uri.iter().any(|f| raw.get(*f).is_empty()) { UriParts::of(resource_uri) } else { UriParts::default() };
+    let subscription = or(raw.get(Field::Subscription), uri.subscription);
+    let subscription = subscription.strip_prefix("/subscriptions/").unwrap_or(subscription);
+    let resource_group = or(raw.get(Field::ResourceGroup), uri.resource_group);
+    let resource_type = or(raw.get(Field::ResourceType), uri.resource_type);
+    let resource_name = or(raw.get(Field::ResourceName), uri.resource_name);
+    let local_subscription = if local { subscription } else { marker_subscription.as_deref().unwrap_or_default() };
     let meter_name = match catalog_meter {
-        Some(meter) if raw.get(Field::MeterName).is_empty() => meter.name.clone(),
-        _ => raw.get(Field::MeterName).to_string(),
+        Some(meter) if raw.get(Field::MeterName).is_empty() => meter.name.as_str(),
+        _ => raw.get(Field::MeterName),
     };
     let unit = match catalog_meter {
-        Some(meter) if raw.get(Field::Unit).is_empty() => meter.unit.clone(),
-        _ => raw.get(Field::Unit).to_string(),
+        Some(meter) if raw.get(Field::Unit).is_empty() => meter.unit.as_str(),
+        _ => raw.get(Field::Unit),
     };
     let currency = match raw.get(Field::Currency) {
         "" if cost.is_some() && file.format == Format::AppServiceUsageSummaryCsv => "USD",
@@ -274,20 +295,20 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         azure_stack,
         tags,
         additional_info,
-        subscription: &subscription,
-        local_subscription: &local_subscription,
-        resource_group: &pick(Field::ResourceGroup, uri.resource_group),
+        subscription,
+        local_subscription,
+        resource_group,
         resource_uri,
-        resource_type: &pick(Field::ResourceType, uri.resource_type),
-        resource_name: &pick(Field::ResourceName, uri.resource_name),
+        resource_type,
+        resource_name,
         location: raw.get(Field::Location),
         meter_id: &meter_id,
         local_meter_id: &local_meter_id,
-        meter_name: &meter_name,
+        meter_name,
         meter_category: raw.get(Field::MeterCategory),
         meter_subcategory: raw.get(Field::MeterSubcategory),
         meter_region: raw.get(Field::MeterRegion),
-        unit: &unit,
+        unit,
         currency,
         charge_type: raw.get(Field::ChargeType),
         pricing_model: raw.get(Field::PricingModel),
@@ -299,6 +320,15 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         file.ambiguous.push((row, which));
     }
     report.rows += 1;
+}
+
+/// `text`, or `fallback` when it is empty.
+fn or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
+    if text.is_empty() {
+        fallback
+    } else {
+        text
+    }
 }
 
 /// Parts of an ARM resource URI `/subscriptions/{s}/resourceGroups/{g}/providers/{ns}/{type}/{name}`.

@@ -22,7 +22,7 @@ fn ingest(bytes: &[u8]) -> (UsageTable, FileReport) {
 fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
     let mut out = format!("{report:?}\n");
     for row in 0..table.len() {
-        let s = |c: &[crate::StrId]| table.str(c[row]).to_string();
+        let s = |c: &crate::table::Column<crate::StrId>| table.str(c[row]).to_string();
         out += &format!(
             "{} {} {} {} {} {} {} {} {} {} {}\n",
             table.line[row],
