@@ -33,17 +33,26 @@ async function kpis() {
     for (const li of document.querySelectorAll('[data-testid=kpi-quantity] li')) {
       quantity[li.dataset.unit] = Number(li.dataset.value);
     }
-    return { rows: value('kpi-rows'), subscriptions: value('kpi-subscriptions'), quantity };
+    const cost = {};
+    for (const el of document.querySelectorAll('[data-testid=kpi-cost] [data-currency]')) {
+      cost[el.dataset.currency] = Number(el.dataset.value);
+    }
+    return { rows: value('kpi-rows'), subscriptions: value('kpi-subscriptions'), quantity, cost };
   });
+}
+
+function assertSumsMatch(shown, engine, what) {
+  assert.deepEqual(Object.keys(shown).sort(), Object.keys(engine).sort(), what);
+  for (const [key, value] of Object.entries(engine)) {
+    assert.ok(Math.abs(shown[key] - value) <= 1e-9 * Math.max(1, Math.abs(value)), `${what} ${key}: ${shown[key]} vs ${value}`);
+  }
 }
 
 function assertKpisMatch(shown, engine) {
   assert.equal(shown.rows, engine.rows);
   assert.equal(shown.subscriptions, engine.subscriptions);
-  assert.deepEqual(Object.keys(shown.quantity).sort(), Object.keys(engine.quantity).sort());
-  for (const [unit, value] of Object.entries(engine.quantity)) {
-    assert.ok(Math.abs(shown.quantity[unit] - value) <= 1e-9 * Math.max(1, Math.abs(value)), `${unit}: ${shown.quantity[unit]} vs ${value}`);
-  }
+  assertSumsMatch(shown.quantity, engine.quantity, 'quantity');
+  assertSumsMatch(shown.cost, engine.cost, 'cost');
 }
 
 async function waitForSource(text) {
@@ -109,6 +118,20 @@ test('a dropped file is read the same way', async () => {
   await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: transfer });
   await waitForSource('dropped-usage.csv');
   assertKpisMatch(await kpis(), engineSummary('public/sample/usage-sample.csv'));
+});
+
+test('every export format loads through the same engine, gzip included', async () => {
+  const files = ['cost-management-ea-actual.csv.gz', 'focus-1.0.csv', 'azs-api-page.json',
+    'partner-center-utilization.json', 'ea-detail-v2.csv', 'account-center-v2.csv'].map((f) => `tests/fixtures/${f}`);
+  await page.getByTestId('file-input').setInputFiles(files);
+  await waitForSource('partner-center-utilization.json');
+  assertKpisMatch(await kpis(), engineSummary(...files));
+  const panel = await page.getByTestId('issues').textContent();
+  assert.match(panel, /cost-management-ea-actual\.csv\.gz: 6 rows as Cost Management export CSV.*gzip-compressed/);
+  assert.match(panel, /ea-detail-v2\.csv: 1 rows as EA usage detail CSV.*3 lines before the header skipped/);
+  assert.match(panel, /azs-api-page\.json: 2 rows as usage API JSON/);
+  await page.screenshot({ path: join(OUT, 'all-formats.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
 });
 
 test('a file that is not usage data gets a clear message and the report stays', async () => {

@@ -2,11 +2,39 @@
 
 use leptos::prelude::*;
 
+use meterlens_engine::ingest::FileReport;
+
 use super::dataset::Dataset;
 use super::format::format_number;
 
 /// Issues listed per file; the rest are counted.
 const LISTED: usize = 50;
+
+/// One line about a file: what it was read as, and anything the user should know about how.
+fn describe(r: &FileReport) -> String {
+    let mut text = match &r.error {
+        Some(e) if r.rows == 0 => return e.to_string(),
+        Some(e) => format!("{e}. "),
+        None => String::new(),
+    };
+    text += &format!(
+        "{} rows as {}, {} rejected, {} issues",
+        format_number(r.rows as f64, 0),
+        r.format.label(),
+        r.rejected,
+        r.issue_count
+    );
+    if r.gzip {
+        text += ", gzip-compressed";
+    }
+    if let Some(order) = r.date_order {
+        text += &format!(", dates read as {}", order.as_str());
+    }
+    if r.preamble_lines > 0 {
+        text += &format!(", {} lines before the header skipped", r.preamble_lines);
+    }
+    text
+}
 
 #[component]
 pub fn IssuesPanel(dataset: RwSignal<Option<Dataset>>) -> impl IntoView {
@@ -33,11 +61,7 @@ pub fn IssuesPanel(dataset: RwSignal<Option<Dataset>>) -> impl IntoView {
                         <div class="file-report">
                             <p>
                                 <strong>{r.file.clone()}</strong> ": "
-                                {match &r.error {
-                                    Some(e) => e.to_string(),
-                                    None => format!("{} rows as {}, {} rejected, {} issues",
-                                        format_number(r.rows as f64, 0), r.format.label(), r.rejected, r.issue_count),
-                                }}
+                                {describe(r)}
                             </p>
                             {(r.issue_count > 0).then(|| view! {
                                 <table class="issues">

@@ -1,4 +1,4 @@
-//! KPI cards: rows, subscriptions and total quantity per unit.
+//! KPI cards: rows, subscriptions, billed cost per currency (when the files carry it), quantity per unit.
 
 use leptos::prelude::*;
 use meterlens_engine::summary::Summary;
@@ -20,6 +20,16 @@ pub fn KpiCards(summary: Memo<Option<Summary>>) -> impl IntoView {
                         <span class="kpi-label">"Subscriptions"</span>
                         <span class="kpi-value">{format_number(s.subscriptions as f64, 0)}</span>
                     </div>
+                    {(!s.cost.is_empty()).then(|| view! {
+                        <div class="kpi" data-testid="kpi-cost">
+                            <span class="kpi-label">"Billed cost"</span>
+                            {s.cost.iter().map(|(currency, cost)| view! {
+                                <span class="kpi-value kpi-money" data-currency=currency.clone() data-value=cost.to_string()>
+                                    {format_number(*cost, 2)} " " <small>{currency.clone()}</small>
+                                </span>
+                            }).collect_view()}
+                        </div>
+                    })}
                     <div class="kpi kpi-units" data-testid="kpi-quantity">
                         <span class="kpi-label">"Total quantity per unit"</span>
                         <ul>
