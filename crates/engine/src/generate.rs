@@ -166,7 +166,9 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
             if written == options.rows {
                 break 'outer;
             }
-            let level = if rng.unit() < s.steady { 1.0 } else { 0.25 + 0.75 * rng.unit() };
+            // One draw per resource and day, so every meter of a VM (base, Windows, size hours) agrees.
+            let mut day_rng = Rng(options.seed ^ fnv1a(&uri) ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let level = if day_rng.unit() < s.steady { 1.0 } else { 0.25 + 0.75 * day_rng.unit() };
             let quantity = round(s.daily * level, 6);
             let start = month_start + day as i64 * DAY;
             writer.row(&Row { start, end: start + DAY, sub, series: s, uri: &uri, quantity })?;
@@ -175,6 +177,11 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
     }
     writer.end()?;
     Ok(written)
+}
+
+/// FNV-1a: a stable hash of a resource URI.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn round(x: f64, decimals: i32) -> f64 {

@@ -18,12 +18,14 @@
 //! ```
 
 pub mod admin;
+pub mod bill;
 pub mod catalog;
 mod csv_records;
 pub mod generate;
 pub mod ingest;
 pub mod kv;
 pub mod meter_id;
+pub mod prices;
 pub mod summary;
 pub mod table;
 pub mod time;

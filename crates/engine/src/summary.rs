@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
-use crate::admin;
+use crate::admin::AdminClassifier;
 use crate::table::{Column, StrId, UsageTable};
 use crate::time::{self, DAY};
 
@@ -260,16 +260,15 @@ impl Summary {
     /// Summarises `table`.
     pub fn of(table: &UsageTable, options: &SummaryOptions) -> Summary {
         let mut total = Acc::default();
-        let mut admin = Acc::default();
+        let mut admin_rows = Acc::default();
         let mut subscriptions = vec![false; table.strings().len()];
         let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
         let mut key = Vec::with_capacity(options.by.len());
         let key_of: Vec<KeyOf<'_>> = options.by.iter().map(|d| KeyOf::new(table, d)).collect();
-        let admin_groups: Vec<bool> =
-            (0..table.strings().len()).map(|i| admin::classify(table.str(StrId(i as u32))).is_some()).collect();
+        let admin = AdminClassifier::new(table);
         for row in 0..table.len() {
-            if !options.include_admin && table.azure_stack[row] && admin_groups[table.resource_group[row].0 as usize] {
-                admin.add(table, row);
+            if !options.include_admin && admin.classify(row).is_some() {
+                admin_rows.add(table, row);
                 continue;
             }
             total.add(table, row);
@@ -292,8 +291,8 @@ impl Summary {
         Summary {
             rows: totals.rows,
             subscriptions: subscriptions.iter().enumerate().filter(|&(i, &s)| s && i != 0).count() as u64,
-            admin_rows_excluded: admin.rows,
-            admin_quantity: admin.totals(table).quantity,
+            admin_rows_excluded: admin_rows.rows,
+            admin_quantity: admin_rows.totals(table).quantity,
             quantity: totals.quantity,
             cost: totals.cost,
             effective_cost: totals.effective_cost,

@@ -312,6 +312,8 @@ macro_rules! string_columns {
 string_columns! {
     /// Subscription that consumed (Azure-side rows: the billed subscription).
     subscription,
+    /// Subscription display name, when the file has one (e.g. `Default Provider Subscription`).
+    subscription_name,
     /// For Azure-side Azure Stack rows: the local (stamp) subscription from `azureStack.SubscriptionId`.
     local_subscription,
     /// Resource group.

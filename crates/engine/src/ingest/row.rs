@@ -16,7 +16,7 @@ use crate::time::{parse_timestamp_in_order, swap_day_and_month, DateOrder, Order
 const EXCERPT_CHARS: usize = 60;
 
 /// Names of the JSON keys feeding each field, for messages (in `Field::ALL` order).
-pub(super) const FIELD_NAMES_JSON: [&str; 23] = [
+pub(super) const FIELD_NAMES_JSON: [&str; 24] = [
     "usageStartTime",
     "usageEndTime",
     "meterId",
@@ -32,6 +32,7 @@ pub(super) const FIELD_NAMES_JSON: [&str; 23] = [
     "resourceName",
     "resourceUri",
     "subscriptionId",
+    "subscriptionName",
     "tags",
     "additionalInfo",
     "cost",
@@ -296,6 +297,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         tags,
         additional_info,
         subscription,
+        subscription_name: raw.get(Field::SubscriptionName),
         local_subscription,
         resource_group,
         resource_uri,

@@ -1,0 +1,304 @@
+//! Prices: the catalog's list rates, a user's imported price sheet or chargeback rates, and rates edited by
+//! hand, resolved in that order of precedence. One price book has one currency; rates in another currency
+//! are reported, never mixed in.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::Catalog;
+use crate::csv_records::{CsvRecords, Event};
+use crate::meter_id;
+use crate::time::parse_timestamp;
+
+/// Where a rate comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RateSource {
+    /// The catalog's list price, with the date it was seen.
+    List {
+        /// When the list price was seen.
+        date: String,
+    },
+    /// An imported price sheet.
+    PriceSheet {
+        /// The file it came from.
+        file: String,
+    },
+    /// Edited by the user.
+    Edited,
+}
+
+impl RateSource {
+    /// For people.
+    pub fn describe(&self) -> String {
+        match self {
+            RateSource::List { date } if date.is_empty() => "list price".to_string(),
+            RateSource::List { date } => format!("list price ({date})"),
+            RateSource::PriceSheet { file } => format!("price sheet {file}"),
+            RateSource::Edited => "edited".to_string(),
+        }
+    }
+}
+
+/// A rate for one meter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rate {
+    /// Price per billing unit.
+    pub unit_price: f64,
+    /// Billing unit the price is per (as the sheet or catalog says).
+    pub unit: String,
+    /// When the rate takes effect (UTC seconds), if the sheet says.
+    pub effective: Option<i64>,
+    /// Where it comes from.
+    pub source: RateSource,
+}
+
+/// The rates a bill is priced with, in one currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceBook {
+    /// Currency of every rate in the book.
+    pub currency: String,
+    sheet: BTreeMap<String, Vec<Rate>>,
+    edited: BTreeMap<String, f64>,
+    /// Use the catalog's USD list prices for meters the sheet does not price (only when the book is in USD).
+    pub list_prices: bool,
+}
+
+impl Default for PriceBook {
+    fn default() -> Self {
+        PriceBook { currency: "USD".into(), sheet: BTreeMap::new(), edited: BTreeMap::new(), list_prices: true }
+    }
+}
+
+/// What importing a price sheet did.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PriceSheetReport {
+    /// Rates taken.
+    pub rates: usize,
+    /// Rows left out, with why (other currency, unreadable price…).
+    pub skipped: Vec<(u64, String)>,
+    /// Set when the file is not a price sheet at all.
+    pub error: Option<String>,
+}
+
+const METER_COLUMNS: &[&str] = &["MeterId", "Meter ID", "meter_id", "Meter Id", "ResourceMeterId"];
+const PRICE_COLUMNS: &[&str] = &[
+    "UnitPrice",
+    "Unit Price",
+    "unit_price",
+    "EffectivePrice",
+    "MeterRates",
+    "ListPrice",
+    "Rate",
+    "Price",
+    "PayGPrice",
+];
+const CURRENCY_COLUMNS: &[&str] = &["Currency", "CurrencyCode", "Currency Code", "currency", "BillingCurrency"];
+const UNIT_COLUMNS: &[&str] = &["UnitOfMeasure", "Unit Of Measure", "Unit", "unit"];
+const DATE_COLUMNS: &[&str] = &["EffectiveStartDate", "EffectiveDate", "Effective Date", "effective_date"];
+
+impl PriceBook {
+    /// Imports a price sheet CSV (MeterRates, EA price sheet and Partner Center column names are understood).
+    /// The book takes the sheet's currency (the most common one in it); rows in other currencies are skipped
+    /// and reported. Rates already imported in another currency are dropped, so the book never mixes.
+    pub fn import_csv(&mut self, file: &str, bytes: &[u8]) -> PriceSheetReport {
+        let mut report = PriceSheetReport::default();
+        let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+        let mut stream = CsvRecords::default();
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut on_event = |event: Event<'_>| {
+            if let Event::Record(r) = event {
+                rows.push((r.line, r.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()));
+            }
+        };
+        stream.feed(text, &mut on_event);
+        stream.finish(&mut on_event);
+        let Some((_, header)) = rows.first() else {
+            report.error = Some(format!("{file}: the price sheet is empty"));
+            return report;
+        };
+        let find = |names: &[&str]| names.iter().find_map(|n| header.iter().position(|h| h.eq_ignore_ascii_case(n)));
+        let (Some(meter), Some(price)) = (find(METER_COLUMNS), find(PRICE_COLUMNS)) else {
+            report.error = Some(format!(
+                "{file}: not a price sheet: it needs a meter ID column ({}) and a price column ({})",
+                METER_COLUMNS.join(", "),
+                PRICE_COLUMNS.join(", ")
+            ));
+            return report;
+        };
+        let (currency, unit, date) = (find(CURRENCY_COLUMNS), find(UNIT_COLUMNS), find(DATE_COLUMNS));
+        let field = |row: &Vec<String>, i: Option<usize>| i.and_then(|i| row.get(i)).cloned().unwrap_or_default();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, row) in &rows[1..] {
+            *counts.entry(field(row, currency).to_ascii_uppercase()).or_default() += 1;
+        }
+        let sheet_currency = counts
+            .iter()
+            .max_by_key(|(c, n)| (**n, !c.is_empty()))
+            .map(|(c, _)| if c.is_empty() { "USD".to_string() } else { c.clone() })
+            .unwrap_or_else(|| "USD".into());
+        if sheet_currency != self.currency {
+            self.sheet.clear();
+            self.edited.clear();
+            self.currency = sheet_currency.clone();
+        }
+        self.list_prices = self.currency == "USD";
+        for (line, row) in &rows[1..] {
+            let row_currency = field(row, currency).to_ascii_uppercase();
+            if !row_currency.is_empty() && row_currency != sheet_currency {
+                report.skipped.push((*line, format!("rate in {row_currency}, the sheet is in {sheet_currency}")));
+                continue;
+            }
+            let id = meter_id::normalize(&field(row, Some(meter)));
+            let Ok(unit_price) = field(row, Some(price)).replace(',', "").parse::<f64>() else {
+                report.skipped.push((*line, format!("price {:?} is not a number", field(row, Some(price)))));
+                continue;
+            };
+            if id.is_empty() {
+                report.skipped.push((*line, "no meter ID".into()));
+                continue;
+            }
+            let effective = date.and_then(|d| parse_timestamp(row.get(d)?).ok());
+            let rate = Rate {
+                unit_price,
+                unit: field(row, unit),
+                effective,
+                source: RateSource::PriceSheet { file: file.to_string() },
+            };
+            let rates = self.sheet.entry(id).or_default();
+            rates.push(rate);
+            rates.sort_by_key(|r| r.effective);
+            report.rates += 1;
+        }
+        report
+    }
+
+    /// Sets a meter's rate by hand (in the book's currency).
+    pub fn edit(&mut self, meter: &str, unit_price: f64) {
+        self.edited.insert(meter_id::normalize(meter), unit_price);
+    }
+
+    /// Rates edited by hand, for saving.
+    pub fn edited(&self) -> &BTreeMap<String, f64> {
+        &self.edited
+    }
+
+    /// Forgets a hand-edited rate.
+    pub fn reset(&mut self, meter: &str) {
+        self.edited.remove(&meter_id::normalize(meter));
+    }
+
+    /// The rate of a local meter for usage at `at` (UTC seconds): edited, else the sheet's rate in effect,
+    /// else the catalog list price when the book is in USD.
+    pub fn rate(&self, meter: &str, at: i64) -> Option<Rate> {
+        let local = Catalog::builtin().local_meter(meter);
+        let billed = local.and_then(|m| m.billed_as());
+        let unit = billed.map(|c| c.unit.clone()).unwrap_or_default();
+        if let Some(&unit_price) = self.edited.get(meter) {
+            return Some(Rate { unit_price, unit, effective: None, source: RateSource::Edited });
+        }
+        // A sheet may price the local meter or the commerce meter it is billed as.
+        let commerce = billed.map(|c| c.id.as_str()).filter(|id| !id.is_empty());
+        let sheet = self.sheet.get(meter).or_else(|| commerce.and_then(|c| self.sheet.get(c)));
+        if let Some(rates) = sheet {
+            let in_effect = rates.iter().rev().find(|r| r.effective.is_none_or(|e| e <= at)).or(rates.first());
+            return in_effect.cloned();
+        }
+        if !self.list_prices {
+            return None;
+        }
+        let billed = billed?;
+        Some(Rate {
+            unit_price: billed.rate?,
+            unit: billed.unit.clone(),
+            effective: None,
+            source: RateSource::List { date: billed.rate_date.clone() },
+        })
+    }
+
+    /// Every rate the book holds from sheets and edits, as CSV (`MeterId,UnitPrice,Currency,Unit,EffectiveDate,Source`).
+    pub fn export_csv(&self) -> String {
+        let mut out = String::from("MeterId,UnitPrice,Currency,Unit,EffectiveDate,Source\n");
+        for (meter, rates) in &self.sheet {
+            for r in rates {
+                let date = r.effective.map(|e| crate::time::day_label(crate::time::day_of(e))).unwrap_or_default();
+                out += &format!(
+                    "{meter},{},{},{},{date},{}\n",
+                    r.unit_price,
+                    self.currency,
+                    csv(&r.unit),
+                    csv(&r.source.describe())
+                );
+            }
+        }
+        for (meter, price) in &self.edited {
+            out += &format!("{meter},{price},{},,,edited\n", self.currency);
+        }
+        out
+    }
+}
+
+fn csv(text: &str) -> String {
+    if text.contains([',', '"']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOWS: &str = "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A";
+    const BASE: &str = "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5";
+
+    #[test]
+    fn list_prices_by_default() {
+        let book = PriceBook::default();
+        let rate = book.rate(WINDOWS, 0).unwrap();
+        assert_eq!((rate.unit_price, rate.unit.as_str()), (0.046, "1 Hour"));
+        assert_eq!(rate.source.describe(), "list price (2019-12-03)");
+        assert_eq!(book.rate("F271A8A3-88C4-4D93-956A-063E1D2FA80B", 0), None, "IPs have no list price");
+    }
+
+    #[test]
+    fn sheet_then_edit_take_precedence_and_dates_pick_the_rate_in_effect() {
+        let mut book = PriceBook::default();
+        let sheet = format!(
+            "MeterId,MeterName,UnitPrice,Currency,Unit,EffectiveDate\n{WINDOWS},Windows,0.05,USD,1 Hour,2026-01-01\n\
+             {WINDOWS},Windows,0.06,USD,1 Hour,2026-10-15\nfb8c0713-ea20-40bf-901f-5560fd3f6330,x,1,USD,1 Hour,\n"
+        );
+        let report = book.import_csv("rates.csv", sheet.as_bytes());
+        assert_eq!((report.rates, report.skipped.len(), report.error.clone()), (3, 0, None));
+        let oct1 = parse_timestamp("2026-10-01").unwrap();
+        assert_eq!(book.rate(WINDOWS, oct1).unwrap().unit_price, 0.05);
+        assert_eq!(book.rate(WINDOWS, oct1 + 20 * 86_400).unwrap().unit_price, 0.06);
+        assert_eq!(book.rate(BASE, oct1).unwrap().unit_price, 0.008, "unpriced by the sheet: list price");
+        book.edit(WINDOWS, 0.07);
+        assert_eq!(book.rate(WINDOWS, oct1).unwrap().source, RateSource::Edited);
+        assert!(book.export_csv().contains(&format!("{WINDOWS},0.07,USD,,,edited")));
+    }
+
+    #[test]
+    fn another_currency_is_reported_not_mixed() {
+        let mut book = PriceBook::default();
+        let sheet = format!(
+            "Meter ID,Unit Price,Currency Code\n{WINDOWS},0.04,EUR\n{BASE},0.007,EUR\n190C935E-9ADA-48FF-9AB8-56EA1CF9ADAA,0.06,USD\n"
+        );
+        let report = book.import_csv("eur.csv", sheet.as_bytes());
+        assert_eq!(book.currency, "EUR");
+        assert_eq!(report.rates, 2);
+        assert_eq!(report.skipped, vec![(4, "rate in USD, the sheet is in EUR".to_string())]);
+        assert_eq!(book.rate("190C935E-9ADA-48FF-9AB8-56EA1CF9ADAA", 0), None, "no USD list price in a EUR book");
+        assert_eq!(book.rate(WINDOWS, 0).unwrap().unit_price, 0.04);
+    }
+
+    #[test]
+    fn files_that_are_not_price_sheets() {
+        let mut book = PriceBook::default();
+        assert!(book.import_csv("x.csv", b"").error.unwrap().contains("empty"));
+        let report = book.import_csv("usage.csv", b"Date,Quantity\n2026-10-01,3\n");
+        assert!(report.error.unwrap().contains("needs a meter ID column"));
+        let report = book.import_csv("bad.csv", format!("MeterId,UnitPrice\n{WINDOWS},cheap\n").as_bytes());
+        assert_eq!(report.skipped, vec![(2, "price \"cheap\" is not a number".to_string())]);
+    }
+}
