@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use meterlens_engine::bill::{bill, Bill, BillOptions};
 use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
 use meterlens_engine::ingest::{ColumnMapping, FileReport, IngestOptions, Ingester};
+use meterlens_engine::prices::PriceBook;
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
@@ -37,6 +39,24 @@ enum Command {
         #[arg(long, value_parser = parse_mapping)]
         map: Option<ColumnMapping>,
         /// Usage files (CSV or JSON, optionally gzip-compressed).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Prices local Azure Stack Hub usage: the tenant bill per subscription and meter.
+    Bill {
+        /// A price sheet or chargeback rates CSV (meter ID, unit price, currency, unit, effective date).
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Only this subscription.
+        #[arg(long)]
+        subscription: Option<String>,
+        /// Bill zero-priced admin (infrastructure) usage too.
+        #[arg(long)]
+        include_admin: bool,
+        /// Print JSON (the shape is documented in README.md and stable).
+        #[arg(long)]
+        json: bool,
+        /// Usage files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -88,6 +108,9 @@ fn main() -> ExitCode {
             let ingest = IngestOptions { mapping: map.unwrap_or_default() };
             summary(&files, &ingest, SummaryOptions { by, include_admin }, json)
         }
+        Command::Bill { prices, subscription, include_admin, json, files } => {
+            bill_command(&files, prices.as_ref(), BillOptions { subscription, period: None, include_admin }, json)
+        }
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
             let options = GenerateOptions { rows, seed, format, ..Default::default() };
@@ -110,6 +133,110 @@ fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> 
     }
     let file = File::create(out).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", out.display())))?;
     generate(options, &mut BufWriter::with_capacity(1 << 20, file))
+}
+
+/// Reads every file into one table; reports go to the caller.
+fn ingest_files(files: &[PathBuf], ingest: &IngestOptions) -> io::Result<(UsageTable, Vec<FileReport>)> {
+    let mut table = UsageTable::default();
+    let mut reports = Vec::new();
+    for path in files {
+        let (next, report) = ingest_file(table, path, ingest)?;
+        table = next;
+        reports.push(report);
+    }
+    Ok((table, reports))
+}
+
+/// Prints the bill; returns false when some usage or price file could not be read.
+fn bill_command(files: &[PathBuf], prices: Option<&PathBuf>, options: BillOptions, as_json: bool) -> io::Result<bool> {
+    let (table, reports) = ingest_files(files, &IngestOptions::default())?;
+    let mut book = PriceBook::default();
+    let mut ok = reports.iter().all(|r| r.error.is_none());
+    if let Some(path) = prices {
+        let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let report = book.import_csv(&path.display().to_string(), &bytes);
+        if let Some(error) = &report.error {
+            eprintln!("meterlens: {error}");
+            ok = false;
+        }
+        for (line, why) in &report.skipped {
+            eprintln!("meterlens: {}: line {line}: {why}", path.display());
+        }
+    }
+    for report in &reports {
+        if let Some(error) = &report.error {
+            eprintln!("meterlens: {}: {error}", report.file);
+        }
+    }
+    let bill = bill(&table, &book, &options);
+    let mut out = BufWriter::new(io::stdout().lock());
+    if as_json {
+        serde_json::to_writer_pretty(&mut out, &bill_json(&bill))?;
+        writeln!(out)?;
+    } else {
+        write_bill(&mut out, &bill)?;
+    }
+    Ok(ok)
+}
+
+fn bill_json(bill: &Bill) -> Value {
+    let subscriptions: Vec<Value> = bill
+        .subscriptions
+        .iter()
+        .map(|s| {
+            let lines: Vec<Value> = s
+                .lines
+                .iter()
+                .map(|l| {
+                    json!({
+                        "meter_id": l.meter_id, "meter_name": l.meter_name, "quantity": l.quantity, "unit": l.unit,
+                        "billed_quantity": l.billed_quantity, "billed_unit": l.billed_unit, "rate": l.rate,
+                        "rate_source": l.rate_source, "cost": l.cost, "note": l.note,
+                    })
+                })
+                .collect();
+            json!({"subscription": s.subscription, "lines": lines, "total": s.total})
+        })
+        .collect();
+    json!({
+        "currency": bill.currency,
+        "subscriptions": subscriptions,
+        "total": bill.total,
+        "rows": bill.rows,
+        "admin_rows_excluded": bill.admin_rows_excluded,
+        "azure_rows_skipped": bill.azure_rows_skipped,
+        "unpriced_meters": bill.unpriced_meters,
+        "assumptions": bill.assumptions,
+    })
+}
+
+fn write_bill(out: &mut dyn Write, bill: &Bill) -> io::Result<()> {
+    for s in &bill.subscriptions {
+        writeln!(out, "Subscription {}", s.subscription)?;
+        for l in &s.lines {
+            let rate =
+                l.rate.map_or_else(|| "no rate".to_string(), |r| format!("{r} {}/{}", bill.currency, l.billed_unit));
+            writeln!(
+                out,
+                "  {:<36} {:>14.4} {:<24} {:>14.4} {:<10} {:>22} {:>12.2}",
+                l.meter_name, l.quantity, l.unit, l.billed_quantity, l.billed_unit, rate, l.cost
+            )?;
+        }
+        writeln!(
+            out,
+            "  {:>135.2} {}
+",
+            s.total, bill.currency
+        )?;
+    }
+    writeln!(out, "Total {:.2} {}", bill.total, bill.currency)?;
+    for a in &bill.assumptions {
+        writeln!(out, "- {a}")?;
+    }
+    if !bill.unpriced_meters.is_empty() {
+        writeln!(out, "Meters without a rate: {}", bill.unpriced_meters.join("; "))?;
+    }
+    Ok(())
 }
 
 /// Ingest throughput per format, against counting the lines of the same bytes (a memory-bandwidth floor).
@@ -179,13 +306,7 @@ fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io
 
 /// Prints the summary; returns false when some file could not be read.
 fn summary(files: &[PathBuf], ingest: &IngestOptions, options: SummaryOptions, as_json: bool) -> io::Result<bool> {
-    let mut table = UsageTable::default();
-    let mut reports = Vec::new();
-    for path in files {
-        let (next, report) = ingest_file(table, path, ingest)?;
-        table = next;
-        reports.push(report);
-    }
+    let (table, reports) = ingest_files(files, ingest)?;
     let summary = Summary::of(&table, &options);
     let mut out = BufWriter::new(io::stdout().lock());
     if as_json {

@@ -236,3 +236,60 @@ fn a_column_mapping_reads_an_unknown_csv() {
     assert_eq!(s["inputs"][0]["format"], "mapped-csv");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn bill_json_of_the_sample_adds_up_and_keeps_one_currency() {
+    let sample = "public/sample/usage-sample.csv";
+    let bill = json_of(&meterlens(&["bill", "--json", sample]));
+    assert_eq!(bill["currency"], "USD");
+    let subscriptions = bill["subscriptions"].as_array().unwrap();
+    assert!(subscriptions.len() >= 4);
+    let mut total = 0.0;
+    for s in subscriptions {
+        let lines = s["lines"].as_array().unwrap();
+        let sum: f64 = lines.iter().map(|l| l["cost"].as_f64().unwrap()).sum();
+        assert!((sum - s["total"].as_f64().unwrap()).abs() < 1e-9);
+        for l in lines {
+            for key in ["meter_id", "meter_name", "quantity", "unit", "billed_quantity", "billed_unit", "rate", "cost"]
+            {
+                assert!(l.get(key).is_some(), "line lacks {key}");
+            }
+            if let Some(rate) = l["rate"].as_f64() {
+                let cost = l["billed_quantity"].as_f64().unwrap() * rate;
+                assert!((cost - l["cost"].as_f64().unwrap()).abs() < 1e-6, "{l}");
+            }
+        }
+        total += s["total"].as_f64().unwrap();
+    }
+    assert!((total - bill["total"].as_f64().unwrap()).abs() < 1e-9);
+    let summary = json_of(&meterlens(&["summary", "--json", sample]));
+    assert_eq!(bill["admin_rows_excluded"], summary["admin_rows_excluded"]);
+    assert!(bill["unpriced_meters"].as_array().unwrap().iter().any(|m| m.as_str().unwrap().contains("IP Address")));
+
+    let one = subscriptions[0]["subscription"].as_str().unwrap();
+    let single = json_of(&meterlens(&["bill", "--json", "--subscription", one, sample]));
+    assert_eq!(single["subscriptions"].as_array().unwrap().len(), 1);
+    assert_eq!(single["total"], subscriptions[0]["total"]);
+}
+
+#[test]
+fn bill_with_a_price_sheet_in_euro_reports_the_dollar_rate_and_does_not_mix() {
+    let output = meterlens(&[
+        "bill",
+        "--json",
+        "--prices",
+        "tests/fixtures/price-sheet-eur.csv",
+        "public/sample/usage-sample.csv",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("line 4: rate in USD, the sheet is in EUR"), "{stderr}");
+    let bill = json_of(&output);
+    assert_eq!(bill["currency"], "EUR");
+    for line in bill["subscriptions"].as_array().unwrap().iter().flat_map(|s| s["lines"].as_array().unwrap()) {
+        match line["meter_name"].as_str().unwrap() {
+            "Base VM Size Hours" => assert_eq!(line["rate"], 0.0075),
+            "Windows VM Size Hours" => assert_eq!(line["rate"], 0.042),
+            _ => assert!(line["rate"].is_null(), "{line}"),
+        }
+    }
+}
