@@ -146,3 +146,64 @@ test('a file that is not usage data gets a clear message and the report stays', 
   await page.screenshot({ path: join(OUT, 'bad-file.png') });
   assert.deepEqual(pageErrors, []);
 });
+
+/** The bill as the engine computes it for the sample, through the CLI. */
+function engineBill(...args) {
+  return JSON.parse(execFileSync(CLI, ['bill', '--json', ...args]));
+}
+
+async function billTotal() {
+  await page.getByTestId('nav-bill').click();
+  await page.waitForSelector('[data-testid=bill-total]');
+  return Number(await page.getByTestId('bill-total').getAttribute('data-value'));
+}
+
+test('the bill page totals what the engine bills, and an edited rate changes it and survives a reload', async () => {
+  await page.goto(BASE);
+  await waitForSource('embedded sample');
+  const bill = engineBill('public/sample/usage-sample.csv');
+  const before = await billTotal();
+  assert.ok(Math.abs(before - bill.total) < 1e-6, `${before} vs ${bill.total}`);
+  assert.match(await page.getByTestId('assumptions').textContent(), /base VM rate plus the Windows rate/);
+  await page.screenshot({ path: join(OUT, 'bill.png'), fullPage: true });
+
+  const windows = '9CD92D4C-BAFD-4492-B278-BEDC2DE8232A';
+  const windowsLines = bill.subscriptions.flatMap((s) => s.lines).filter((l) => l.meter_id === windows);
+  const hours = windowsLines.reduce((sum, l) => sum + l.billed_quantity, 0);
+  assert.ok(hours > 0 && windowsLines.every((l) => l.rate === 0.046));
+  await page.getByTestId('nav-meters').click();
+  const input = page.getByTestId(`rate-${windows}`);
+  assert.equal(await input.inputValue(), '0.046');
+  await input.fill('0.1');
+  await input.press('Enter');
+  await input.dispatchEvent('change');
+  await page.waitForFunction((id) => document.querySelector(`[data-testid=meter-${id}]`)?.textContent.includes('edited'), windows);
+  await page.screenshot({ path: join(OUT, 'meters.png') });
+
+  const expected = before + hours * (0.1 - 0.046);
+  const after = await billTotal();
+  assert.ok(Math.abs(after - expected) < 1e-6, `${after} vs ${expected}`);
+
+  await page.reload();
+  await waitForSource('embedded sample');
+  const reloaded = await billTotal();
+  assert.ok(Math.abs(reloaded - expected) < 1e-6, `after reload ${reloaded} vs ${expected}`);
+
+  await page.getByTestId('nav-meters').click();
+  await page.getByTestId('reset-rates').click();
+  assert.ok(Math.abs((await billTotal()) - before) < 1e-6);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('an imported price sheet in euro prices the bill in euro only', async () => {
+  await page.getByTestId('nav-meters').click();
+  await page.getByTestId('price-sheet-input').setInputFiles('tests/fixtures/price-sheet-eur.csv');
+  await page.waitForSelector('[data-testid=price-message]');
+  assert.match(await page.getByTestId('price-message').textContent(), /2 rates imported, 1 rows skipped \(line 4: rate in USD, the sheet is in EUR\)/);
+  const engine = engineBill('--prices', 'tests/fixtures/price-sheet-eur.csv', 'public/sample/usage-sample.csv');
+  const total = await billTotal();
+  assert.equal(await page.getByTestId('bill-total').getAttribute('data-currency'), 'EUR');
+  assert.ok(Math.abs(total - engine.total) < 1e-6, `${total} vs ${engine.total}`);
+  await page.getByTestId('nav-meters').click();
+  await page.getByTestId('reset-rates').click();
+});

@@ -4,13 +4,48 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 
+use super::bill_page::BillPage;
 use super::dataset::{Dataset, SAMPLE_URL};
+use super::meters_page::MetersPage;
+use super::prices_store::Prices;
 use super::file_loader::FileLoader;
 use super::format::format_number;
 use super::issues_panel::IssuesPanel;
 use super::kpi_cards::KpiCards;
 use super::usage_chart::UsageChart;
 use crate::web::{self, PickedFile};
+
+/// The pages, each with its URL hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    Report,
+    Bill,
+    Meters,
+}
+
+impl Page {
+    const ALL: [Page; 3] = [Page::Report, Page::Bill, Page::Meters];
+
+    fn hash(self) -> &'static str {
+        match self {
+            Page::Report => "report",
+            Page::Bill => "bill",
+            Page::Meters => "meters",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Page::Report => "Report",
+            Page::Bill => "Bill",
+            Page::Meters => "Meters",
+        }
+    }
+
+    fn from_hash(hash: &str) -> Page {
+        Page::ALL.into_iter().find(|p| p.hash() == hash).unwrap_or(Page::Report)
+    }
+}
 
 /// A message above the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +59,9 @@ pub fn App() -> impl IntoView {
     let dataset = RwSignal::new(None::<Dataset>);
     let notice = RwSignal::new(Some(Notice::Loading("Loading the embedded sample…".into())));
     let include_admin = RwSignal::new(false);
+    let prices = RwSignal::new(Prices::load());
+    let page = RwSignal::new(Page::from_hash(&web::page_hash()));
+    web::on_hash_change(move |hash| page.set(Page::from_hash(&hash)));
 
     spawn_local(async move {
         match web::fetch_bytes(SAMPLE_URL).await {
@@ -67,8 +105,12 @@ pub fn App() -> impl IntoView {
         dataset.with(|d| d.as_ref().map(|d| Summary::of(&d.table, &options)))
     });
     let hidden_admin = Memo::new(move |_| {
-        dataset
-            .with(|d| d.as_ref().map_or(0, |d| Summary::of(&d.table, &SummaryOptions::default()).admin_rows_excluded))
+        dataset.with(|d| {
+            d.as_ref().map_or((0, Vec::new()), |d| {
+                let s = Summary::of(&d.table, &SummaryOptions::default());
+                (s.admin_rows_excluded, s.admin_reasons.into_iter().collect::<Vec<_>>())
+            })
+        })
     });
 
     view! {
@@ -77,6 +119,13 @@ pub fn App() -> impl IntoView {
                 <h1>"MeterLens"</h1>
                 <p class="tagline">"Azure Stack Hub usage, read in your browser. Your data never leaves it."</p>
             </div>
+            <nav class="tabs" aria-label="Pages">
+                {Page::ALL.into_iter().map(|p| view! {
+                    <a href=format!("#{}", p.hash()) class:active=move || page.get() == p
+                        data-testid=format!("nav-{}", p.hash())
+                        on:click=move |_| page.set(p)>{p.title()}</a>
+                }).collect_view()}
+            </nav>
             <FileLoader on_files=on_files />
         </header>
         <main class="report">
@@ -95,8 +144,9 @@ pub fn App() -> impl IntoView {
                     </p>
                 }
             }))}
-            {move || (hidden_admin.get() > 0).then(|| {
-                let hidden = hidden_admin.get();
+            {move || (hidden_admin.get().0 > 0 && page.get() == Page::Report).then(|| {
+                let (hidden, reasons) = hidden_admin.get();
+                let reasons: Vec<String> = reasons.iter().map(|(why, n)| format!("{n} × {why}")).collect();
                 view! {
                     <div class="admin-banner" data-testid="admin-banner">
                         {move || if include_admin.get() {
@@ -104,15 +154,25 @@ pub fn App() -> impl IntoView {
                         } else {
                             format!("{} rows of zero-priced admin (infrastructure) usage hidden.", format_number(hidden as f64, 0))
                         }}
+                        <details class="reasons" data-testid="admin-reasons">
+                            <summary>"Why?"</summary>
+                            <ul>{reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                        </details>
                         <button data-testid="admin-toggle" on:click=move |_| include_admin.update(|v| *v = !*v)>
                             {move || if include_admin.get() { "Hide them" } else { "Show them" }}
                         </button>
                     </div>
                 }
             })}
-            <KpiCards summary=summary />
-            <UsageChart summary=summary />
-            <IssuesPanel dataset=dataset />
+            {move || match page.get() {
+                Page::Report => view! {
+                    <KpiCards summary=summary />
+                    <UsageChart summary=summary />
+                    <IssuesPanel dataset=dataset />
+                }.into_any(),
+                Page::Bill => view! { <BillPage dataset=dataset prices=prices /> }.into_any(),
+                Page::Meters => view! { <MetersPage dataset=dataset prices=prices /> }.into_any(),
+            }}
         </main>
     }
 }

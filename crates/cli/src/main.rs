@@ -367,6 +367,7 @@ fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
         "subscriptions": summary.subscriptions,
         "admin_rows_excluded": summary.admin_rows_excluded,
         "admin_quantity": sums(&summary.admin_quantity),
+        "admin_reasons": summary.admin_reasons,
         "quantity": sums(&summary.quantity),
         "cost": sums(&summary.cost),
         "effective_cost": sums(&summary.effective_cost),

@@ -146,6 +146,8 @@ pub struct Summary {
     pub admin_rows_excluded: u64,
     /// Quantity per unit of the admin rows left out.
     pub admin_quantity: BTreeMap<String, f64>,
+    /// Admin rows (counted or not) per reason.
+    pub admin_reasons: BTreeMap<String, u64>,
     /// Quantity per unit.
     pub quantity: BTreeMap<String, f64>,
     /// Billed cost per currency.
@@ -261,15 +263,19 @@ impl Summary {
     pub fn of(table: &UsageTable, options: &SummaryOptions) -> Summary {
         let mut total = Acc::default();
         let mut admin_rows = Acc::default();
+        let mut admin_reasons: BTreeMap<String, u64> = BTreeMap::new();
         let mut subscriptions = vec![false; table.strings().len()];
         let mut groups: HashMap<Vec<i64>, Acc> = HashMap::new();
         let mut key = Vec::with_capacity(options.by.len());
         let key_of: Vec<KeyOf<'_>> = options.by.iter().map(|d| KeyOf::new(table, d)).collect();
         let admin = AdminClassifier::new(table);
         for row in 0..table.len() {
-            if !options.include_admin && admin.classify(row).is_some() {
-                admin_rows.add(table, row);
-                continue;
+            if let Some(reason) = admin.classify(row) {
+                *admin_reasons.entry(reason.as_str().to_string()).or_default() += 1;
+                if !options.include_admin {
+                    admin_rows.add(table, row);
+                    continue;
+                }
             }
             total.add(table, row);
             subscriptions[table.subscription[row].0 as usize] = true;
@@ -292,6 +298,7 @@ impl Summary {
             rows: totals.rows,
             subscriptions: subscriptions.iter().enumerate().filter(|&(i, &s)| s && i != 0).count() as u64,
             admin_rows_excluded: admin_rows.rows,
+            admin_reasons,
             admin_quantity: admin_rows.totals(table).quantity,
             quantity: totals.quantity,
             cost: totals.cost,
