@@ -91,6 +91,11 @@ test('opens on the embedded sample with KPI cards equal to the engine figures an
 });
 
 test('showing admin rows counts them as the CLI does with --include-admin', async () => {
+  await page.getByTestId('admin-reasons').locator('summary').click();
+  const why = await page.getByTestId('admin-reasons').textContent();
+  const reasons = engineSummary('public/sample/usage-sample.csv').admin_reasons;
+  for (const [reason, count] of Object.entries(reasons)) assert.ok(why.includes(`${count} × ${reason}`), why);
+  assert.match(why, /usage-sample\.csv line \d+: \S.* in system\.local — infrastructure resource group system\.\*/);
   await page.getByTestId('admin-toggle').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=admin-toggle]')?.textContent === 'Hide them');
   assertKpisMatch(await kpis(), engineSummary('--include-admin', 'public/sample/usage-sample.csv'));

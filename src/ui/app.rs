@@ -2,18 +2,22 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use meterlens_engine::admin::AdminClassifier;
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 
 use super::bill_page::BillPage;
 use super::dataset::{Dataset, SAMPLE_URL};
-use super::meters_page::MetersPage;
-use super::prices_store::Prices;
 use super::file_loader::FileLoader;
 use super::format::format_number;
 use super::issues_panel::IssuesPanel;
 use super::kpi_cards::KpiCards;
+use super::meters_page::MetersPage;
+use super::prices_store::Prices;
 use super::usage_chart::UsageChart;
 use crate::web::{self, PickedFile};
+
+/// Hidden admin rows listed with their reason in the banner.
+const ADMIN_EXAMPLES: usize = 20;
 
 /// The pages, each with its URL hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,9 +110,25 @@ pub fn App() -> impl IntoView {
     });
     let hidden_admin = Memo::new(move |_| {
         dataset.with(|d| {
-            d.as_ref().map_or((0, Vec::new()), |d| {
+            d.as_ref().map_or((0, Vec::new(), Vec::new()), |d| {
                 let s = Summary::of(&d.table, &SummaryOptions::default());
-                (s.admin_rows_excluded, s.admin_reasons.into_iter().collect::<Vec<_>>())
+                let t = &d.table;
+                let classifier = AdminClassifier::new(t);
+                let examples: Vec<String> = (0..t.len())
+                    .filter_map(|row| classifier.classify(row).map(|why| (row, why)))
+                    .take(ADMIN_EXAMPLES)
+                    .map(|(row, why)| {
+                        let file = t.sources().get(t.source[row] as usize).map_or("", |s| s.file.as_str());
+                        format!(
+                            "{file} line {}: {} in {} — {}",
+                            t.line[row],
+                            t.str(t.meter_name[row]),
+                            t.str(t.resource_group[row]),
+                            why.as_str()
+                        )
+                    })
+                    .collect();
+                (s.admin_rows_excluded, s.admin_reasons.into_iter().collect::<Vec<_>>(), examples)
             })
         })
     });
@@ -145,7 +165,7 @@ pub fn App() -> impl IntoView {
                 }
             }))}
             {move || (hidden_admin.get().0 > 0 && page.get() == Page::Report).then(|| {
-                let (hidden, reasons) = hidden_admin.get();
+                let (hidden, reasons, examples) = hidden_admin.get();
                 let reasons: Vec<String> = reasons.iter().map(|(why, n)| format!("{n} × {why}")).collect();
                 view! {
                     <div class="admin-banner" data-testid="admin-banner">
@@ -157,6 +177,8 @@ pub fn App() -> impl IntoView {
                         <details class="reasons" data-testid="admin-reasons">
                             <summary>"Why?"</summary>
                             <ul>{reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                            <p class="muted">{format!("The first {} rows:", examples.len())}</p>
+                            <ul class="examples">{examples.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
                         </details>
                         <button data-testid="admin-toggle" on:click=move |_| include_admin.update(|v| *v = !*v)>
                             {move || if include_admin.get() { "Hide them" } else { "Show them" }}

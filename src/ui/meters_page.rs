@@ -61,7 +61,15 @@ fn meter_rows(seen: &BTreeMap<String, (u64, String)>) -> Vec<MeterRow> {
             .iter()
             .map(|c| {
                 let factor = if c.factor == 1.0 { String::new() } else { format!(" ×{:.6}", c.factor) };
-                format!("{} {} / {} / {} per {}{factor}{}", c.id, c.category, c.subcategory, c.name, c.unit, if c.admin { " (admin)" } else { "" })
+                format!(
+                    "{} {} / {} / {} per {}{factor}{}",
+                    c.id,
+                    c.category,
+                    c.subcategory,
+                    c.name,
+                    c.unit,
+                    if c.admin { " (admin)" } else { "" }
+                )
             })
             .collect::<Vec<_>>()
             .join("; ");
@@ -106,7 +114,10 @@ pub fn MetersPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) 
         let needle = search.get().to_lowercase();
         meter_rows(&seen.get())
             .into_iter()
-            .filter(|r| needle.is_empty() || format!("{} {} {} {}", r.id, r.name, r.provider, r.mapping).to_lowercase().contains(&needle))
+            .filter(|r| {
+                needle.is_empty()
+                    || format!("{} {} {} {}", r.id, r.name, r.provider, r.mapping).to_lowercase().contains(&needle)
+            })
             .collect::<Vec<_>>()
     });
     let import = move |files: Vec<PickedFile>| {
@@ -122,8 +133,15 @@ pub fn MetersPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) 
                     Some(error) => error,
                     None if r.skipped.is_empty() => format!("{}: {} rates imported", file.name(), r.rates),
                     None => {
-                        let skipped: Vec<String> = r.skipped.iter().take(5).map(|(l, why)| format!("line {l}: {why}")).collect();
-                        format!("{}: {} rates imported, {} rows skipped ({})", file.name(), r.rates, r.skipped.len(), skipped.join("; "))
+                        let skipped: Vec<String> =
+                            r.skipped.iter().take(5).map(|(l, why)| format!("line {l}: {why}")).collect();
+                        format!(
+                            "{}: {} rates imported, {} rows skipped ({})",
+                            file.name(),
+                            r.rates,
+                            r.skipped.len(),
+                            skipped.join("; ")
+                        )
                     }
                 }));
             }

@@ -58,7 +58,9 @@ impl Prices {
                 self.stored.sheets.clear();
                 self.stored.edited.clear();
             }
-            self.stored.sheets.push(StoredSheet { file: file.to_string(), csv: String::from_utf8_lossy(bytes).into_owned() });
+            self.stored
+                .sheets
+                .push(StoredSheet { file: file.to_string(), csv: String::from_utf8_lossy(bytes).into_owned() });
             self.save();
         }
         report
@@ -73,7 +75,11 @@ impl Prices {
 
     /// Back to the list prices: forgets sheets and edits.
     pub fn reset(&mut self) {
-        *self = Prices { book: PriceBook::default(), stored: Stored { version: 1, ..Default::default() }, save_failed: false };
+        *self = Prices {
+            book: PriceBook::default(),
+            stored: Stored { version: 1, ..Default::default() },
+            save_failed: false,
+        };
         self.save();
     }
 

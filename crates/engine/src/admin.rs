@@ -71,7 +71,7 @@ impl<'t> AdminClassifier<'t> {
             return None;
         }
         let meter = t.meter_id[row].0 as usize;
-        let local = t.meter_id[row] == t.local_meter_id[row];
+        let local = t.local[row];
         if !local && self.catalog_admin[meter] {
             return Some(AdminReason::CatalogInfrastructure);
         }
@@ -171,6 +171,7 @@ mod tests {
     fn local_rows_in_system_groups() {
         let local = UsageRecord {
             azure_stack: true,
+            local: true,
             meter_id: "09F8879E-87E9-4305-A572-4B7BE209F857",
             local_meter_id: "09F8879E-87E9-4305-A572-4B7BE209F857",
             resource_group: "system.local",

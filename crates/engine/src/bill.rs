@@ -106,7 +106,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
         if !table.azure_stack[row] {
             continue;
         }
-        if table.meter_id[row] != table.local_meter_id[row] {
+        if !table.local[row] {
             azure_rows += 1;
             continue;
         }

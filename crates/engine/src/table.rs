@@ -221,6 +221,8 @@ macro_rules! string_columns {
             pub unit_price: Option<f64>,
             /// True for Azure Stack Hub usage (local data, or Azure rows that carry Azure Stack markers).
             pub azure_stack: bool,
+            /// True for usage as the stamp reports it (usage API, AzureStack-Tools CSVs), false for Azure billing data.
+            pub local: bool,
             /// Tags, already interned by [`UsageTable::intern_key_values`].
             pub tags: StrId,
             /// Additional info, already interned by [`UsageTable::intern_key_values`].
@@ -252,6 +254,8 @@ macro_rules! string_columns {
             pub unit_price: Column<f64>,
             /// Azure Stack Hub flag per row.
             pub azure_stack: Column<bool>,
+            /// Local (stamp) data flag per row; false for Azure billing data.
+            pub local: Column<bool>,
             /// Tags (raw text; pairs through [`UsageTable::key_values`]).
             pub tags: Column<StrId>,
             /// Additional info (raw text; pairs through [`UsageTable::key_values`]).
@@ -271,6 +275,7 @@ macro_rules! string_columns {
                 self.effective_cost.push(record.effective_cost.unwrap_or(f64::NAN));
                 self.unit_price.push(record.unit_price.unwrap_or(f64::NAN));
                 self.azure_stack.push(record.azure_stack);
+                self.local.push(record.local);
                 self.tags.push(record.tags);
                 self.additional_info.push(record.additional_info);
                 $(self.$name.push(self.strings.intern(record.$name));)*
@@ -284,7 +289,7 @@ macro_rules! string_columns {
                 let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
                 bytes(&self.line) + bytes(&self.usage_start) + bytes(&self.usage_end) + bytes(&self.quantity)
                     + self.source.heap_bytes() + self.cost.heap_bytes() + self.effective_cost.heap_bytes()
-                    + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.tags.heap_bytes()
+                    + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.local.heap_bytes() + self.tags.heap_bytes()
                     + self.additional_info.heap_bytes()
                     $(+ self.$name.heap_bytes())*
                     + self.strings.heap_bytes() + pairs
@@ -301,6 +306,7 @@ macro_rules! string_columns {
                 self.effective_cost.shrink_to_fit();
                 self.unit_price.shrink_to_fit();
                 self.azure_stack.shrink_to_fit();
+                self.local.shrink_to_fit();
                 self.tags.shrink_to_fit();
                 self.additional_info.shrink_to_fit();
                 $(self.$name.shrink_to_fit();)*

@@ -291,3 +291,11 @@ fn mutated_fixtures_never_panic_and_count_every_row() {
         }
     }
 }
+
+#[test]
+fn azure_side_rows_learn_their_local_meter_from_the_commerce_map() {
+    let (table, _) = read("cost-management-ea-2024-08-01.csv");
+    // Row 2 is App Service without azureStack.* keys: the commerce map knows it bills the local App Service meter.
+    assert_eq!(table.str(table.local_meter_id[1]), "190C935E-9ADA-48FF-9AB8-56EA1CF9ADAA");
+    assert_eq!(table.str(table.local_subscription[1]), "", "the local subscription is only known from the markers");
+}

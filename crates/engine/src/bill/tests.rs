@@ -17,6 +17,7 @@ fn local_table(rows: &[(&str, &str, &str, f64)]) -> UsageTable {
             usage_start: start,
             usage_end: start + DAY,
             azure_stack: true,
+            local: true,
             subscription: SUB,
             local_subscription: SUB,
             meter_id: meter,
@@ -150,4 +151,15 @@ fn generated_month_matches_an_independent_computation() {
     assert!((bill.total - expected).abs() < 1e-6, "{} vs {expected}", bill.total);
     let sum: f64 = bill.subscriptions.iter().flat_map(|s| &s.lines).map(|l| l.cost).sum();
     assert!((sum - bill.total).abs() < 1e-9);
+}
+
+#[test]
+fn azure_billing_rows_are_not_priced_again() {
+    let csv = include_bytes!("../../../../tests/fixtures/cost-management-ea-2024-08-01.csv");
+    let mut ingester = Ingester::new(UsageTable::default(), "cm.csv");
+    ingester.feed(csv);
+    let (table, _) = ingester.finish();
+    let bill = bill(&table, &PriceBook::default(), &BillOptions::default());
+    assert_eq!((bill.azure_rows_skipped, bill.rows, bill.total), (2, 0, 0.0));
+    assert!(bill.assumptions.iter().any(|a| a.contains("Azure-side rows carry Azure's own prices")));
 }

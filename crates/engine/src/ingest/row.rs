@@ -255,6 +255,8 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
     } else {
         let meter = table.key_value(additional_info, "azureStack.MeterId").map(str::to_string);
         let subscription = table.key_value(additional_info, "azureStack.SubscriptionId").map(str::to_string);
+        // Without an azureStack.MeterId marker, the catalog's commerce map says which local meter it bills.
+        let meter = meter.or_else(|| Catalog::builtin().commerce_meter(&meter_id).map(|(local, _)| local.id.clone()));
         (meter.map_or_else(|| Rc::from(""), |m| file.normalized_meter(&m)), subscription)
     };
     // Name and unit come from the catalog only when the file has none (Usagesummary, usage API pages).
@@ -294,6 +296,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         effective_cost,
         unit_price,
         azure_stack,
+        local,
         tags,
         additional_info,
         subscription,
