@@ -37,8 +37,15 @@ fn draw(svg: &mut String, days: &[(i64, f64)], unit: &str, width: u32, height: u
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(8)
-        .x_label_formatter(&|x| day_label(x.round() as i64).get(5..).unwrap_or_default().to_string())
+        .light_line_style(TRANSPARENT)
+        .x_labels(days.len().clamp(2, 9))
+        .x_label_formatter(&|x| {
+            // Only whole days get a label, so a short range does not repeat one day.
+            if (x - x.round()).abs() > 0.05 {
+                return String::new();
+            }
+            day_label(x.round() as i64).get(5..).unwrap_or_default().to_string()
+        })
         .y_label_formatter(&|y| compact_number(*y))
         .y_desc(unit)
         .x_desc("Day (UTC)")
@@ -63,7 +70,7 @@ fn compact_number(value: f64) -> String {
         format!("{:.1}M", value / 1e6)
     } else if magnitude >= 1e3 {
         format!("{:.1}k", value / 1e3)
-    } else if magnitude >= 10.0 || value == 0.0 {
+    } else if magnitude >= 10.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")
@@ -87,6 +94,12 @@ mod tests {
     }
 
     #[test]
+    fn one_day_is_labelled_once() {
+        let svg = daily_usage_svg(&[(20_000, 48.0)], "Virtual core hours", 640, 320);
+        assert_eq!(svg.matches("10-04").count(), 1, "{svg}");
+    }
+
+    #[test]
     fn empty_data_says_so() {
         assert!(daily_usage_svg(&[], "GB*hours", 300, 200).contains("No usage to show"));
     }
@@ -97,5 +110,6 @@ mod tests {
         assert_eq!(compact_number(950.0), "950");
         assert_eq!(compact_number(2.5), "2.50");
         assert_eq!(compact_number(0.0), "0");
+        assert_eq!(compact_number(5.0), "5");
     }
 }
