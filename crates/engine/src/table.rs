@@ -336,6 +336,8 @@ string_columns! {
     meter_id,
     /// The local Azure Stack Hub meter ID: the meter itself for local data, `azureStack.MeterId` for Azure rows.
     local_meter_id,
+    /// The commerce meter Azure bills: the meter itself for Azure rows, the catalog's mapping for local data.
+    commerce_meter_id,
     /// Meter name.
     meter_name,
     /// Meter category.

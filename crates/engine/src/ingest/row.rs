@@ -309,6 +309,11 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         location: raw.get(Field::Location),
         meter_id: &meter_id,
         local_meter_id: &local_meter_id,
+        commerce_meter_id: if local {
+            catalog_meter.and_then(|m| m.billed_as()).map_or("", |c| c.id.as_str())
+        } else {
+            &meter_id
+        },
         meter_name,
         meter_category: raw.get(Field::MeterCategory),
         meter_subcategory: raw.get(Field::MeterSubcategory),

@@ -52,6 +52,12 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     // Lower-case meter ID normalised, unit from the catalog.
     assert_eq!(table.str(table.meter_id[2]), "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5");
     assert_eq!(table.str(table.unit[2]), "Virtual core hours");
+    assert_eq!(
+        table.str(table.commerce_meter_id[2]),
+        "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+        "enriched from the catalog"
+    );
+    assert_eq!(table.str(table.commerce_meter_id[1]), "FB8C0713-EA20-40BF-901F-5560FD3F6330");
     assert_eq!(table.usage_start[2], crate::time::parse_timestamp("2026-10-02").unwrap());
     // Dash-less ID normalised; empty meter name filled from the catalog; doubled quotes and commas kept.
     assert_eq!(table.str(table.meter_id[3]), "09F8879E-87E9-4305-A572-4B7BE209F857");
