@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod kv;
 pub mod meter_id;
 pub mod prices;
+pub mod query;
 pub mod summary;
 pub mod table;
 pub mod time;

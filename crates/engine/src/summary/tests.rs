@@ -47,7 +47,11 @@ fn keys(summary: &Summary) -> Vec<String> {
 
 #[test]
 fn group_by_month_and_subscription() {
-    let options = SummaryOptions { by: vec![Dimension::Month, Dimension::Subscription], include_admin: false };
+    let options = SummaryOptions {
+        by: vec![Dimension::Month, Dimension::Subscription],
+        include_admin: false,
+        ..Default::default()
+    };
     let summary = Summary::of(&table(), &options);
     assert_eq!(
         keys(&summary),
@@ -61,7 +65,8 @@ fn group_by_month_and_subscription() {
 
 #[test]
 fn daily_series_fills_missing_days_and_keeps_units_apart() {
-    let options = SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: true };
+    let options =
+        SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: true, ..Default::default() };
     let summary = Summary::of(&table(), &options);
     let vcpu = daily_quantity(&summary, "Virtual core hours");
     let day = |s| parse_timestamp(s).unwrap() / DAY;
@@ -76,7 +81,7 @@ fn daily_series_fills_missing_days_and_keeps_units_apart() {
 
 #[test]
 fn group_by_tag() {
-    let options = SummaryOptions { by: vec![Dimension::Tag("ENV".into())], include_admin: false };
+    let options = SummaryOptions { by: vec![Dimension::Tag("ENV".into())], include_admin: false, ..Default::default() };
     let summary = Summary::of(&table(), &options);
     assert_eq!(
         keys(&summary),

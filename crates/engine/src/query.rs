@@ -1,0 +1,786 @@
+//! The query engine every view and the CLI use: filters become masks over dense dimension codes, group-by
+//! accumulates into dense arrays indexed by those codes (a hash map only when the code space is huge), and
+//! results are small. Dimension codes are computed once per table and dimension and cached.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::str::FromStr;
+
+use crate::admin::AdminClassifier;
+use crate::catalog::Catalog;
+use crate::table::{Column, StrId, UsageTable};
+use crate::time;
+
+/// A dimension to filter or group by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// Subscription ID.
+    Subscription,
+    /// Resource group.
+    ResourceGroup,
+    /// Resource URI.
+    Resource,
+    /// Meter ID.
+    MeterId,
+    /// Meter name.
+    MeterName,
+    /// Meter category.
+    MeterCategory,
+    /// Meter subcategory.
+    MeterSubcategory,
+    /// Location.
+    Location,
+    /// Unit of measure.
+    Unit,
+    /// Source file format.
+    SourceFormat,
+    /// Day of the usage start.
+    Day,
+    /// Month of the usage start.
+    Month,
+    /// Hour of the usage start.
+    Hour,
+    /// Commerce meter Azure bills.
+    CommerceMeterId,
+    /// Billing unit of the commerce meter (local data: from the catalog).
+    BillingUnit,
+    /// Currency of the costs.
+    Currency,
+    /// ISO week (Monday) of the usage start.
+    Week,
+    /// Source file name.
+    SourceFile,
+    /// The value of one tag (key matched ignoring ASCII case).
+    Tag(String),
+}
+
+impl Dimension {
+    /// The fixed dimensions, in the order of [`Dimension::NAMES`] (plus `tag:KEY`).
+    pub const ALL: &'static [Dimension] = &[
+        Dimension::Subscription,
+        Dimension::ResourceGroup,
+        Dimension::Resource,
+        Dimension::MeterId,
+        Dimension::MeterName,
+        Dimension::MeterCategory,
+        Dimension::MeterSubcategory,
+        Dimension::Location,
+        Dimension::Unit,
+        Dimension::SourceFormat,
+        Dimension::Day,
+        Dimension::Month,
+        Dimension::Hour,
+        Dimension::CommerceMeterId,
+        Dimension::BillingUnit,
+        Dimension::Currency,
+        Dimension::Week,
+        Dimension::SourceFile,
+    ];
+
+    /// The names accepted by [`Dimension::from_str`], besides `tag:KEY`.
+    pub const NAMES: &'static [&'static str] = &[
+        "subscription",
+        "resource_group",
+        "resource",
+        "meter_id",
+        "meter_name",
+        "meter_category",
+        "meter_subcategory",
+        "location",
+        "unit",
+        "source_format",
+        "day",
+        "month",
+        "hour",
+        "commerce_meter_id",
+        "billing_unit",
+        "currency",
+        "week",
+        "source_file",
+    ];
+
+    /// Stable name, used as the key in JSON output (`tag:KEY` for tags).
+    pub fn name(&self) -> String {
+        match self {
+            Dimension::Tag(key) => format!("tag:{key}"),
+            fixed => Self::NAMES[Self::ALL.iter().position(|d| d == fixed).unwrap_or(0)].to_string(),
+        }
+    }
+
+    fn is_time(&self) -> bool {
+        matches!(self, Dimension::Day | Dimension::Month | Dimension::Hour | Dimension::Week)
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(key) = s.strip_prefix("tag:") {
+            return if key.is_empty() {
+                Err("tag: needs a key, e.g. tag:costcenter".into())
+            } else {
+                Ok(Dimension::Tag(key.into()))
+            };
+        }
+        Self::NAMES
+            .iter()
+            .position(|n| *n == s)
+            .map(|i| Self::ALL[i].clone())
+            .ok_or_else(|| format!("unknown dimension {s:?}; valid dimensions: {}, tag:KEY", Self::NAMES.join(", ")))
+    }
+}
+
+/// A row filter.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    /// The dimension's value is one of these.
+    In(Dimension, Vec<String>),
+    /// The dimension's value is none of these.
+    NotIn(Dimension, Vec<String>),
+    /// Usage starts in `[from, to)` (UTC seconds).
+    TimeRange {
+        /// Inclusive start.
+        from: i64,
+        /// Exclusive end.
+        to: i64,
+    },
+    /// Case-insensitive text in the subscription, resource group, resource, meter ID or meter name.
+    Text(String),
+}
+
+impl Filter {
+    fn dimension(&self) -> Option<&Dimension> {
+        match self {
+            Filter::In(d, _) | Filter::NotIn(d, _) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Parses `DIM=VALUE` (or `DIM!=VALUE`).
+    pub fn parse(text: &str) -> Result<Filter, String> {
+        if let Some((dim, value)) = text.split_once("!=") {
+            return Ok(Filter::NotIn(dim.parse()?, vec![value.to_string()]));
+        }
+        let (dim, value) = text.split_once('=').ok_or_else(|| format!("filter {text:?} is not DIM=VALUE"))?;
+        Ok(Filter::In(dim.parse()?, vec![value.to_string()]))
+    }
+}
+
+/// How groups are ordered.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum SortBy {
+    /// By the group key, ascending (time keys sort chronologically).
+    #[default]
+    Key,
+    /// By row count, largest first.
+    Rows,
+    /// By quantity in one unit, largest first.
+    Quantity(String),
+    /// By cost in one currency, largest first.
+    Cost(String),
+}
+
+/// A question asked of the table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Query {
+    /// All must hold (filters on one dimension should be merged into one `In`).
+    pub filters: Vec<Filter>,
+    /// Group by these, in order.
+    pub group_by: Vec<Dimension>,
+    /// Count admin (infrastructure) rows too.
+    pub include_admin: bool,
+    /// Count only admin rows (to show what is hidden).
+    pub only_admin: bool,
+    /// Time buckets are taken in this fixed offset from UTC (minutes east).
+    pub utc_offset_minutes: i32,
+    /// Group order.
+    pub sort: SortBy,
+    /// Keep the first N groups and put the rest in one "Others" group.
+    pub top: Option<usize>,
+    /// Skip this many groups, then keep at most this many (after top-N).
+    pub page: Option<(usize, usize)>,
+    /// Count distinct resources per group.
+    pub distinct_resources: bool,
+}
+
+/// Label of the group holding everything outside the top N.
+pub const OTHERS: &str = "Others";
+
+/// Measures of a set of rows. Quantities per unit, costs per currency; never summed across keys.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Totals {
+    /// Rows.
+    pub rows: u64,
+    /// Quantity per unit.
+    pub quantity: BTreeMap<String, f64>,
+    /// Billed cost per currency (only rows that carry a cost).
+    pub cost: BTreeMap<String, f64>,
+    /// Effective (amortized) cost per currency (only rows that carry one).
+    pub effective_cost: BTreeMap<String, f64>,
+    /// Distinct resources (when asked for).
+    pub resources: u64,
+}
+
+impl Totals {
+    /// Adds `other` into `self` (maps merged by key). Distinct resources cannot be added and are left alone.
+    pub fn add(&mut self, other: &Totals) {
+        self.rows += other.rows;
+        for (map, from) in [
+            (&mut self.quantity, &other.quantity),
+            (&mut self.cost, &other.cost),
+            (&mut self.effective_cost, &other.effective_cost),
+        ] {
+            for (k, v) in from {
+                *map.entry(k.clone()).or_default() += v;
+            }
+        }
+    }
+}
+
+/// One group of a result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// Dimension values, in the order asked for.
+    pub key: Vec<(Dimension, String)>,
+    /// Measures.
+    pub totals: Totals,
+}
+
+/// The answer to a [`Query`].
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct QueryResult {
+    /// Groups after sort, top-N and paging.
+    pub groups: Vec<Group>,
+    /// Number of groups before top-N and paging.
+    pub group_count: usize,
+    /// Measures of every selected row.
+    pub total: Totals,
+}
+
+/// Label used for rows whose unit is unknown.
+pub const UNKNOWN_UNIT: &str = "(unknown unit)";
+/// Label used for costs whose currency is unknown.
+pub const UNKNOWN_CURRENCY: &str = "(unknown currency)";
+
+/// Dense codes of one dimension: a code per row and a label per code.
+struct Codes {
+    per_row: Vec<u32>,
+    labels: Vec<String>,
+}
+
+/// Answers queries about one table; caches dimension codes and row selections between queries.
+pub struct QueryEngine<'t> {
+    table: &'t UsageTable,
+    admin: Vec<bool>,
+    codes: RefCell<HashMap<(Dimension, i32), Rc<Codes>>>,
+    selections: RefCell<HashMap<String, Rc<Vec<u32>>>>,
+}
+
+/// Group index spaces up to this size accumulate into dense arrays.
+const DENSE_LIMIT: usize = 1 << 22;
+
+impl<'t> QueryEngine<'t> {
+    /// Prepares queries over `table` (classifies admin rows once).
+    pub fn new(table: &'t UsageTable) -> Self {
+        let classifier = AdminClassifier::new(table);
+        let admin = (0..table.len()).map(|row| classifier.classify(row).is_some()).collect();
+        QueryEngine { table, admin, codes: RefCell::default(), selections: RefCell::default() }
+    }
+
+    /// The table queried.
+    pub fn table(&self) -> &'t UsageTable {
+        self.table
+    }
+
+    /// True when row `row` is admin (infrastructure) usage.
+    pub fn is_admin(&self, row: usize) -> bool {
+        self.admin[row]
+    }
+
+    fn codes(&self, dimension: &Dimension, offset: i32) -> Rc<Codes> {
+        let offset = if dimension.is_time() { offset } else { 0 };
+        let key = (dimension.clone(), offset);
+        if let Some(codes) = self.codes.borrow().get(&key) {
+            return codes.clone();
+        }
+        let codes = Rc::new(self.compute_codes(dimension, offset));
+        self.codes.borrow_mut().insert(key, codes.clone());
+        codes
+    }
+
+    fn compute_codes(&self, dimension: &Dimension, offset_minutes: i32) -> Codes {
+        let t = self.table;
+        let shift = offset_minutes as i64 * 60;
+        let by_string = |column: &Column<StrId>, empty: &str| {
+            compact(
+                t.len(),
+                |row| column[row].0 as i64,
+                |id| {
+                    let s = t.str(StrId(id as u32));
+                    if s.is_empty() {
+                        empty.to_string()
+                    } else {
+                        s.to_string()
+                    }
+                },
+            )
+        };
+        match dimension {
+            Dimension::Subscription => by_string(&t.subscription, ""),
+            Dimension::ResourceGroup => by_string(&t.resource_group, ""),
+            Dimension::Resource => by_string(&t.resource_uri, ""),
+            Dimension::MeterId => by_string(&t.meter_id, ""),
+            Dimension::MeterName => by_string(&t.meter_name, ""),
+            Dimension::MeterCategory => by_string(&t.meter_category, ""),
+            Dimension::MeterSubcategory => by_string(&t.meter_subcategory, ""),
+            Dimension::Location => by_string(&t.location, ""),
+            Dimension::Unit => by_string(&t.unit, UNKNOWN_UNIT),
+            Dimension::Currency => by_string(&t.currency, UNKNOWN_CURRENCY),
+            Dimension::CommerceMeterId => by_string(&t.commerce_meter_id, ""),
+            Dimension::SourceFormat => compact(
+                t.len(),
+                |row| t.source[row] as i64,
+                |s| t.sources().get(s as usize).map_or("unknown", |s| s.format.as_str()).to_string(),
+            ),
+            Dimension::SourceFile => compact(
+                t.len(),
+                |row| t.source[row] as i64,
+                |s| t.sources().get(s as usize).map_or("", |s| s.file.as_str()).to_string(),
+            ),
+            Dimension::Hour => {
+                compact(t.len(), |row| (t.usage_start[row] + shift).div_euclid(3600), |h| time::hour_label(h * 3600))
+            }
+            Dimension::Day => compact(t.len(), |row| time::day_of(t.usage_start[row] + shift), time::day_label),
+            Dimension::Week => compact(
+                t.len(),
+                |row| (time::day_of(t.usage_start[row] + shift) + 3).div_euclid(7),
+                |w| time::day_label(w * 7 - 3),
+            ),
+            Dimension::Month => {
+                compact(t.len(), |row| time::month_index(t.usage_start[row] + shift), time::month_index_label)
+            }
+            Dimension::BillingUnit => {
+                let catalog = Catalog::builtin();
+                let mut billing: HashMap<(bool, StrId, StrId), i64> = HashMap::new();
+                let mut labels: Vec<String> = Vec::new();
+                let mut index: HashMap<String, i64> = HashMap::new();
+                let per_row: Vec<i64> = (0..t.len())
+                    .map(|row| {
+                        let key = (t.local[row], t.meter_id[row], t.unit[row]);
+                        *billing.entry(key).or_insert_with(|| {
+                            let from_catalog =
+                                catalog.local_meter(t.str(key.1)).and_then(|m| m.billed_as()).map(|c| c.unit.clone());
+                            let unit = match from_catalog {
+                                Some(unit) if key.0 => unit,
+                                _ if t.str(key.2).is_empty() => UNKNOWN_UNIT.to_string(),
+                                _ => t.str(key.2).to_string(),
+                            };
+                            let next = index.len() as i64;
+                            *index.entry(unit.clone()).or_insert_with(|| {
+                                labels.push(unit);
+                                next
+                            })
+                        })
+                    })
+                    .collect();
+                compact(t.len(), |row| per_row[row], |i| labels[i as usize].clone())
+            }
+            Dimension::Tag(key) => {
+                let keys: Vec<StrId> = (0..t.strings().len() as u32)
+                    .map(StrId)
+                    .filter(|id| t.str(*id).eq_ignore_ascii_case(key))
+                    .collect();
+                compact(
+                    t.len(),
+                    |row| {
+                        t.key_values(t.tags[row]).iter().find(|(k, _)| keys.contains(k)).map_or(0, |(_, v)| v.0 as i64)
+                    },
+                    |id| t.str(StrId(id as u32)).to_string(),
+                )
+            }
+        }
+    }
+
+    /// The rows that pass `query`'s filters and admin choice, in table order (cached by filter set).
+    fn selection(&self, query: &Query) -> Rc<Vec<u32>> {
+        let (filters, offset) = (&query.filters, query.utc_offset_minutes);
+        let admin_rows = |admin: bool| if query.only_admin { admin } else { query.include_admin || !admin };
+        let key = format!("{filters:?}|{}|{}|{offset}", query.include_admin, query.only_admin);
+        if let Some(rows) = self.selections.borrow().get(&key) {
+            return rows.clone();
+        }
+        let t = self.table;
+        let mut masks: Vec<(Rc<Codes>, Vec<bool>)> = Vec::new();
+        let mut ranges = Vec::new();
+        let mut texts: Vec<Vec<(Rc<Codes>, Vec<bool>)>> = Vec::new();
+        for filter in filters {
+            match filter {
+                Filter::In(d, values) | Filter::NotIn(d, values) => {
+                    let codes = self.codes(d, offset);
+                    let keep = matches!(filter, Filter::In(..));
+                    let mask = codes.labels.iter().map(|l| values.iter().any(|v| v == l) == keep).collect();
+                    masks.push((codes, mask));
+                }
+                Filter::TimeRange { from, to } => ranges.push((*from, *to)),
+                Filter::Text(text) => {
+                    let needle = text.to_lowercase();
+                    let dims = [
+                        Dimension::Subscription,
+                        Dimension::ResourceGroup,
+                        Dimension::Resource,
+                        Dimension::MeterId,
+                        Dimension::MeterName,
+                    ];
+                    texts.push(
+                        dims.iter()
+                            .map(|d| {
+                                let codes = self.codes(d, 0);
+                                let mask = codes.labels.iter().map(|l| l.to_lowercase().contains(&needle)).collect();
+                                (codes, mask)
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        let rows: Vec<u32> = (0..t.len())
+            .filter(|&row| {
+                admin_rows(self.admin[row])
+                    && ranges.iter().all(|(from, to)| (*from..*to).contains(&t.usage_start[row]))
+                    && masks.iter().all(|(codes, mask)| mask[codes.per_row[row] as usize])
+                    && texts.iter().all(|any| any.iter().any(|(codes, mask)| mask[codes.per_row[row] as usize]))
+            })
+            .map(|row| row as u32)
+            .collect();
+        let rows = Rc::new(rows);
+        self.selections.borrow_mut().insert(key, rows.clone());
+        rows
+    }
+
+    /// Answers `query`.
+    pub fn run(&self, query: &Query) -> QueryResult {
+        let t = self.table;
+        let rows = self.selection(query);
+        let dims: Vec<Rc<Codes>> = query.group_by.iter().map(|d| self.codes(d, query.utc_offset_minutes)).collect();
+        let units = self.codes(&Dimension::Unit, 0);
+        let currencies = self.codes(&Dimension::Currency, 0);
+        let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
+        let space: Option<usize> = dims.iter().try_fold(1usize, |acc, c| acc.checked_mul(c.labels.len().max(1)));
+        let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s * n_units <= 4 * DENSE_LIMIT);
+        let group_of =
+            |row: usize| dims.iter().fold(0u64, |acc, c| acc * c.labels.len().max(1) as u64 + c.per_row[row] as u64);
+
+        // Slot per group: identity when dense, else assigned on first sight.
+        let mut slot_of: HashMap<u64, usize> = HashMap::new();
+        let mut keys: Vec<u64> = Vec::new();
+        let slots = if dense { space.unwrap_or(1) } else { 0 };
+        let mut counts = vec![0u64; slots];
+        let mut quantity = vec![0f64; slots * n_units];
+        let mut unit_seen = vec![false; slots * n_units];
+        // Per slot and currency: billed cost, effective cost, and whether any row carried each.
+        let mut money = vec![(0f64, 0f64, false, false); slots * n_currencies];
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let resource_codes = query.distinct_resources.then(|| self.codes(&Dimension::Resource, 0));
+        for &row in rows.iter() {
+            let row = row as usize;
+            let g = group_of(row);
+            let slot = if dense {
+                g as usize
+            } else {
+                *slot_of.entry(g).or_insert_with(|| {
+                    keys.push(g);
+                    counts.push(0);
+                    quantity.resize(quantity.len() + n_units, 0.0);
+                    unit_seen.resize(unit_seen.len() + n_units, false);
+                    money.resize(money.len() + n_currencies, (0.0, 0.0, false, false));
+                    keys.len() - 1
+                })
+            };
+            counts[slot] += 1;
+            quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
+            unit_seen[slot * n_units + units.per_row[row] as usize] = true;
+            let cell = &mut money[slot * n_currencies + currencies.per_row[row] as usize];
+            let (cost, effective) = (t.cost[row], t.effective_cost[row]);
+            if !cost.is_nan() {
+                cell.0 += cost;
+                cell.2 = true;
+            }
+            if !effective.is_nan() {
+                cell.1 += effective;
+                cell.3 = true;
+            }
+            if let Some(resources) = &resource_codes {
+                pairs.push((slot as u32, resources.per_row[row]));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut resources_per_slot: HashMap<u32, u64> = HashMap::new();
+        for (slot, _) in &pairs {
+            *resources_per_slot.entry(*slot).or_default() += 1;
+        }
+
+        let totals_of = |slot: usize| {
+            let mut totals = Totals {
+                rows: counts[slot],
+                resources: resources_per_slot.get(&(slot as u32)).copied().unwrap_or(0),
+                ..Default::default()
+            };
+            for u in 0..n_units {
+                if unit_seen[slot * n_units + u] {
+                    totals
+                        .quantity
+                        .insert(units.labels.get(u).cloned().unwrap_or_default(), quantity[slot * n_units + u]);
+                }
+            }
+            for c in 0..n_currencies {
+                let (cost, effective, has_cost, has_effective) = money[slot * n_currencies + c];
+                let label = || currencies.labels.get(c).cloned().unwrap_or_default();
+                if has_cost {
+                    totals.cost.insert(label(), cost);
+                }
+                if has_effective {
+                    totals.effective_cost.insert(label(), effective);
+                }
+            }
+            totals
+        };
+        let groups: Vec<(usize, Group)> = (0..counts.len())
+            .filter(|&slot| counts[slot] > 0)
+            .map(|slot| {
+                let mut g = if dense { slot as u64 } else { keys[slot] };
+                let mut key = vec![(Dimension::Subscription, String::new()); dims.len()];
+                for (i, c) in dims.iter().enumerate().rev() {
+                    let n = c.labels.len().max(1) as u64;
+                    key[i] = (query.group_by[i].clone(), c.labels.get((g % n) as usize).cloned().unwrap_or_default());
+                    g /= n;
+                }
+                (slot, Group { key, totals: totals_of(slot) })
+            })
+            .collect();
+        let mut total = Totals::default();
+        for (_, g) in &groups {
+            total.add(&g.totals);
+        }
+        if let Some(resources) = &resource_codes {
+            let mut all: Vec<u32> = rows.iter().map(|&r| resources.per_row[r as usize]).collect();
+            all.sort_unstable();
+            all.dedup();
+            total.resources = all.len() as u64;
+        }
+
+        let mut groups: Vec<Group> = groups.into_iter().map(|(_, g)| g).collect();
+        sort_groups(&mut groups, &query.sort);
+        let group_count = groups.len();
+        if let Some(top) = query.top.filter(|&n| n < groups.len()) {
+            let rest = groups.split_off(top);
+            let mut others = Totals::default();
+            for g in &rest {
+                others.add(&g.totals);
+            }
+            if let Some(resources) = &resource_codes {
+                let kept: std::collections::HashSet<Vec<String>> =
+                    groups.iter().map(|g| g.key.iter().map(|k| k.1.clone()).collect()).collect();
+                let mut ids: Vec<u32> = rows
+                    .iter()
+                    .filter(|&&r| {
+                        let key: Vec<String> =
+                            dims.iter().map(|c| c.labels[c.per_row[r as usize] as usize].clone()).collect();
+                        !kept.contains(&key)
+                    })
+                    .map(|&r| resources.per_row[r as usize])
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                others.resources = ids.len() as u64;
+            }
+            let key = query.group_by.iter().map(|d| (d.clone(), OTHERS.to_string())).collect();
+            groups.push(Group { key, totals: others });
+        }
+        if let Some((skip, take)) = query.page {
+            groups = groups.into_iter().skip(skip).take(take).collect();
+        }
+        QueryResult { groups, group_count, total }
+    }
+
+    /// The values of `dimension` with their row counts under every filter of `query` except those on
+    /// `dimension` itself (what a slicer lists while other visuals are filtered).
+    pub fn slicer(&self, query: &Query, dimension: &Dimension) -> Vec<(String, u64)> {
+        let filters = query.filters.iter().filter(|f| f.dimension() != Some(dimension)).cloned().collect();
+        let q = Query {
+            filters,
+            group_by: vec![dimension.clone()],
+            top: None,
+            page: None,
+            sort: SortBy::Key,
+            ..query.clone()
+        };
+        self.run(&q).groups.into_iter().map(|g| (g.key[0].1.clone(), g.totals.rows)).collect()
+    }
+
+    /// A matrix: `rows` dimensions down, `columns` across, with subtotals at every row level and a total column
+    /// and row. Every subtotal is the sum of the cells it spans, so the matrix adds up exactly.
+    pub fn matrix(&self, query: &Query, rows: &[Dimension], columns: &[Dimension]) -> Matrix {
+        let mut q =
+            Query { group_by: [rows, columns].concat(), top: None, page: None, sort: SortBy::Key, ..query.clone() };
+        q.distinct_resources = false;
+        let result = self.run(&q);
+        let mut column_keys: Vec<Vec<String>> =
+            result.groups.iter().map(|g| g.key[rows.len()..].iter().map(|k| k.1.clone()).collect()).collect();
+        column_keys.sort();
+        column_keys.dedup();
+        let column_index: HashMap<&Vec<String>, usize> = column_keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let mut leaves: BTreeMap<Vec<String>, Vec<Totals>> = BTreeMap::new();
+        for g in &result.groups {
+            let row_key: Vec<String> = g.key[..rows.len()].iter().map(|k| k.1.clone()).collect();
+            let col_key: Vec<String> = g.key[rows.len()..].iter().map(|k| k.1.clone()).collect();
+            let cells = leaves.entry(row_key).or_insert_with(|| vec![Totals::default(); column_keys.len()]);
+            cells[column_index[&col_key]].add(&g.totals);
+        }
+        // Subtotal rows for every prefix, built by adding the leaves under them.
+        let mut out: Vec<MatrixRow> = Vec::new();
+        let mut grand = vec![Totals::default(); column_keys.len()];
+        let leaf_rows: Vec<(Vec<String>, Vec<Totals>)> = leaves.into_iter().collect();
+        fn add_cells(into: &mut [Totals], from: &[Totals]) {
+            for (a, b) in into.iter_mut().zip(from) {
+                a.add(b);
+            }
+        }
+        let mut i = 0;
+        while i < leaf_rows.len() {
+            emit(&leaf_rows, &mut i, 0, rows.len(), column_keys.len(), &mut out, &mut grand);
+        }
+        fn emit(
+            leaves: &[(Vec<String>, Vec<Totals>)],
+            i: &mut usize,
+            level: usize,
+            depth: usize,
+            width: usize,
+            out: &mut Vec<MatrixRow>,
+            parent: &mut [Totals],
+        ) {
+            if level + 1 >= depth {
+                let (key, cells) = &leaves[*i];
+                add_cells(parent, cells);
+                out.push(MatrixRow {
+                    key: key.clone(),
+                    level,
+                    subtotal: false,
+                    total: row_total(cells),
+                    cells: cells.clone(),
+                });
+                *i += 1;
+                return;
+            }
+            let prefix = leaves[*i].0[..=level].to_vec();
+            let position = out.len();
+            out.push(MatrixRow {
+                key: prefix.clone(),
+                level,
+                subtotal: true,
+                cells: Vec::new(),
+                total: Totals::default(),
+            });
+            let mut cells = vec![Totals::default(); width];
+            while *i < leaves.len() && leaves[*i].0[..=level] == prefix[..] {
+                emit(leaves, i, level + 1, depth, width, out, &mut cells);
+            }
+            add_cells(parent, &cells);
+            out[position].total = row_total(&cells);
+            out[position].cells = cells;
+        }
+        fn row_total(cells: &[Totals]) -> Totals {
+            let mut total = Totals::default();
+            for c in cells {
+                total.add(c);
+            }
+            total
+        }
+        let grand_total = row_total(&grand);
+        Matrix {
+            row_dimensions: rows.to_vec(),
+            column_dimensions: columns.to_vec(),
+            columns: column_keys,
+            rows: out,
+            column_totals: grand,
+            grand_total,
+        }
+    }
+}
+
+/// Dense codes from sparse keys: first-seen order, then sorted by label so codes follow key order.
+fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String) -> Codes {
+    let mut index: HashMap<i64, u32> = HashMap::new();
+    let mut raw: Vec<i64> = Vec::new();
+    let per_row: Vec<u32> = (0..len)
+        .map(|row| {
+            let k = key(row);
+            *index.entry(k).or_insert_with(|| {
+                raw.push(k);
+                raw.len() as u32 - 1
+            })
+        })
+        .collect();
+    let mut order: Vec<u32> = (0..raw.len() as u32).collect();
+    order.sort_by_key(|&i| raw[i as usize]);
+    let mut rank = vec![0u32; raw.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    Codes {
+        per_row: per_row.into_iter().map(|c| rank[c as usize]).collect(),
+        labels: order.iter().map(|&i| label(raw[i as usize])).collect(),
+    }
+}
+
+fn sort_groups(groups: &mut [Group], sort: &SortBy) {
+    let value = |g: &Group| -> f64 {
+        match sort {
+            SortBy::Key => 0.0,
+            SortBy::Rows => g.totals.rows as f64,
+            SortBy::Quantity(unit) => g.totals.quantity.get(unit).copied().unwrap_or(0.0),
+            SortBy::Cost(currency) => g.totals.cost.get(currency).copied().unwrap_or(0.0),
+        }
+    };
+    groups.sort_by(|a, b| match sort {
+        SortBy::Key => std::cmp::Ordering::Equal,
+        _ => value(b).total_cmp(&value(a)),
+    });
+}
+
+/// One row of a [`Matrix`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatrixRow {
+    /// Row dimension values down to `level`.
+    pub key: Vec<String>,
+    /// Depth in the row hierarchy (0 = top).
+    pub level: usize,
+    /// A subtotal of the rows under `key`.
+    pub subtotal: bool,
+    /// One cell per column key.
+    pub cells: Vec<Totals>,
+    /// The row's total across columns.
+    pub total: Totals,
+}
+
+/// A row hierarchy × column hierarchy with subtotals and totals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    /// Dimensions down.
+    pub row_dimensions: Vec<Dimension>,
+    /// Dimensions across.
+    pub column_dimensions: Vec<Dimension>,
+    /// Column keys, in order.
+    pub columns: Vec<Vec<String>>,
+    /// Rows in display order: each subtotal before the rows it spans.
+    pub rows: Vec<MatrixRow>,
+    /// Per column, the total of the top-level rows.
+    pub column_totals: Vec<Totals>,
+    /// Everything.
+    pub grand_total: Totals,
+}
+
+#[cfg(test)]
+mod tests;
