@@ -10,6 +10,7 @@ use meterlens_engine::bill::{bill, Bill, BillOptions};
 use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
 use meterlens_engine::ingest::{ColumnMapping, FileReport, IngestOptions, Ingester};
 use meterlens_engine::prices::PriceBook;
+use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
@@ -34,6 +35,18 @@ enum Command {
         /// Print JSON (the shape is documented in README.md and stable).
         #[arg(long)]
         json: bool,
+        /// Only rows where DIM equals VALUE (repeatable; several values of one DIM are alternatives; DIM!=VALUE excludes).
+        #[arg(long = "filter", value_parser = parse_filter)]
+        filters: Vec<Filter>,
+        /// Add a time dimension to the grouping.
+        #[arg(long, value_parser = ["hour", "day", "week", "month"])]
+        grain: Option<String>,
+        /// Keep the N groups with the most rows; the rest are summed into "Others".
+        #[arg(long)]
+        top: Option<usize>,
+        /// A matrix: ROW_DIMS:COLUMN_DIMS, e.g. meter_category,meter_name:month (subtotals and totals included).
+        #[arg(long, value_parser = parse_matrix)]
+        matrix: Option<(Vec<Dimension>, Vec<Dimension>)>,
         /// Your own column mapping for CSVs MeterLens does not recognise: FIELD=COLUMN,... (fields:
         /// usage_start, usage_end, meter_id, meter_name, quantity, unit, subscription, resource_uri, cost, ...).
         #[arg(long, value_parser = parse_mapping)]
@@ -72,6 +85,17 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: u32,
     },
+    /// Benchmarks the query engine on a usage file: the queries of scripts/bench-query, cold and warm.
+    BenchQuery {
+        /// Runs after the first (the median counts).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+        /// Print JSON (for scripts/bench-query.py).
+        #[arg(long)]
+        json: bool,
+        /// The usage file.
+        file: PathBuf,
+    },
     /// Writes a deterministic month of Azure Stack Hub usage.
     Generate {
         /// Number of usage rows.
@@ -93,6 +117,37 @@ fn parse_dimension(s: &str) -> Result<Dimension, String> {
     s.parse()
 }
 
+fn parse_filter(s: &str) -> Result<Filter, String> {
+    Filter::parse(s)
+}
+
+fn parse_matrix(s: &str) -> Result<(Vec<Dimension>, Vec<Dimension>), String> {
+    let (rows, columns) = s.split_once(':').ok_or_else(|| format!("matrix {s:?} is not ROW_DIMS:COLUMN_DIMS"))?;
+    let dims = |list: &str| {
+        list.split(',').filter(|d| !d.trim().is_empty()).map(str::parse).collect::<Result<Vec<Dimension>, _>>()
+    };
+    let (rows, columns) = (dims(rows)?, dims(columns)?);
+    if rows.is_empty() || columns.is_empty() {
+        return Err(format!("matrix {s:?} needs row and column dimensions"));
+    }
+    Ok((rows, columns))
+}
+
+/// `--filter a=1 --filter a=2` means a in {1, 2}.
+fn merge_filters(filters: Vec<Filter>) -> Vec<Filter> {
+    let mut merged: Vec<Filter> = Vec::new();
+    for filter in filters {
+        match (filter, merged.last_mut()) {
+            (Filter::In(d, values), _) => match merged.iter_mut().find(|f| matches!(f, Filter::In(e, _) if *e == d)) {
+                Some(Filter::In(_, existing)) => existing.extend(values),
+                _ => merged.push(Filter::In(d, values)),
+            },
+            (other, _) => merged.push(other),
+        }
+    }
+    merged
+}
+
 fn parse_mapping(s: &str) -> Result<ColumnMapping, String> {
     ColumnMapping::parse(s)
 }
@@ -104,13 +159,18 @@ fn parse_generate_format(s: &str) -> Result<GenerateFormat, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Summary { by, include_admin, json, map, files } => {
+        Command::Summary { mut by, include_admin, json, filters, grain, top, matrix, map, files } => {
             let ingest = IngestOptions { mapping: map.unwrap_or_default() };
-            summary(&files, &ingest, SummaryOptions { by, include_admin }, json)
+            if let Some(grain) = grain {
+                by.push(grain.parse().unwrap_or(Dimension::Day));
+            }
+            let options = SummaryOptions { by, include_admin, filters: merge_filters(filters), top };
+            summary(&files, &ingest, options, matrix, json)
         }
         Command::Bill { prices, subscription, include_admin, json, files } => {
             bill_command(&files, prices.as_ref(), BillOptions { subscription, period: None, include_admin }, json)
         }
+        Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
             let options = GenerateOptions { rows, seed, format, ..Default::default() };
@@ -289,6 +349,86 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Query timings on one file: the first run (builds the dimension codes it needs) and the median of the next.
+fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
+    use std::time::Instant;
+    let started = Instant::now();
+    let (table, _) = ingest_files(std::slice::from_ref(file), &IngestOptions::default())?;
+    let ingest_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let engine = QueryEngine::new(&table);
+    let engine_s = started.elapsed().as_secs_f64();
+    let all = Query { include_admin: true, ..Default::default() };
+    // The busiest subscription and three of its resource groups, as a slicer click would pick them.
+    let busiest =
+        engine.run(&Query { group_by: vec![Dimension::Subscription], sort: SortBy::Rows, top: Some(1), ..all.clone() });
+    let subscription = busiest.groups.first().map(|g| g.key[0].1.clone()).unwrap_or_default();
+    let in_subscription = Filter::In(Dimension::Subscription, vec![subscription.clone()]);
+    let groups = engine.run(&Query {
+        filters: vec![in_subscription.clone()],
+        group_by: vec![Dimension::ResourceGroup],
+        sort: SortBy::Rows,
+        ..all.clone()
+    });
+    let resource_groups: Vec<String> = groups.groups.iter().take(3).map(|g| g.key[0].1.clone()).collect();
+    let q = |group_by: Vec<Dimension>| Query { group_by, ..all.clone() };
+    let queries: Vec<(&str, Box<dyn Fn() -> usize + '_>)> = vec![
+        ("group_by_1", Box::new(|| engine.run(&q(vec![Dimension::MeterId])).groups.len())),
+        ("group_by_2", Box::new(|| engine.run(&q(vec![Dimension::Subscription, Dimension::Day])).groups.len())),
+        (
+            "group_by_3",
+            Box::new(|| {
+                engine.run(&q(vec![Dimension::Subscription, Dimension::ResourceGroup, Dimension::MeterId])).groups.len()
+            }),
+        ),
+        (
+            "filter_group",
+            Box::new(|| {
+                let filters =
+                    vec![in_subscription.clone(), Filter::In(Dimension::ResourceGroup, resource_groups.clone())];
+                engine.run(&Query { filters, ..q(vec![Dimension::MeterId]) }).groups.len()
+            }),
+        ),
+        (
+            "top_10",
+            Box::new(|| {
+                engine.run(&Query { sort: SortBy::Rows, top: Some(10), ..q(vec![Dimension::Resource]) }).groups.len()
+            }),
+        ),
+        ("matrix", Box::new(|| engine.matrix(&all, &[Dimension::MeterName], &[Dimension::Month]).rows.len())),
+    ];
+    let mut results = Vec::new();
+    for (name, run) in &queries {
+        let time = |f: &dyn Fn() -> usize| {
+            let start = Instant::now();
+            let n = f();
+            (start.elapsed().as_secs_f64() * 1000.0, n)
+        };
+        let (cold, groups) = time(run.as_ref());
+        let mut warm: Vec<f64> = (0..runs).map(|_| time(run.as_ref()).0).collect();
+        warm.sort_by(f64::total_cmp);
+        results.push((*name, cold, warm[warm.len() / 2], groups));
+    }
+    if as_json {
+        let queries: Map<String, Value> = results
+            .iter()
+            .map(|(n, cold, warm, groups)| (n.to_string(), json!({"cold_ms": cold, "warm_ms": warm, "groups": groups})))
+            .collect();
+        let out = json!({
+            "rows": table.len(), "ingest_s": ingest_s, "engine_s": engine_s,
+            "subscription": subscription, "resource_groups": resource_groups, "queries": queries,
+        });
+        println!("{out}");
+    } else {
+        println!("{} rows; ingest {ingest_s:.2} s; engine set-up {:.1} ms", table.len(), engine_s * 1000.0);
+        println!("{:<14} {:>10} {:>10} {:>8}", "query", "cold ms", "warm ms", "groups");
+        for (name, cold, warm, groups) in results {
+            println!("{name:<14} {cold:>10.2} {warm:>10.2} {groups:>8}");
+        }
+    }
+    Ok(())
+}
+
 /// Reads `path` into `table` in 1 MiB chunks.
 fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io::Result<(UsageTable, FileReport)> {
     let mut file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
@@ -305,15 +445,34 @@ fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io
 }
 
 /// Prints the summary; returns false when some file could not be read.
-fn summary(files: &[PathBuf], ingest: &IngestOptions, options: SummaryOptions, as_json: bool) -> io::Result<bool> {
+fn summary(
+    files: &[PathBuf],
+    ingest: &IngestOptions,
+    options: SummaryOptions,
+    matrix: Option<(Vec<Dimension>, Vec<Dimension>)>,
+    as_json: bool,
+) -> io::Result<bool> {
     let (table, reports) = ingest_files(files, ingest)?;
-    let summary = Summary::of(&table, &options);
+    let engine = QueryEngine::new(&table);
+    let summary = Summary::with_engine(&engine, &options);
+    let matrix = matrix.map(|(rows, columns)| {
+        let query =
+            Query { filters: options.filters.clone(), include_admin: options.include_admin, ..Default::default() };
+        engine.matrix(&query, &rows, &columns)
+    });
     let mut out = BufWriter::new(io::stdout().lock());
     if as_json {
-        serde_json::to_writer_pretty(&mut out, &summary_json(&reports, &summary))?;
+        let mut json = summary_json(&reports, &summary);
+        if let Some(m) = &matrix {
+            json["matrix"] = matrix_json(m);
+        }
+        serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
         write_text(&mut out, &reports, &summary)?;
+        if let Some(m) = &matrix {
+            write_matrix(&mut out, m)?;
+        }
     }
     for report in &reports {
         if let Some(error) = &report.error {
@@ -325,6 +484,55 @@ fn summary(files: &[PathBuf], ingest: &IngestOptions, options: SummaryOptions, a
 
 fn sums(map: &std::collections::BTreeMap<String, f64>) -> Value {
     Value::Object(map.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+fn totals_json(t: &Totals) -> Value {
+    json!({"rows": t.rows, "quantity": sums(&t.quantity), "cost": sums(&t.cost), "effective_cost": sums(&t.effective_cost)})
+}
+
+fn matrix_json(m: &Matrix) -> Value {
+    let rows: Vec<Value> = m
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "key": r.key, "level": r.level, "subtotal": r.subtotal,
+                "cells": r.cells.iter().map(totals_json).collect::<Vec<_>>(), "total": totals_json(&r.total),
+            })
+        })
+        .collect();
+    json!({
+        "row_dimensions": m.row_dimensions.iter().map(Dimension::name).collect::<Vec<_>>(),
+        "column_dimensions": m.column_dimensions.iter().map(Dimension::name).collect::<Vec<_>>(),
+        "columns": m.columns,
+        "rows": rows,
+        "column_totals": m.column_totals.iter().map(totals_json).collect::<Vec<_>>(),
+        "grand_total": totals_json(&m.grand_total),
+    })
+}
+
+/// The matrix as text: row counts per cell (quantities and costs are in the JSON).
+fn write_matrix(out: &mut dyn Write, m: &Matrix) -> io::Result<()> {
+    let header: Vec<String> = m.columns.iter().map(|c| c.join("/")).collect();
+    writeln!(
+        out,
+        "\n{:<48} {} {:>11}",
+        "rows",
+        header.iter().map(|h| format!("{h:>11}")).collect::<String>(),
+        "total"
+    )?;
+    for r in &m.rows {
+        let label = format!(
+            "{}{}{}",
+            "  ".repeat(r.level),
+            r.key.last().map_or("", String::as_str),
+            if r.subtotal { " (subtotal)" } else { "" }
+        );
+        let cells: String = r.cells.iter().map(|c| format!("{:>11}", c.rows)).collect();
+        writeln!(out, "{label:<48} {cells} {:>11}", r.total.rows)?;
+    }
+    let cells: String = m.column_totals.iter().map(|c| format!("{:>11}", c.rows)).collect();
+    writeln!(out, "{:<48} {cells} {:>11}", "Total", m.grand_total.rows)
 }
 
 fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {

@@ -468,40 +468,33 @@ impl<'t> QueryEngine<'t> {
         let currencies = self.codes(&Dimension::Currency, 0);
         let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
         let space: Option<usize> = dims.iter().try_fold(1usize, |acc, c| acc.checked_mul(c.labels.len().max(1)));
-        let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s * n_units <= 4 * DENSE_LIMIT);
+        let dense = space.is_some_and(|s| s <= DENSE_LIMIT);
         let group_of =
             |row: usize| dims.iter().fold(0u64, |acc, c| acc * c.labels.len().max(1) as u64 + c.per_row[row] as u64);
 
-        // Slot per group: identity when dense, else assigned on first sight.
+        // Groups get compact slots on first sight: through a dense index when the key space is small enough,
+        // else a hash map. Accumulators are sized by the groups that exist, not by the key space.
+        let mut dense_slot: Vec<u32> = if dense { vec![u32::MAX; space.unwrap_or(1)] } else { Vec::new() };
         let mut slot_of: HashMap<u64, usize> = HashMap::new();
-        let mut keys: Vec<u64> = Vec::new();
-        let slots = if dense { space.unwrap_or(1) } else { 0 };
-        let mut counts = vec![0u64; slots];
-        let mut quantity = vec![0f64; slots * n_units];
-        let mut unit_seen = vec![false; slots * n_units];
-        // Per slot and currency: billed cost, effective cost, and whether any row carried each.
-        let mut money = vec![(0f64, 0f64, false, false); slots * n_currencies];
+        let mut acc = Accumulators { n_units, n_currencies, ..Default::default() };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let resource_codes = query.distinct_resources.then(|| self.codes(&Dimension::Resource, 0));
         for &row in rows.iter() {
             let row = row as usize;
             let g = group_of(row);
             let slot = if dense {
-                g as usize
+                let entry = &mut dense_slot[g as usize];
+                if *entry == u32::MAX {
+                    *entry = acc.new_slot(g) as u32;
+                }
+                *entry as usize
             } else {
-                *slot_of.entry(g).or_insert_with(|| {
-                    keys.push(g);
-                    counts.push(0);
-                    quantity.resize(quantity.len() + n_units, 0.0);
-                    unit_seen.resize(unit_seen.len() + n_units, false);
-                    money.resize(money.len() + n_currencies, (0.0, 0.0, false, false));
-                    keys.len() - 1
-                })
+                *slot_of.entry(g).or_insert_with(|| acc.new_slot(g))
             };
-            counts[slot] += 1;
-            quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
-            unit_seen[slot * n_units + units.per_row[row] as usize] = true;
-            let cell = &mut money[slot * n_currencies + currencies.per_row[row] as usize];
+            acc.counts[slot] += 1;
+            acc.quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
+            acc.unit_seen[slot * n_units + units.per_row[row] as usize] = true;
+            let cell = &mut acc.money[slot * n_currencies + currencies.per_row[row] as usize];
             let (cost, effective) = (t.cost[row], t.effective_cost[row]);
             if !cost.is_nan() {
                 cell.0 += cost;
@@ -515,6 +508,7 @@ impl<'t> QueryEngine<'t> {
                 pairs.push((slot as u32, resources.per_row[row]));
             }
         }
+        let Accumulators { keys, counts, quantity, unit_seen, money, .. } = acc;
         pairs.sort_unstable();
         pairs.dedup();
         let mut resources_per_slot: HashMap<u32, u64> = HashMap::new();
@@ -550,7 +544,7 @@ impl<'t> QueryEngine<'t> {
         let groups: Vec<(usize, Group)> = (0..counts.len())
             .filter(|&slot| counts[slot] > 0)
             .map(|slot| {
-                let mut g = if dense { slot as u64 } else { keys[slot] };
+                let mut g = keys[slot];
                 let mut key = vec![(Dimension::Subscription, String::new()); dims.len()];
                 for (i, c) in dims.iter().enumerate().rev() {
                     let n = c.labels.len().max(1) as u64;
@@ -707,6 +701,30 @@ impl<'t> QueryEngine<'t> {
             column_totals: grand,
             grand_total,
         }
+    }
+}
+
+/// Per-group accumulators, one slot per group seen.
+#[derive(Default)]
+struct Accumulators {
+    n_units: usize,
+    n_currencies: usize,
+    keys: Vec<u64>,
+    counts: Vec<u64>,
+    quantity: Vec<f64>,
+    unit_seen: Vec<bool>,
+    /// Per slot and currency: billed cost, effective cost, and whether any row carried each.
+    money: Vec<(f64, f64, bool, bool)>,
+}
+
+impl Accumulators {
+    fn new_slot(&mut self, key: u64) -> usize {
+        self.keys.push(key);
+        self.counts.push(0);
+        self.quantity.resize(self.quantity.len() + self.n_units, 0.0);
+        self.unit_seen.resize(self.unit_seen.len() + self.n_units, false);
+        self.money.resize(self.money.len() + self.n_currencies, (0.0, 0.0, false, false));
+        self.keys.len() - 1
     }
 }
 
