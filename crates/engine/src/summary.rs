@@ -85,7 +85,8 @@ impl Summary {
             quantity: result.total.quantity,
             cost: result.total.cost,
             effective_cost: result.total.effective_cost,
-            groups: result.groups,
+            // Without dimensions the one group is the total, which is already there.
+            groups: if options.by.is_empty() { Vec::new() } else { result.groups },
         }
     }
 }
