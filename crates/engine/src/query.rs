@@ -541,7 +541,11 @@ impl<'t> QueryEngine<'t> {
             }
             totals
         };
-        let groups: Vec<(usize, Group)> = (0..counts.len())
+        // Slots are numbered in the order groups were first seen; keys are in label order.
+        let mut by_key: Vec<usize> = (0..counts.len()).collect();
+        by_key.sort_unstable_by_key(|&slot| keys[slot]);
+        let groups: Vec<(usize, Group)> = by_key
+            .into_iter()
             .filter(|&slot| counts[slot] > 0)
             .map(|slot| {
                 let mut g = keys[slot];
@@ -728,7 +732,7 @@ impl Accumulators {
     }
 }
 
-/// Dense codes from sparse keys: first-seen order, then sorted by label so codes follow key order.
+/// Dense codes from sparse keys, numbered in label order.
 fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String) -> Codes {
     let mut index: HashMap<i64, u32> = HashMap::new();
     let mut raw: Vec<i64> = Vec::new();
@@ -741,8 +745,10 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
             })
         })
         .collect();
+    // Codes follow label order (time labels are ISO, so this is also chronological).
+    let labels: Vec<String> = raw.iter().map(|&k| label(k)).collect();
     let mut order: Vec<u32> = (0..raw.len() as u32).collect();
-    order.sort_by_key(|&i| raw[i as usize]);
+    order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]).then(raw[a as usize].cmp(&raw[b as usize])));
     let mut rank = vec![0u32; raw.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i as usize] = r as u32;
