@@ -93,7 +93,7 @@ fn every_rust_file_opens_with_its_purpose() {
 
 #[test]
 fn engine_never_panics_on_input_by_construction() {
-    // `unwrap`/`expect` in the engine are reserved for proven invariants; keep their number visible.
+    // `.unwrap()` and `panic!` have no place in engine code; `expect` is kept for proven invariants and says which.
     let mut uses = Vec::new();
     for file in rust_files(&Path::new(ROOT).join("crates/engine/src")) {
         if file.components().any(|c| c.as_os_str() == "tests") || file.ends_with("tests.rs") {

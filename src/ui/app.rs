@@ -105,7 +105,11 @@ pub fn App() -> impl IntoView {
     };
 
     let summary = Memo::new(move |_| {
-        let options = SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: include_admin.get() };
+        let options = SummaryOptions {
+            by: vec![Dimension::Day, Dimension::Unit],
+            include_admin: include_admin.get(),
+            ..Default::default()
+        };
         dataset.with(|d| d.as_ref().map(|d| Summary::of(&d.table, &options)))
     });
     let hidden_admin = Memo::new(move |_| {

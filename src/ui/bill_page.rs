@@ -29,7 +29,7 @@ pub fn BillPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) ->
             let Some(d) = d else { return (Vec::new(), Vec::new()) };
             let all = bill(&d.table, &PriceBook::default(), &BillOptions::default());
             let subscriptions: Vec<String> = all.subscriptions.iter().map(|s| s.subscription.clone()).collect();
-            let options = SummaryOptions { by: vec![Dimension::Month], include_admin: true };
+            let options = SummaryOptions { by: vec![Dimension::Month], include_admin: true, ..Default::default() };
             let months = Summary::of(&d.table, &options).groups.into_iter().map(|g| g.key[0].1.clone()).collect();
             (subscriptions, months)
         })

@@ -97,15 +97,24 @@ pub fn MetersPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) 
     let seen = Memo::new(move |_| {
         dataset.with(|d| {
             let Some(d) = d else { return BTreeMap::new() };
-            let options = SummaryOptions { by: vec![Dimension::MeterId], include_admin: true };
-            Summary::of(&d.table, &options)
-                .groups
-                .into_iter()
-                .filter(|g| !g.key[0].1.is_empty())
-                .map(|g| {
+            let options = SummaryOptions { by: vec![Dimension::MeterId], include_admin: true, ..Default::default() };
+            // Azure-side rows count towards the local meter their commerce meter bills.
+            let catalog = Catalog::builtin();
+            let mut seen: BTreeMap<String, (u64, BTreeMap<String, f64>)> = BTreeMap::new();
+            for g in Summary::of(&d.table, &options).groups.into_iter().filter(|g| !g.key[0].1.is_empty()) {
+                let id = &g.key[0].1;
+                let local = catalog.commerce_meter(id).map_or_else(|| id.clone(), |(m, _)| m.id.clone());
+                let entry = seen.entry(local).or_default();
+                entry.0 += g.totals.rows;
+                for (unit, q) in g.totals.quantity {
+                    *entry.1.entry(unit).or_default() += q;
+                }
+            }
+            seen.into_iter()
+                .map(|(id, (rows, quantity))| {
                     let quantity: Vec<String> =
-                        g.totals.quantity.iter().map(|(u, q)| format!("{} {u}", format_number(*q, 2))).collect();
-                    (g.key[0].1.clone(), (g.totals.rows, quantity.join("; ")))
+                        quantity.iter().map(|(u, q)| format!("{} {u}", format_number(*q, 2))).collect();
+                    (id, (rows, quantity.join("; ")))
                 })
                 .collect()
         })

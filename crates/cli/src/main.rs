@@ -104,7 +104,7 @@ enum Command {
         /// Seed; the same seed gives the same file.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Layout: usagesummary-csv or azs-api-json.
+        /// Layout: usagesummary-csv, azs-api-json or cost-management-csv.
         #[arg(long, default_value = "usagesummary-csv", value_parser = parse_generate_format)]
         format: GenerateFormat,
         /// Output file ("-" for standard output).
@@ -282,12 +282,8 @@ fn write_bill(out: &mut dyn Write, bill: &Bill) -> io::Result<()> {
                 l.meter_name, l.quantity, l.unit, l.billed_quantity, l.billed_unit, rate, l.cost
             )?;
         }
-        writeln!(
-            out,
-            "  {:>135.2} {}
-",
-            s.total, bill.currency
-        )?;
+        writeln!(out, "  {:>135.2} {}", s.total, bill.currency)?;
+        writeln!(out)?;
     }
     writeln!(out, "Total {:.2} {}", bill.total, bill.currency)?;
     for a in &bill.assumptions {
@@ -349,6 +345,9 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// One benchmark query: runs and returns the number of groups (so the work cannot be optimised away).
+type BenchQuery<'a> = Box<dyn Fn() -> usize + 'a>;
+
 /// Query timings on one file: the first run (builds the dimension codes it needs) and the median of the next.
 fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
     use std::time::Instant;
@@ -372,7 +371,7 @@ fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
     });
     let resource_groups: Vec<String> = groups.groups.iter().take(3).map(|g| g.key[0].1.clone()).collect();
     let q = |group_by: Vec<Dimension>| Query { group_by, ..all.clone() };
-    let queries: Vec<(&str, Box<dyn Fn() -> usize + '_>)> = vec![
+    let queries: Vec<(&str, BenchQuery<'_>)> = vec![
         ("group_by_1", Box::new(|| engine.run(&q(vec![Dimension::MeterId])).groups.len())),
         ("group_by_2", Box::new(|| engine.run(&q(vec![Dimension::Subscription, Dimension::Day])).groups.len())),
         (

@@ -94,7 +94,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
     let catalog = Catalog::builtin();
     let admin = AdminClassifier::new(table);
     let mut lines: BTreeMap<(StrId, StrId, u64), Line> = BTreeMap::new();
-    let mut windows_by_vm: HashMap<(StrId, StrId), (f64, f64)> = HashMap::new();
+    let mut windows_by_vm: HashMap<(StrId, StrId, i64), (f64, f64)> = HashMap::new();
     let mut rate_cache: HashMap<(StrId, i64), Option<crate::prices::Rate>> = HashMap::new();
     let mut used_meters: BTreeMap<StrId, BTreeSet<StrId>> = BTreeMap::new();
     let (mut rows, mut admin_rows, mut azure_rows, mut informational_rows) = (0u64, 0u64, 0u64, 0u64);
@@ -147,26 +147,26 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
             line.rate_source = rate.source.describe();
         }
         match table.str(meter) {
-            BASE_VM => windows_by_vm.entry((sub, table.resource_uri[row])).or_default().0 += quantity,
-            WINDOWS_VM => windows_by_vm.entry((sub, table.resource_uri[row])).or_default().1 += quantity,
+            BASE_VM => windows_by_vm.entry((sub, table.resource_uri[row], day)).or_default().0 += quantity,
+            WINDOWS_VM => windows_by_vm.entry((sub, table.resource_uri[row], day)).or_default().1 += quantity,
             _ => {}
         }
     }
 
     let mut assumptions =
         vec![format!("All amounts are in {}; rates in other currencies are not used.", prices.currency)];
-    // Windows VMs: base rate plus Windows rate per vCPU hour; add the base where only Windows hours were metered.
-    let mut implied: BTreeMap<StrId, f64> = BTreeMap::new();
-    for ((sub, _), (base, windows)) in &windows_by_vm {
-        if windows > base {
-            *implied.entry(*sub).or_default() += windows - base;
+    // Lines by subscription, meter ID and rate (a rate change inside the period makes a second line).
+    let mut lines: BTreeMap<(StrId, String, u64), Line> =
+        lines.into_iter().map(|((sub, meter, bits), line)| ((sub, table.str(meter).to_string(), bits), line)).collect();
+    // Windows VMs: base rate plus Windows rate per vCPU hour; add the base where only Windows hours were metered,
+    // priced at the base rate of that day.
+    for ((sub, _, day), (base, windows)) in &windows_by_vm {
+        if windows <= base {
+            continue;
         }
-    }
-    let base_id = table.strings().find(BASE_VM);
-    for (sub, hours) in &implied {
-        let Some(base_id) = base_id.or_else(|| table.strings().find(WINDOWS_VM)) else { continue };
-        let rate = prices.rate(BASE_VM, options.period.map_or(0, |p| p.0));
-        let key = (*sub, base_id, rate.as_ref().map_or(u64::MAX, |r| r.unit_price.to_bits()));
+        let hours = windows - base;
+        let rate = prices.rate(BASE_VM, day * DAY);
+        let key = (*sub, BASE_VM.to_string(), rate.as_ref().map_or(u64::MAX, |r| r.unit_price.to_bits()));
         let line = lines.entry(key).or_default();
         line.implied_base += hours;
         if let Some(rate) = rate {
@@ -212,11 +212,10 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
     let mut unpriced = BTreeSet::new();
     let mut subscriptions: BTreeMap<StrId, SubscriptionBill> = BTreeMap::new();
     let mut converted = false;
-    for ((sub, meter, _), line) in lines {
-        if superseded.contains(&(sub, meter)) {
+    for ((sub, id, _), line) in lines {
+        if table.strings().find(&id).is_some_and(|meter| superseded.contains(&(sub, meter))) {
             continue;
         }
-        let id = table.str(meter).to_string();
         let local = catalog.local_meter(&id);
         let commerce = local.and_then(|m| m.billed_as());
         let factor = commerce.map_or(1.0, |c| c.factor);

@@ -5,6 +5,8 @@ use csv_core::{ReadRecordResult, Reader};
 
 /// A record longer than this is skipped and reported rather than buffered.
 pub(crate) const MAX_RECORD_BYTES: usize = 4 << 20;
+/// A record with more fields than this is skipped too (empty fields take no bytes but take room).
+pub(crate) const MAX_FIELDS: usize = 1 << 16;
 
 /// One complete record: fields by index, and where it starts.
 pub(crate) struct Record<'a> {
@@ -114,7 +116,8 @@ impl CsvRecords {
                     }
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    if self.too_long {
+                    if self.too_long || self.ends.len() >= MAX_FIELDS {
+                        self.too_long = true;
                         self.nend = 0;
                     } else {
                         self.ends.resize(self.ends.len() * 2, 0);
@@ -180,6 +183,16 @@ mod tests {
         }
         let bytes: Vec<&[u8]> = input.chunks(1).collect();
         assert_eq!(records(&bytes), want);
+    }
+
+    #[test]
+    fn a_record_of_too_many_empty_fields_is_reported_too() {
+        let mut input = b"h\n".to_vec();
+        input.extend(std::iter::repeat_n(b',', MAX_FIELDS * 3));
+        input.extend(b"\nok\n");
+        let got = records(&[&input]);
+        assert_eq!(got[1], (2, vec!["<too long>".to_string()]));
+        assert_eq!(got[2], (3, vec!["ok".to_string()]));
     }
 
     #[test]

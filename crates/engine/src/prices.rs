@@ -135,6 +135,11 @@ impl PriceBook {
             .max_by_key(|(c, n)| (**n, !c.is_empty()))
             .map(|(c, _)| if c.is_empty() { "USD".to_string() } else { c.clone() })
             .unwrap_or_else(|| "USD".into());
+        // Importing a file again replaces what it gave before.
+        for rates in self.sheet.values_mut() {
+            rates.retain(|r| r.source != RateSource::PriceSheet { file: file.to_string() });
+        }
+        self.sheet.retain(|_, rates| !rates.is_empty());
         if sheet_currency != self.currency {
             self.sheet.clear();
             self.edited.clear();
@@ -148,15 +153,33 @@ impl PriceBook {
                 continue;
             }
             let id = meter_id::normalize(&field(row, Some(meter)));
-            let Ok(unit_price) = field(row, Some(price)).replace(',', "").parse::<f64>() else {
-                report.skipped.push((*line, format!("price {:?} is not a number", field(row, Some(price)))));
+            let price_text = field(row, Some(price));
+            if price_text.contains(',') {
+                report
+                    .skipped
+                    .push((*line, format!("price {price_text:?} has a comma; write it with a decimal point")));
                 continue;
+            }
+            let unit_price = match price_text.parse::<f64>() {
+                Ok(p) if p.is_finite() && p >= 0.0 => p,
+                _ => {
+                    report.skipped.push((*line, format!("price {price_text:?} is not a number")));
+                    continue;
+                }
             };
             if id.is_empty() {
                 report.skipped.push((*line, "no meter ID".into()));
                 continue;
             }
-            let effective = date.and_then(|d| parse_timestamp(row.get(d)?).ok());
+            let date_text = field(row, date);
+            let effective = match parse_timestamp(&date_text) {
+                Ok(t) => Some(t),
+                Err(_) if date_text.is_empty() => None,
+                Err(message) => {
+                    report.skipped.push((*line, format!("effective date: {message}")));
+                    continue;
+                }
+            };
             let rate = Rate {
                 unit_price,
                 unit: field(row, unit),
@@ -186,8 +209,10 @@ impl PriceBook {
         self.edited.remove(&meter_id::normalize(meter));
     }
 
-    /// The rate of a local meter for usage at `at` (UTC seconds): edited, else the sheet's rate in effect,
-    /// else the catalog list price when the book is in USD.
+    /// The rate of a local meter for usage at `at` (UTC seconds), per billing unit of the meter's commerce
+    /// meter: edited, else the sheet's rate in effect, else the catalog list price when the book is in USD.
+    /// A sheet rate per `10 Hours` counts a tenth per hour; a rate keyed by the local meter ID in a unit other
+    /// than the billing unit is per local unit.
     pub fn rate(&self, meter: &str, at: i64) -> Option<Rate> {
         let local = Catalog::builtin().local_meter(meter);
         let billed = local.and_then(|m| m.billed_as());
@@ -196,11 +221,18 @@ impl PriceBook {
             return Some(Rate { unit_price, unit, effective: None, source: RateSource::Edited });
         }
         // A sheet may price the local meter or the commerce meter it is billed as.
-        let commerce = billed.map(|c| c.id.as_str()).filter(|id| !id.is_empty());
-        let sheet = self.sheet.get(meter).or_else(|| commerce.and_then(|c| self.sheet.get(c)));
-        if let Some(rates) = sheet {
-            let in_effect = rates.iter().rev().find(|r| r.effective.is_none_or(|e| e <= at)).or(rates.first());
-            return in_effect.cloned();
+        let commerce = billed.map(|c| c.id.as_str()).filter(|id| !id.is_empty() && *id != meter);
+        let (rates, by_local_id) = match (self.sheet.get(meter), commerce.and_then(|c| self.sheet.get(c))) {
+            (Some(rates), _) => (Some(rates), true),
+            (None, rates) => (rates, false),
+        };
+        if let Some(rate) = rates.and_then(|rates| rates.iter().rev().find(|r| r.effective.is_none_or(|e| e <= at))) {
+            let mut per_unit = rate.unit_price / block_size(&rate.unit);
+            let factor = billed.map_or(1.0, |c| c.factor);
+            if by_local_id && !same_unit(&rate.unit, &unit) && factor != 1.0 {
+                per_unit /= factor;
+            }
+            return Some(Rate { unit_price: per_unit, unit, ..rate.clone() });
         }
         if !self.list_prices {
             return None;
@@ -234,6 +266,18 @@ impl PriceBook {
         }
         out
     }
+}
+
+/// The block a price is for: `10 Hours` → 10, `100 GB/Month` → 100, `1 Hour` or `GB` → 1.
+fn block_size(unit: &str) -> f64 {
+    let number: String = unit.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    number.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or(1.0)
+}
+
+/// Units equal ignoring case, spaces and a leading `1`.
+fn same_unit(a: &str, b: &str) -> bool {
+    let norm = |u: &str| u.trim().trim_start_matches('1').replace(' ', "").to_ascii_lowercase();
+    norm(a) == norm(b)
 }
 
 fn csv(text: &str) -> String {
@@ -298,7 +342,38 @@ mod tests {
         assert!(book.import_csv("x.csv", b"").error.unwrap().contains("empty"));
         let report = book.import_csv("usage.csv", b"Date,Quantity\n2026-10-01,3\n");
         assert!(report.error.unwrap().contains("needs a meter ID column"));
-        let report = book.import_csv("bad.csv", format!("MeterId,UnitPrice\n{WINDOWS},cheap\n").as_bytes());
-        assert_eq!(report.skipped, vec![(2, "price \"cheap\" is not a number".to_string())]);
+        let sheet = format!("MeterId,UnitPrice,EffectiveDate\n{WINDOWS},cheap,\n{WINDOWS},\"0,046\",\n{WINDOWS},NaN,\n{WINDOWS},1,soon\n");
+        let report = book.import_csv("bad.csv", sheet.as_bytes());
+        assert_eq!(report.rates, 0);
+        assert_eq!(report.skipped[0], (2, "price \"cheap\" is not a number".to_string()));
+        assert_eq!(report.skipped[1], (3, "price \"0,046\" has a comma; write it with a decimal point".to_string()));
+        assert_eq!(report.skipped[2].0, 4);
+        assert!(report.skipped[3].1.starts_with("effective date:"));
+    }
+
+    #[test]
+    fn units_blocks_future_rates_and_reimports() {
+        let table_storage = "B4438D5D-453B-4EE1-B42A-DC72E377F1E4";
+        let mut book = PriceBook::default();
+        let sheet = format!(
+            "MeterId,UnitPrice,Currency,Unit,EffectiveDate\n{WINDOWS},0.5,USD,10 Hours,\n{table_storage},0.001,USD,GB*hours,\n\
+             {BASE},0.009,USD,1 Hour,2099-01-01\n"
+        );
+        book.import_csv("units.csv", sheet.as_bytes());
+        assert!((book.rate(WINDOWS, 0).unwrap().unit_price - 0.05).abs() < 1e-12, "0.5 per 10 hours");
+        let storage = book.rate(table_storage, 0).unwrap();
+        assert!(
+            (storage.unit_price - 0.72).abs() < 1e-9,
+            "per local GB*hour = 0.72 per GB/month: {}",
+            storage.unit_price
+        );
+        assert_eq!(
+            book.rate(BASE, 0).unwrap().source,
+            RateSource::List { date: "2017-07".into() },
+            "a future rate is not used"
+        );
+        let again = book.import_csv("units.csv", sheet.as_bytes());
+        assert_eq!(again.rates, 3);
+        assert_eq!(book.export_csv().lines().count(), 4, "re-importing replaces, not duplicates");
     }
 }

@@ -339,11 +339,17 @@ impl<'t> QueryEngine<'t> {
             Dimension::Unit => by_string(&t.unit, UNKNOWN_UNIT),
             Dimension::Currency => by_string(&t.currency, UNKNOWN_CURRENCY),
             Dimension::CommerceMeterId => by_string(&t.commerce_meter_id, ""),
-            Dimension::SourceFormat => compact(
-                t.len(),
-                |row| t.source[row] as i64,
-                |s| t.sources().get(s as usize).map_or("unknown", |s| s.format.as_str()).to_string(),
-            ),
+            Dimension::SourceFormat => {
+                // Files of one format are one group: key each file by the first file of its format.
+                let first: Vec<i64> = (0..t.sources().len())
+                    .map(|i| t.sources().iter().position(|s| s.format == t.sources()[i].format).unwrap_or(i) as i64)
+                    .collect();
+                compact(
+                    t.len(),
+                    |row| first.get(t.source[row] as usize).copied().unwrap_or(0),
+                    |s| t.sources().get(s as usize).map_or("unknown", |s| s.format.as_str()).to_string(),
+                )
+            }
             Dimension::SourceFile => compact(
                 t.len(),
                 |row| t.source[row] as i64,

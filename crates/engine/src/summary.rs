@@ -91,6 +91,9 @@ impl Summary {
     }
 }
 
+/// Longest span of days filled with zeros between the first and the last day with usage.
+const MAX_FILLED_DAYS: i64 = 3 * 366;
+
 /// Quantity per UTC day for one unit, days without usage included as zero, from the first to the last day.
 pub fn daily_quantity(summary_by_day_and_unit: &Summary, unit: &str) -> Vec<(i64, f64)> {
     let mut by_day: BTreeMap<i64, f64> = BTreeMap::new();
@@ -111,6 +114,10 @@ pub fn daily_quantity(summary_by_day_and_unit: &Summary, unit: &str) -> Vec<(i64
     let (Some(&first), Some(&last)) = (by_day.keys().next(), by_day.keys().next_back()) else {
         return Vec::new();
     };
+    if last - first > MAX_FILLED_DAYS {
+        // A stray far-off date must not turn into millions of empty days.
+        return by_day.into_iter().collect();
+    }
     (first..=last).map(|d| (d, by_day.get(&d).copied().unwrap_or(0.0))).collect()
 }
 

@@ -99,8 +99,8 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
             if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
             }
-            let hours: i64 = digits[..2].parse().ok()?;
-            let minutes: i64 = digits[2..].parse().ok()?;
+            let hours: i64 = digits[..2].parse().ok().filter(|h| *h <= 23)?;
+            let minutes: i64 = digits[2..].parse().ok().filter(|m| *m <= 59)?;
             Some((&rest[..i], sign * (hours * 3600 + minutes * 60)))
         }
         _ => Some((rest, 0)),
@@ -109,6 +109,9 @@ fn split_offset(rest: &str) -> Option<(&str, i64)> {
 
 /// `H:MM[:SS[.fff]]` to seconds after midnight (fractions dropped).
 fn parse_clock(clock: &str) -> Option<i64> {
+    if !clock.trim().bytes().all(|b| b.is_ascii_digit() || b == b':' || b == b'.') {
+        return None;
+    }
     let mut parts = clock.trim().splitn(3, ':');
     let h: i64 = parts.next()?.parse().ok()?;
     let m: i64 = parts.next()?.parse().ok()?;
@@ -250,8 +253,17 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_date() {
-        for s in ["", "yesterday", "13/45/2026", "2026-02-30", "10/1/26", "2026-10-01T25:00:00Z", "10/1/2026 13:00 PM"]
-        {
+        for s in [
+            "2026-10-01T00:00:00+99:99",
+            "2026-10-01T+1:00:00",
+            "",
+            "yesterday",
+            "13/45/2026",
+            "2026-02-30",
+            "10/1/26",
+            "2026-10-01T25:00:00Z",
+            "10/1/2026 13:00 PM",
+        ] {
             assert!(parse_timestamp(s).is_err(), "{s}");
         }
     }

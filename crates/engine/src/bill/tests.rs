@@ -57,6 +57,18 @@ fn windows_vms_pay_base_plus_windows_and_missing_base_hours_are_added() {
 }
 
 #[test]
+fn windows_only_usage_gets_a_base_vm_line_of_its_own() {
+    let table = local_table(&[(WINDOWS_VM, "/vm/win", "rg", 10.0)]);
+    let bill = bill(&table, &PriceBook::default(), &BillOptions::default());
+    let lines = &bill.subscriptions[0].lines;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let base = line(&bill, BASE_VM);
+    assert_eq!((base.quantity, base.meter_name.as_str()), (10.0, "Base VM Size Hours"));
+    assert_eq!(line(&bill, WINDOWS_VM).quantity, 10.0);
+    assert!((bill.total - 10.0 * (0.008 + 0.046)).abs() < 1e-12);
+}
+
+#[test]
 fn unit_conversions() {
     let blob = "09F8879E-87E9-4305-A572-4B7BE209F857";
     let table_storage = "B4438D5D-453B-4EE1-B42A-DC72E377F1E4";

@@ -157,7 +157,7 @@ pub enum FileError {
 pub const MAX_ISSUES_KEPT: usize = 1000;
 
 /// Lines looked at for a header before giving up (EA files have a preamble, Account Center several sections).
-const MAX_HEADER_SEARCH_RECORDS: u32 = 100;
+const MAX_HEADER_SEARCH_RECORDS: u32 = 10_000;
 
 /// What happened to one file.
 #[derive(Clone, Debug, PartialEq)]
@@ -245,6 +245,10 @@ pub struct IngestOptions {
 
 /// Bytes looked at before deciding what a file is, if no line ends sooner.
 const SNIFF_BYTES: usize = 64 * 1024;
+/// Bytes checked for NUL (binary content) before deciding.
+const BINARY_SNIFF_BYTES: usize = 4096;
+/// Compressed bytes handed to the gzip decoder at a time (bounds the decompressed buffer).
+const GZIP_SLICE: usize = 16 * 1024;
 
 enum State {
     /// Collecting the first bytes to decide the format.
@@ -317,17 +321,23 @@ impl Ingester {
     }
 
     fn decode(&mut self, bytes: &[u8]) {
-        let Some(gunzip) = &mut self.gunzip else {
+        if self.gunzip.is_none() {
             return self.feed_plain(bytes);
-        };
+        }
         if matches!(self.state, State::Failed) {
             return;
         }
-        let result = gunzip.write_all(bytes);
-        let plain = std::mem::take(gunzip.get_mut());
-        self.feed_plain(&plain);
-        if let Err(error) = result {
-            self.fail(FileError::Gzip { message: error.to_string() });
+        for slice in bytes.chunks(GZIP_SLICE) {
+            let Some(gunzip) = &mut self.gunzip else { return };
+            let result = gunzip.write_all(slice);
+            let plain = std::mem::take(gunzip.get_mut());
+            self.feed_plain(&plain);
+            if let Err(error) = result {
+                return self.fail(FileError::Gzip { message: error.to_string() });
+            }
+            if matches!(self.state, State::Failed) {
+                return;
+            }
         }
     }
 
@@ -387,8 +397,9 @@ impl Ingester {
     fn feed_plain(&mut self, chunk: &[u8]) {
         if let State::Sniffing(head) = &mut self.state {
             head.extend_from_slice(chunk);
+            // Decide on the first 4 KiB (binary content shows there) and a whole first line, however it was chunked.
             let blank = head.iter().all(u8::is_ascii_whitespace);
-            if head.len() < SNIFF_BYTES && (blank || !head.contains(&b'\n')) {
+            if head.len() < SNIFF_BYTES && (blank || head.len() < BINARY_SNIFF_BYTES || !head.contains(&b'\n')) {
                 return;
             }
             let head = std::mem::take(head);
@@ -404,7 +415,7 @@ impl Ingester {
         if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
             return self.fail(FileError::Utf16);
         }
-        if head.iter().take(4096).any(|&b| b == 0) {
+        if head.iter().take(BINARY_SNIFF_BYTES).any(|&b| b == 0) {
             return self.fail(FileError::Binary);
         }
         if first.is_none() {
@@ -467,6 +478,20 @@ fn looks_like_json(head: &[u8]) -> bool {
     }
 }
 
+fn too_long(line: u64) -> Issue {
+    Issue {
+        line,
+        column: None,
+        message: format!(
+            "row is longer than {} MiB or {} fields and was skipped",
+            crate::csv_records::MAX_RECORD_BYTES >> 20,
+            crate::csv_records::MAX_FIELDS
+        ),
+        excerpt: String::new(),
+        dropped: true,
+    }
+}
+
 /// Handles one CSV record; returns a file-level error when the header cannot be found.
 fn on_csv_event(
     event: Event<'_>,
@@ -479,16 +504,7 @@ fn on_csv_event(
     let record = match event {
         Event::Record(record) => record,
         Event::TooLong { line } => {
-            report.push_issue(Issue {
-                line,
-                column: None,
-                message: format!(
-                    "row is longer than {} MiB and was skipped",
-                    crate::csv_records::MAX_RECORD_BYTES >> 20
-                ),
-                excerpt: String::new(),
-                dropped: true,
-            });
+            report.push_issue(too_long(line));
             return None;
         }
     };
@@ -531,14 +547,19 @@ fn on_csv_event(
             return None;
         }
     }
-    if record.len() != layout.width() {
+    // Fewer fields (a cut line) or more non-empty ones (an unquoted comma) would shift values into wrong columns.
+    let extra =
+        (layout.width()..record.len()).any(|i| record.get(i).is_some_and(|f| !f.iter().all(u8::is_ascii_whitespace)));
+    if record.len() < layout.width() || extra {
+        let excerpt: Vec<String> = record.iter().take(4).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         report.push_issue(Issue {
             line: record.line,
             column: None,
-            message: format!("row has {} fields, the header has {}", record.len(), layout.width()),
-            excerpt: String::new(),
-            dropped: false,
+            message: format!("row has {} fields, the header has {}; row skipped", record.len(), layout.width()),
+            excerpt: excerpt.join(",").chars().take(60).collect(),
+            dropped: true,
         });
+        return None;
     }
     let raw = csv_raw_row(&record, layout, report);
     row::ingest_row(&raw, rows, table, report);
@@ -576,16 +597,7 @@ fn on_json_event(event: JsonEvent<'_>, table: &mut UsageTable, rows: &mut FileRo
     let (line, bytes) = match event {
         JsonEvent::Row { line, bytes } => (line, bytes),
         JsonEvent::TooLong { line } => {
-            report.push_issue(Issue {
-                line,
-                column: None,
-                message: format!(
-                    "row is longer than {} MiB and was skipped",
-                    crate::csv_records::MAX_RECORD_BYTES >> 20
-                ),
-                excerpt: String::new(),
-                dropped: true,
-            });
+            report.push_issue(too_long(line));
             return;
         }
     };

@@ -204,7 +204,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         let message = format!("quantity {:?} is not a number; row skipped", raw.get(Field::Quantity));
         return problems.push(Field::Quantity, message, true);
     };
-    let (usage_end, end_ambiguous) = if raw.column(Field::UsageEnd).is_none() && raw.get(Field::UsageEnd).is_empty() {
+    let (usage_end, end_ambiguous) = if raw.get(Field::UsageEnd).is_empty() {
         // Daily exports (EA, Cost Management, Account Center) carry only the day.
         (usage_start + DAY, false)
     } else {

@@ -93,6 +93,24 @@ fn group_by_tag() {
 }
 
 #[test]
+fn a_far_off_date_does_not_fill_millions_of_days() {
+    let mut t = table();
+    let start = parse_timestamp("9999-01-01").unwrap();
+    let far = UsageRecord {
+        usage_start: start,
+        usage_end: start + DAY,
+        unit: "GB*hours",
+        quantity: 1.0,
+        ..Default::default()
+    };
+    t.push(0, 99, &far);
+    let options =
+        SummaryOptions { by: vec![Dimension::Day, Dimension::Unit], include_admin: true, ..Default::default() };
+    let days = daily_quantity(&Summary::of(&t, &options), "GB*hours");
+    assert_eq!(days.len(), 3);
+}
+
+#[test]
 fn dimension_names_round_trip() {
     for (name, dimension) in Dimension::NAMES.iter().zip(Dimension::ALL) {
         assert_eq!(name.parse::<Dimension>().as_ref(), Ok(dimension));
