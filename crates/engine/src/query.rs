@@ -485,6 +485,10 @@ impl<'t> QueryEngine<'t> {
         let mut acc = Accumulators { n_units, n_currencies, ..Default::default() };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let resource_codes = query.distinct_resources.then(|| self.codes(&Dimension::Resource, 0));
+        // Columns read in the loop, without a representation check per row.
+        let (cost_values, cost_constant) = (t.cost.as_slice(), t.cost.constant().unwrap_or(f64::NAN));
+        let (effective_values, effective_constant) =
+            (t.effective_cost.as_slice(), t.effective_cost.constant().unwrap_or(f64::NAN));
         for &row in rows.iter() {
             let row = row as usize;
             let g = group_of(row);
@@ -501,7 +505,8 @@ impl<'t> QueryEngine<'t> {
             acc.quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
             acc.unit_seen[slot * n_units + units.per_row[row] as usize] = true;
             let cell = &mut acc.money[slot * n_currencies + currencies.per_row[row] as usize];
-            let (cost, effective) = (t.cost[row], t.effective_cost[row]);
+            let cost = cost_values.map_or(cost_constant, |v| v[row]);
+            let effective = effective_values.map_or(effective_constant, |v| v[row]);
             if !cost.is_nan() {
                 cell.0 += cost;
                 cell.2 = true;
@@ -517,26 +522,32 @@ impl<'t> QueryEngine<'t> {
         let Accumulators { keys, counts, quantity, unit_seen, money, .. } = acc;
         pairs.sort_unstable();
         pairs.dedup();
-        let mut resources_per_slot: HashMap<u32, u64> = HashMap::new();
-        for (slot, _) in &pairs {
-            *resources_per_slot.entry(*slot).or_default() += 1;
-        }
 
-        let totals_of = |slot: usize| {
-            let mut totals = Totals {
-                rows: counts[slot],
-                resources: resources_per_slot.get(&(slot as u32)).copied().unwrap_or(0),
-                ..Default::default()
-            };
-            for u in 0..n_units {
-                if unit_seen[slot * n_units + u] {
-                    totals
-                        .quantity
-                        .insert(units.labels.get(u).cloned().unwrap_or_default(), quantity[slot * n_units + u]);
+        // Measures of a set of slots, summed straight from the accumulators.
+        let totals_of = |slots: &[usize]| {
+            let mut q = vec![(0f64, false); n_units];
+            let mut m = vec![(0f64, 0f64, false, false); n_currencies];
+            let mut rows = 0;
+            for &slot in slots {
+                rows += counts[slot];
+                for (u, cell) in q.iter_mut().enumerate() {
+                    if unit_seen[slot * n_units + u] {
+                        cell.0 += quantity[slot * n_units + u];
+                        cell.1 = true;
+                    }
+                }
+                for (c, cell) in m.iter_mut().enumerate() {
+                    let from = money[slot * n_currencies + c];
+                    *cell = (cell.0 + from.0, cell.1 + from.1, cell.2 || from.2, cell.3 || from.3);
                 }
             }
-            for c in 0..n_currencies {
-                let (cost, effective, has_cost, has_effective) = money[slot * n_currencies + c];
+            let mut totals = Totals { rows, ..Default::default() };
+            for (u, (value, seen)) in q.into_iter().enumerate() {
+                if seen {
+                    totals.quantity.insert(units.labels.get(u).cloned().unwrap_or_default(), value);
+                }
+            }
+            for (c, (cost, effective, has_cost, has_effective)) in m.into_iter().enumerate() {
                 let label = || currencies.labels.get(c).cloned().unwrap_or_default();
                 if has_cost {
                     totals.cost.insert(label(), cost);
@@ -545,67 +556,63 @@ impl<'t> QueryEngine<'t> {
                     totals.effective_cost.insert(label(), effective);
                 }
             }
-            totals
-        };
-        // Slots are numbered in the order groups were first seen; keys are in label order.
-        let mut by_key: Vec<usize> = (0..counts.len()).collect();
-        by_key.sort_unstable_by_key(|&slot| keys[slot]);
-        let groups: Vec<(usize, Group)> = by_key
-            .into_iter()
-            .filter(|&slot| counts[slot] > 0)
-            .map(|slot| {
-                let mut g = keys[slot];
-                let mut key = vec![(Dimension::Subscription, String::new()); dims.len()];
-                for (i, c) in dims.iter().enumerate().rev() {
-                    let n = c.labels.len().max(1) as u64;
-                    key[i] = (query.group_by[i].clone(), c.labels.get((g % n) as usize).cloned().unwrap_or_default());
-                    g /= n;
-                }
-                (slot, Group { key, totals: totals_of(slot) })
-            })
-            .collect();
-        let mut total = Totals::default();
-        for (_, g) in &groups {
-            total.add(&g.totals);
-        }
-        if let Some(resources) = &resource_codes {
-            let mut all: Vec<u32> = rows.iter().map(|&r| resources.per_row[r as usize]).collect();
-            all.sort_unstable();
-            all.dedup();
-            total.resources = all.len() as u64;
-        }
-
-        let mut groups: Vec<Group> = groups.into_iter().map(|(_, g)| g).collect();
-        sort_groups(&mut groups, &query.sort);
-        let group_count = groups.len();
-        if let Some(top) = query.top.filter(|&n| n < groups.len()) {
-            let rest = groups.split_off(top);
-            let mut others = Totals::default();
-            for g in &rest {
-                others.add(&g.totals);
-            }
-            if let Some(resources) = &resource_codes {
-                let kept: std::collections::HashSet<Vec<String>> =
-                    groups.iter().map(|g| g.key.iter().map(|k| k.1.clone()).collect()).collect();
-                let mut ids: Vec<u32> = rows
-                    .iter()
-                    .filter(|&&r| {
-                        let key: Vec<String> =
-                            dims.iter().map(|c| c.labels[c.per_row[r as usize] as usize].clone()).collect();
-                        !kept.contains(&key)
-                    })
-                    .map(|&r| resources.per_row[r as usize])
-                    .collect();
+            if resource_codes.is_some() {
+                let mut in_set = vec![false; counts.len()];
+                slots.iter().for_each(|&s| in_set[s] = true);
+                let mut ids: Vec<u32> = pairs.iter().filter(|(s, _)| in_set[*s as usize]).map(|(_, r)| *r).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                others.resources = ids.len() as u64;
+                totals.resources = ids.len() as u64;
             }
+            totals
+        };
+        let key_of = |slot: usize| {
+            let mut g = keys[slot];
+            let mut key = vec![(Dimension::Subscription, String::new()); dims.len()];
+            for (i, c) in dims.iter().enumerate().rev() {
+                let n = c.labels.len().max(1) as u64;
+                key[i] = (query.group_by[i].clone(), c.labels.get((g % n) as usize).cloned().unwrap_or_default());
+                g /= n;
+            }
+            key
+        };
+
+        // Order the slots (keys are in label order), then build groups only for what is shown.
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        order.sort_unstable_by_key(|&slot| keys[slot]);
+        let measure = |slot: usize| -> f64 {
+            let find = |labels: &[String], name: &str| labels.iter().position(|l| l == name);
+            match &query.sort {
+                SortBy::Key => 0.0,
+                SortBy::Rows => counts[slot] as f64,
+                SortBy::Quantity(unit) => find(&units.labels, unit).map_or(0.0, |u| quantity[slot * n_units + u]),
+                SortBy::Cost(currency) => {
+                    find(&currencies.labels, currency).map_or(0.0, |c| money[slot * n_currencies + c].0)
+                }
+            }
+        };
+        if query.sort != SortBy::Key {
+            let values: Vec<f64> = (0..counts.len()).map(measure).collect();
+            order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        }
+        let group_count = order.len();
+        let (shown, rest) = match query.top {
+            Some(n) if n < order.len() => order.split_at(n),
+            _ => (&order[..], &order[..0]),
+        };
+        let (skip, take) = query.page.unwrap_or((0, usize::MAX));
+        let mut groups: Vec<Group> = shown
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|&slot| Group { key: key_of(slot), totals: totals_of(&[slot]) })
+            .collect();
+        let others_position = shown.len();
+        if !rest.is_empty() && others_position >= skip && others_position - skip < take {
             let key = query.group_by.iter().map(|d| (d.clone(), OTHERS.to_string())).collect();
-            groups.push(Group { key, totals: others });
+            groups.push(Group { key, totals: totals_of(rest) });
         }
-        if let Some((skip, take)) = query.page {
-            groups = groups.into_iter().skip(skip).take(take).collect();
-        }
+        let total = totals_of(&order);
         QueryResult { groups, group_count, total }
     }
 
@@ -763,21 +770,6 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
         per_row: per_row.into_iter().map(|c| rank[c as usize]).collect(),
         labels: order.iter().map(|&i| label(raw[i as usize])).collect(),
     }
-}
-
-fn sort_groups(groups: &mut [Group], sort: &SortBy) {
-    let value = |g: &Group| -> f64 {
-        match sort {
-            SortBy::Key => 0.0,
-            SortBy::Rows => g.totals.rows as f64,
-            SortBy::Quantity(unit) => g.totals.quantity.get(unit).copied().unwrap_or(0.0),
-            SortBy::Cost(currency) => g.totals.cost.get(currency).copied().unwrap_or(0.0),
-        }
-    };
-    groups.sort_by(|a, b| match sort {
-        SortBy::Key => std::cmp::Ordering::Equal,
-        _ => value(b).total_cmp(&value(a)),
-    });
 }
 
 /// One row of a [`Matrix`].

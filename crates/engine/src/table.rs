@@ -162,6 +162,14 @@ impl<T: ColumnValue> Column<T> {
         (0..self.len()).map(move |row| &self[row])
     }
 
+    /// The values as a slice, when they are not all equal.
+    pub fn as_slice(&self) -> Option<&[T]> {
+        match &self.repr {
+            Repr::Constant { .. } => None,
+            Repr::Values(values) => Some(values),
+        }
+    }
+
     /// The value every row holds, when the column is constant.
     pub fn constant(&self) -> Option<T> {
         match &self.repr {
