@@ -27,6 +27,7 @@ pub mod kv;
 pub mod meter_id;
 pub mod prices;
 pub mod query;
+pub mod reconcile;
 pub mod summary;
 pub mod table;
 pub mod time;
