@@ -11,6 +11,7 @@ use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
 use meterlens_engine::ingest::{ColumnMapping, FileReport, IngestOptions, Ingester};
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
+use meterlens_engine::reconcile::{reconcile, ReconcileOptions, Side, Status};
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
@@ -72,6 +73,27 @@ enum Command {
         /// Usage files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Compares Azure Stack Hub usage (--local) with Azure-side billing (--azure) and explains every difference.
+    Reconcile {
+        /// Azure Stack side: usage API JSON, Usagesummary or AppService CSV.
+        #[arg(long, required = true, num_args = 1..)]
+        local: Vec<PathBuf>,
+        /// Azure side: Account Center, EA, Cost Management, FOCUS or Partner Center files.
+        #[arg(long, required = true, num_args = 1..)]
+        azure: Vec<PathBuf>,
+        /// Usage in the last N hours before midnight UTC may be billed the next day.
+        #[arg(long, default_value_t = 4.0)]
+        shift_hours: f64,
+        /// Relative difference still counted as a match.
+        #[arg(long, default_value_t = 0.001)]
+        tolerance: f64,
+        /// A price sheet for the cost of unexplained differences (else list prices).
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Print JSON (the shape is documented in README.md and stable).
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmarks native ingest on generated files, side by side with a line-counting baseline.
     BenchIngest {
@@ -170,6 +192,9 @@ fn main() -> ExitCode {
         Command::Bill { prices, subscription, include_admin, json, files } => {
             bill_command(&files, prices.as_ref(), BillOptions { subscription, period: None, include_admin }, json)
         }
+        Command::Reconcile { local, azure, shift_hours, tolerance, prices, json } => {
+            reconcile_command(&local, &azure, prices.as_ref(), ReconcileOptions { shift_hours, tolerance }, json)
+        }
         Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
@@ -180,6 +205,8 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("meterlens: {error}");
             ExitCode::from(2)
@@ -343,6 +370,90 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Prints the reconciliation; returns false when some file could not be read.
+fn reconcile_command(
+    local: &[PathBuf],
+    azure: &[PathBuf],
+    prices: Option<&PathBuf>,
+    options: ReconcileOptions,
+    as_json: bool,
+) -> io::Result<bool> {
+    let files: Vec<PathBuf> = local.iter().chain(azure).cloned().collect();
+    let (table, reports) = ingest_files(&files, &IngestOptions::default())?;
+    let mut ok = true;
+    for report in &reports {
+        if let Some(error) = &report.error {
+            eprintln!("meterlens: {}: {error}", report.file);
+            ok = false;
+        }
+    }
+    let mut book = PriceBook::default();
+    if let Some(path) = prices {
+        let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        if let Some(error) = book.import_csv(&path.display().to_string(), &bytes).error {
+            eprintln!("meterlens: {error}");
+            ok = false;
+        }
+    }
+    // Sources are numbered in the order the files were given: the local ones first.
+    let side =
+        |row: usize| Some(if (table.source[row] as usize) < local.len() { Side::AzureStack } else { Side::Azure });
+    let r = reconcile(&table, &side, &book, &options);
+    let mut out = BufWriter::new(io::stdout().lock());
+    if as_json {
+        let cells: Vec<Value> = r
+            .cells
+            .iter()
+            .map(|c| {
+                json!({
+                    "local_meter_id": c.local_meter_id, "meter_name": c.meter_name, "subscription": c.subscription,
+                    "day": c.day, "unit": c.unit, "local_quantity": c.local_quantity, "azure_quantity": c.azure_quantity,
+                    "delta": c.delta, "status": c.status.as_str(), "cost_impact": c.cost_impact,
+                })
+            })
+            .collect();
+        let by_status: Map<String, Value> =
+            r.by_status.iter().map(|(s, n)| (s.as_str().to_string(), json!(n))).collect();
+        let delta: Map<String, Value> =
+            r.delta_by_status.iter().map(|(s, d)| (s.as_str().to_string(), sums(d))).collect();
+        let json = json!({
+            "summary": {
+                "cells": r.cells.len(), "by_status": by_status, "local_quantity": sums(&r.local_quantity),
+                "azure_quantity": sums(&r.azure_quantity), "unexplained_cost": sums(&r.unexplained_cost),
+                "delta_by_status": delta,
+            },
+            "cells": cells,
+        });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{} cells compared (local meter × local subscription × UTC day)", r.cells.len())?;
+        for status in Status::ALL {
+            if let Some(n) = r.by_status.get(&status) {
+                writeln!(out, "  {:<30} {n:>8}", status.label())?;
+            }
+        }
+        for (currency, cost) in &r.unexplained_cost {
+            writeln!(out, "cost of unexplained differences: {cost:.2} {currency}")?;
+        }
+        for c in r.cells.iter().filter(|c| c.status != Status::Match) {
+            writeln!(
+                out,
+                "{} {:<28} {:<38} local {:>12.4} azure {:>12.4} delta {:>12.4} {}  {}",
+                c.day,
+                c.meter_name,
+                c.subscription,
+                c.local_quantity,
+                c.azure_quantity,
+                c.delta,
+                c.unit,
+                c.status.as_str()
+            )?;
+        }
+    }
+    Ok(ok)
 }
 
 /// One benchmark query: runs and returns the number of groups (so the work cannot be optimised away).

@@ -293,3 +293,48 @@ fn bill_with_a_price_sheet_in_euro_reports_the_dollar_rate_and_does_not_mix() {
         }
     }
 }
+
+#[test]
+fn reconcile_json_counts_every_cell_once_and_keeps_the_quantities() {
+    let dir = std::env::temp_dir().join(format!("meterlens-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let azure = dir.join("azure.csv");
+    let generated = meterlens(&[
+        "generate",
+        "--rows",
+        "1500",
+        "--seed",
+        "2026",
+        "--format",
+        "cost-management-csv",
+        "--out",
+        azure.to_str().unwrap(),
+    ]);
+    assert!(generated.status.success());
+    let local = "public/sample/usage-sample.csv";
+    let r = json_of(&meterlens(&["reconcile", "--json", "--local", local, "--azure", azure.to_str().unwrap()]));
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(r["summary"]["cells"].as_u64().unwrap() as usize, cells.len());
+    let statuses =
+        ["match", "midnight_shift", "local_only", "admin", "unmapped", "duplicate", "out_of_period", "unexplained"];
+    let by_status = r["summary"]["by_status"].as_object().unwrap();
+    assert!(by_status.keys().all(|k| statuses.contains(&k.as_str())), "{by_status:?}");
+    assert_eq!(by_status.values().map(|v| v.as_u64().unwrap()).sum::<u64>() as usize, cells.len());
+    for status in statuses {
+        let n = cells.iter().filter(|c| c["status"] == status).count() as u64;
+        assert_eq!(by_status.get(status).map_or(0, |v| v.as_u64().unwrap()), n, "{status}");
+    }
+    // The Azure view of the same month matches cell by cell, apart from the zero-priced admin usage.
+    assert_eq!(by_status["match"].as_u64().unwrap() + by_status["admin"].as_u64().unwrap(), cells.len() as u64);
+    let summary = json_of(&meterlens(&["summary", "--json", "--include-admin", local]));
+    for (unit, q) in summary["quantity"].as_object().unwrap() {
+        let got = r["summary"]["local_quantity"][unit].as_f64().unwrap();
+        assert!((got - q.as_f64().unwrap()).abs() < 1e-6, "{unit}");
+    }
+    let first = &cells[0];
+    for key in ["local_meter_id", "subscription", "day", "unit", "local_quantity", "azure_quantity", "delta", "status"]
+    {
+        assert!(first.get(key).is_some(), "cell lacks {key}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

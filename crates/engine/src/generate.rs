@@ -520,6 +520,9 @@ fn commerce_meter(series: &Series) -> (&'static str, &'static str, &'static str,
             "1 GB/Hr",
             0.0000083333,
         ),
+        "5B1DB88A-8596-4002-8052-347947C26940" | "06BDE724-9F94-43C0-84C3-D0FC54538369" => {
+            ("8b251e8f-ce5e-4a58-a6e5-2b8f0d176e3a", "Azure Stack Hub", "Managed Disks", "M30 Disks", "1/Month", 10.24)
+        }
         other => (other, "Azure Stack Hub", "Other", "Local meter", "", 0.0),
     }
 }
