@@ -212,3 +212,26 @@ test('an imported price sheet in euro prices the bill in euro only', async () =>
   await page.getByTestId('nav-meters').click();
   await page.getByTestId('reset-rates').click();
 });
+
+test('reconciliation of both sides shows the statuses the CLI gives, and exports its cells', async () => {
+  const local = 'tests/fixtures/reconcile-local.csv';
+  const azure = 'tests/fixtures/reconcile-azure.csv';
+  await page.getByTestId('file-input').setInputFiles([local, azure]);
+  await waitForSource('reconcile-azure.csv');
+  await page.getByTestId('nav-reconcile').click();
+  await page.waitForSelector('[data-testid=rec-status]');
+  const engine = JSON.parse(execFileSync(CLI, ['reconcile', '--json', '--local', local, '--azure', azure]));
+  const shown = await page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('[data-testid=rec-status] tr[data-status]')].map((tr) => [tr.dataset.status, Number(tr.dataset.value)])));
+  for (const [status, count] of Object.entries(shown)) {
+    assert.equal(count, engine.summary.by_status[status] ?? 0, status);
+  }
+  assert.equal(shown.midnight_shift, 2);
+  assert.match(await page.getByTestId('waterfall').innerHTML(), /Unexplained/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-reconciliation').click()]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  assert.equal(csv.length, engine.cells.length + 1);
+  assert.ok(csv.some((line) => line.includes('midnight_shift')));
+  await page.screenshot({ path: join(OUT, 'reconciliation.png'), fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});

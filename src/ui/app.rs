@@ -13,6 +13,7 @@ use super::issues_panel::IssuesPanel;
 use super::kpi_cards::KpiCards;
 use super::meters_page::MetersPage;
 use super::prices_store::Prices;
+use super::reconcile_page::ReconcilePage;
 use super::usage_chart::UsageChart;
 use crate::web::{self, PickedFile};
 
@@ -25,16 +26,18 @@ enum Page {
     Report,
     Bill,
     Meters,
+    Reconcile,
 }
 
 impl Page {
-    const ALL: [Page; 3] = [Page::Report, Page::Bill, Page::Meters];
+    const ALL: [Page; 4] = [Page::Report, Page::Bill, Page::Meters, Page::Reconcile];
 
     fn hash(self) -> &'static str {
         match self {
             Page::Report => "report",
             Page::Bill => "bill",
             Page::Meters => "meters",
+            Page::Reconcile => "reconcile",
         }
     }
 
@@ -43,6 +46,7 @@ impl Page {
             Page::Report => "Report",
             Page::Bill => "Bill",
             Page::Meters => "Meters",
+            Page::Reconcile => "Reconciliation",
         }
     }
 
@@ -198,6 +202,7 @@ pub fn App() -> impl IntoView {
                 }.into_any(),
                 Page::Bill => view! { <BillPage dataset=dataset prices=prices /> }.into_any(),
                 Page::Meters => view! { <MetersPage dataset=dataset prices=prices /> }.into_any(),
+                Page::Reconcile => view! { <ReconcilePage dataset=dataset prices=prices /> }.into_any(),
             }}
         </main>
     }

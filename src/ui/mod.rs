@@ -9,4 +9,5 @@ mod issues_panel;
 pub mod kpi_cards;
 mod meters_page;
 mod prices_store;
+mod reconcile_page;
 mod usage_chart;

@@ -338,3 +338,46 @@ fn reconcile_json_counts_every_cell_once_and_keeps_the_quantities() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn reconcile_explains_the_fixture_pair_cell_by_cell() {
+    let r = json_of(&meterlens(&[
+        "reconcile",
+        "--json",
+        "--local",
+        "tests/fixtures/reconcile-local.csv",
+        "--azure",
+        "tests/fixtures/reconcile-azure.csv",
+    ]));
+    let mut got: Vec<(String, String, String)> = r["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["day"].as_str().unwrap().into(),
+                c["meter_name"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("2026-10-01", "Base VM Size Hours", "match"),
+        ("2026-10-01", "BlockBlobCapacity", "admin"),
+        ("2026-10-01", "Mystery meter", "unmapped"),
+        ("2026-10-01", "Static IP Address Usage", "local_only"),
+        ("2026-10-01", "Windows VM Size Hours", "unexplained"),
+        ("2026-10-02", "Base VM Size Hours", "midnight_shift"),
+        ("2026-10-02", "Windows VM Size Hours", "match"),
+        ("2026-10-03", "Base VM Size Hours", "midnight_shift"),
+        ("2026-10-04", "Base VM Size Hours", "unexplained"),
+        ("2026-10-05", "Base VM Size Hours", "duplicate"),
+        ("2026-10-28", "Base VM Size Hours", "out_of_period"),
+    ];
+    let want: Vec<(String, String, String)> =
+        want.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(got, want);
+    let cost = r["summary"]["unexplained_cost"]["USD"].as_f64().unwrap();
+    assert!((cost - (-24.0 * 0.008 - 4.0 * 0.046)).abs() < 1e-9, "{cost}");
+}

@@ -48,16 +48,9 @@ impl Scenario {
         self.table.push(self.local_source, day as u64, &record);
     }
 
-    fn azure(
-        &mut self,
-        commerce: &str,
-        local_meter: &str,
-        name: &str,
-        subscription: &str,
-        group: &str,
-        day: i64,
-        quantity: f64,
-    ) {
+    /// An Azure row of `meter` = (commerce ID, local meter ID, commerce name).
+    fn azure(&mut self, meter: (&str, &str, &str), subscription: &str, group: &str, day: i64, quantity: f64) {
+        let (commerce, local_meter, name) = meter;
         let start = OCT1 + day * DAY;
         let record = UsageRecord {
             usage_start: start,
@@ -95,21 +88,21 @@ fn every_cause_is_classified_cell_by_cell() {
     for day in 0..5 {
         s.local(BASE, TENANT, "rg-web", day, 24.0);
     }
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 0, 24.0); // match
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 1, 21.0); // 3 hours before midnight…
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 2, 27.0); // …billed the next day
-                                                              // day 3: missing on Azure
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 4, 24.0);
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 4, 24.0); // the same row twice
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg-web", 40, 24.0); // outside what the stamp data covers
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 0, 24.0); // match
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 1, 21.0); // 3 hours before midnight…
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 2, 27.0); // …billed the next day
+                                                                // day 3: missing on Azure
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 4, 24.0);
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 4, 24.0); // the same row twice
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", 40, 24.0); // outside what the stamp data covers
     s.local(WINDOWS, TENANT, "rg-web", 0, 24.0);
     s.local(WINDOWS, TENANT, "rg-web", 1, 24.0);
-    s.azure(WINDOWS_COMMERCE, WINDOWS, "1 Core", TENANT, "rg-web", 0, 20.0); // drift
-    s.azure(WINDOWS_COMMERCE, WINDOWS, "1 Core", TENANT, "rg-web", 1, 24.0);
+    s.azure((WINDOWS_COMMERCE, WINDOWS, "1 Core"), TENANT, "rg-web", 0, 20.0); // drift
+    s.azure((WINDOWS_COMMERCE, WINDOWS, "1 Core"), TENANT, "rg-web", 1, 24.0);
     s.local(BLOB, PROVIDER, "system.local", 0, 480.0);
-    s.azure(STORAGE_ADMIN, BLOB, "Storage Admin", PROVIDER, "system.local", 0, 480.0); // admin on both sides
+    s.azure((STORAGE_ADMIN, BLOB, "Storage Admin"), PROVIDER, "system.local", 0, 480.0); // admin on both sides
     s.local(STATIC_IP, TENANT, "rg-web", 0, 24.0); // never billed by Azure
-    s.azure("12345678-1234-1234-1234-123456789ABC", "", "Mystery", "", "rg-x", 0, 5.0); // no local meter known
+    s.azure(("12345678-1234-1234-1234-123456789ABC", "", "Mystery"), "", "rg-x", 0, 5.0); // no local meter known
 
     let table = &s.table;
     let r = reconcile(
@@ -145,8 +138,8 @@ fn a_shift_larger_than_the_window_is_not_explained_by_it() {
     for day in 0..2 {
         s.local(BASE, TENANT, "rg", day, 24.0);
     }
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg", 0, 14.0); // 10 of 24 hours moved: more than a 4-hour window
-    s.azure(BASE, BASE, "1 Core", TENANT, "rg", 1, 34.0);
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg", 0, 14.0); // 10 of 24 hours moved: more than a 4-hour window
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg", 1, 34.0);
     let table = &s.table;
     let side = |row: usize| Some(if table.local[row] { Side::AzureStack } else { Side::Azure });
     let r = reconcile(table, &side, &PriceBook::default(), &ReconcileOptions::default());
