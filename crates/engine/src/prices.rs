@@ -216,7 +216,8 @@ impl PriceBook {
     pub fn rate(&self, meter: &str, at: i64) -> Option<Rate> {
         let local = Catalog::builtin().local_meter(meter);
         let billed = local.and_then(|m| m.billed_as());
-        let unit = billed.map(|c| c.unit.clone()).unwrap_or_default();
+        // Without a known commerce meter, the local unit is the billing unit.
+        let unit = billed.map(|c| c.unit.clone()).or_else(|| local.map(|m| m.unit.clone())).unwrap_or_default();
         if let Some(&unit_price) = self.edited.get(meter) {
             return Some(Rate { unit_price, unit, effective: None, source: RateSource::Edited });
         }
@@ -227,9 +228,13 @@ impl PriceBook {
             (None, rates) => (rates, false),
         };
         if let Some(rate) = rates.and_then(|rates| rates.iter().rev().find(|r| r.effective.is_none_or(|e| e <= at))) {
-            let mut per_unit = rate.unit_price / block_size(&rate.unit);
+            // A rate keyed by the local meter in the local unit is per local unit; otherwise per billing unit.
+            let local_unit = local.map_or("", |m| m.unit.as_str());
+            let per_local = by_local_id && !rate.unit.is_empty() && same_unit(&rate.unit, local_unit);
+            let target = if per_local { local_unit } else { unit.as_str() };
+            let mut per_unit = rate.unit_price * block_size(target) / block_size(&rate.unit);
             let factor = billed.map_or(1.0, |c| c.factor);
-            if by_local_id && !same_unit(&rate.unit, &unit) && factor != 1.0 {
+            if per_local && factor != 1.0 {
                 per_unit /= factor;
             }
             return Some(Rate { unit_price: per_unit, unit, ..rate.clone() });
@@ -268,15 +273,27 @@ impl PriceBook {
     }
 }
 
-/// The block a price is for: `10 Hours` → 10, `100 GB/Month` → 100, `1 Hour` or `GB` → 1.
+/// The block a price or quantity is counted in: `10 Hours` → 10, `10K` → 10,000, `Request count in 10,000s`
+/// → 10,000, `100 GB/Month` → 100; no number → 1.
 fn block_size(unit: &str) -> f64 {
-    let number: String = unit.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-    number.parse::<f64>().ok().filter(|n| *n > 0.0).unwrap_or(1.0)
+    let Some(start) = unit.find(|c: char| c.is_ascii_digit()) else { return 1.0 };
+    let rest = &unit[start..];
+    let digits: String =
+        rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',').filter(|c| *c != ',').collect();
+    let after = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
+    let scale = match after.chars().next() {
+        Some('K' | 'k') => 1e3,
+        Some('M') => 1e6,
+        _ => 1.0,
+    };
+    digits.parse::<f64>().ok().filter(|n| *n > 0.0).map_or(1.0, |n| n * scale)
 }
 
-/// Units equal ignoring case, spaces and a leading `1`.
+/// Units equal ignoring case, spaces, a leading `1` and a plural `s`.
 fn same_unit(a: &str, b: &str) -> bool {
-    let norm = |u: &str| u.trim().trim_start_matches('1').replace(' ', "").to_ascii_lowercase();
+    let norm = |u: &str| {
+        u.trim().trim_start_matches('1').replace(' ', "").to_ascii_lowercase().trim_end_matches('s').to_string()
+    };
     norm(a) == norm(b)
 }
 
@@ -372,6 +389,16 @@ mod tests {
             RateSource::List { date: "2017-07".into() },
             "a future rate is not used"
         );
+        let key_vault = "EBF13B9F-B3EA-46FE-BF54-396E93D48AB4";
+        let mut sheet_book = PriceBook::default();
+        let tx =
+            format!("MeterId,UnitPrice,Unit\n{key_vault},0.03,10K transactions\n{table_storage},0.018,1 GB/Month\n");
+        sheet_book.import_csv("tx.csv", tx.as_bytes());
+        assert!((sheet_book.rate(key_vault, 0).unwrap().unit_price - 0.03).abs() < 1e-12, "10K = the meter's 10,000s");
+        assert!((sheet_book.rate(table_storage, 0).unwrap().unit_price - 0.018).abs() < 1e-12, "per GB/month: no ×720");
+        assert_eq!(block_size("Request count in 10,000s"), 10_000.0);
+        assert_eq!(block_size("10 Hours"), 10.0);
+        assert_eq!(block_size("GB*hours"), 1.0);
         let again = book.import_csv("units.csv", sheet.as_bytes());
         assert_eq!(again.rates, 3);
         assert_eq!(book.export_csv().lines().count(), 4, "re-importing replaces, not duplicates");

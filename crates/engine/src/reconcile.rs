@@ -2,12 +2,12 @@
 //! Center, EA, Cost Management, FOCUS, Partner Center), compared per local meter × local subscription × usage day
 //! (UTC) in the local unit, and every difference given one status.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::admin::AdminClassifier;
 use crate::catalog::Catalog;
 use crate::prices::PriceBook;
-use crate::table::UsageTable;
+use crate::table::{StrId, UsageTable};
 use crate::time::{self, DAY};
 
 /// Which side of the comparison a row is on.
@@ -148,12 +148,22 @@ pub struct Reconciliation {
 struct Acc {
     local: f64,
     azure: f64,
+    /// Admin quantities per side (also inside `local` / `azure`).
+    local_admin: f64,
+    azure_admin: f64,
     local_duplicate: f64,
     azure_duplicate: f64,
     late: f64,
-    admin: bool,
+    admin_rows: usize,
     unmapped: bool,
     rows: Vec<u32>,
+}
+
+impl Acc {
+    /// The quantities compared: admin usage explains itself and is left out.
+    fn compared(&self) -> (f64, f64) {
+        (self.local - self.local_admin, self.azure - self.azure_admin)
+    }
 }
 
 /// Compares the rows `side` assigns to each side (rows it leaves out, and rows that are not Azure Stack usage,
@@ -166,63 +176,67 @@ pub fn reconcile(
 ) -> Reconciliation {
     let catalog = Catalog::builtin();
     let admin = AdminClassifier::new(table);
-    let mut cells: BTreeMap<(String, String, i64), Acc> = BTreeMap::new();
-    let mut seen_rows: HashMap<(Side, String), u32> = HashMap::new();
-    let mut billed_meters: BTreeSet<String> = BTreeSet::new();
+    // Cells by (meter, subscription, day) as dictionary ids; strings only once per cell, at the end.
+    let mut cells: HashMap<(StrId, StrId, i64), Acc> = HashMap::new();
+    // A row twice on one side: same meter, subscription, resource, additional info, charge type, window, quantity.
+    type Identity = (bool, StrId, StrId, StrId, StrId, StrId, i64, i64, u64);
+    let mut seen_rows: HashMap<Identity, u32> = HashMap::new();
+    let mut billed_meters: BTreeSet<StrId> = BTreeSet::new();
+    let mut factors: HashMap<StrId, f64> = HashMap::new();
     let (mut local_days, mut azure_days) = (BTreeSet::new(), BTreeSet::new());
     for row in 0..table.len() {
         let Some(side) = side(row) else { continue };
         if !table.azure_stack[row] {
             continue;
         }
-        let local_meter = table.str(table.local_meter_id[row]);
-        let (meter, subscription, quantity, unmapped) = match side {
-            Side::AzureStack => {
-                (local_meter.to_string(), table.str(table.subscription[row]).to_string(), table.quantity[row], false)
-            }
-            Side::Azure if local_meter.is_empty() => (
-                table.str(table.meter_id[row]).to_string(),
-                table.str(table.local_subscription[row]).to_string(),
-                table.quantity[row],
-                true,
-            ),
-            Side::Azure => {
-                let factor = catalog.local_meter(local_meter).and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
-                let factor = catalog.commerce_meter(table.str(table.meter_id[row])).map_or(factor, |(_, c)| c.factor);
-                billed_meters.insert(local_meter.to_string());
-                (
-                    local_meter.to_string(),
-                    table.str(table.local_subscription[row]).to_string(),
-                    table.quantity[row] / factor,
-                    false,
-                )
-            }
+        let local_meter = table.local_meter_id[row];
+        let unmapped = side == Side::Azure && local_meter == StrId::EMPTY;
+        let (meter, subscription) = match side {
+            Side::AzureStack => (local_meter, table.subscription[row]),
+            Side::Azure if unmapped => (table.meter_id[row], table.local_subscription[row]),
+            Side::Azure => (local_meter, table.local_subscription[row]),
+        };
+        let quantity = if side == Side::Azure && !unmapped {
+            billed_meters.insert(local_meter);
+            let commerce = table.meter_id[row];
+            let factor = *factors.entry(commerce).or_insert_with(|| {
+                let from_local =
+                    catalog.local_meter(table.str(local_meter)).and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
+                catalog.commerce_meter(table.str(commerce)).map_or(from_local, |(_, c)| c.factor)
+            });
+            table.quantity[row] / factor
+        } else {
+            table.quantity[row]
         };
         let day = time::day_of(table.usage_start[row]);
         match side {
             Side::AzureStack => local_days.insert(day),
             Side::Azure => azure_days.insert(day),
         };
-        // The same row twice on one side (same resource, window and quantity) is a duplicate.
-        let identity = format!(
-            "{meter}|{subscription}|{}|{}|{}|{}",
-            table.str(table.resource_uri[row]),
+        let identity = (
+            side == Side::Azure,
+            table.meter_id[row],
+            subscription,
+            table.resource_uri[row],
+            table.additional_info[row],
+            table.charge_type[row],
             table.usage_start[row],
             table.usage_end[row],
-            table.quantity[row]
+            table.quantity[row].to_bits(),
         );
-        let copies = seen_rows.entry((side, identity)).or_default();
+        let copies = seen_rows.entry(identity).or_default();
         *copies += 1;
+        let duplicate = *copies > 1;
+        let is_admin = admin.classify(row).is_some();
         let acc = cells.entry((meter, subscription, day)).or_default();
         acc.rows.push(row as u32);
-        acc.admin |= admin.classify(row).is_some();
+        acc.admin_rows += usize::from(is_admin);
         acc.unmapped |= unmapped;
         match side {
             Side::AzureStack => {
                 acc.local += quantity;
-                if *copies > 1 {
-                    acc.local_duplicate += quantity;
-                }
+                acc.local_admin += if is_admin { quantity } else { 0.0 };
+                acc.local_duplicate += if duplicate { quantity } else { 0.0 };
                 // Usage in the last hours before midnight: exact for hourly rows, pro rata for longer ones.
                 let end_of_day = (day + 1) * DAY;
                 let span = (table.usage_end[row] - table.usage_start[row]).max(1) as f64;
@@ -230,13 +244,12 @@ pub fn reconcile(
                 let overlap = (table.usage_end[row].min(end_of_day) as f64
                     - late_start.max(table.usage_start[row] as f64))
                 .max(0.0);
-                acc.late += quantity * (overlap / span).min(1.0);
+                acc.late += if is_admin { 0.0 } else { quantity * (overlap / span).min(1.0) };
             }
             Side::Azure => {
                 acc.azure += quantity;
-                if *copies > 1 {
-                    acc.azure_duplicate += quantity;
-                }
+                acc.azure_admin += if is_admin { quantity } else { 0.0 };
+                acc.azure_duplicate += if duplicate { quantity } else { 0.0 };
             }
         }
     }
@@ -247,57 +260,67 @@ pub fn reconcile(
         _ => None,
     };
     let equal = |a: f64, b: f64| (a - b).abs() <= options.tolerance * a.abs().max(b.abs()) + 1e-9;
+    let mut keys: Vec<(StrId, StrId, i64)> = cells.keys().copied().collect();
+    keys.sort_by(|a, b| (table.str(a.0), table.str(a.1), a.2).cmp(&(table.str(b.0), table.str(b.1), b.2)));
 
-    let keys: Vec<(String, String, i64)> = cells.keys().cloned().collect();
-    let mut status: HashMap<(String, String, i64), Status> = HashMap::new();
-    // Midnight shift: walk each meter × subscription day by day, carrying what moved to the next day.
+    // Midnight shift: walk each meter × subscription day by day, carrying what Azure billed a day late. A chain
+    // of days counts only when the carry comes back to zero; a broken chain explains nothing.
+    let mut shifted: HashSet<(StrId, StrId, i64)> = HashSet::new();
+    let mut chain: Vec<(StrId, StrId, i64)> = Vec::new();
     let mut carry_in = 0.0;
     for (i, key) in keys.iter().enumerate() {
-        let acc = &cells[key];
-        let previous_day = i > 0 && keys[i - 1].0 == key.0 && keys[i - 1].1 == key.1 && keys[i - 1].2 == key.2 - 1;
-        if !previous_day {
+        let consecutive = i > 0 && keys[i - 1].0 == key.0 && keys[i - 1].1 == key.1 && keys[i - 1].2 == key.2 - 1;
+        if !consecutive {
+            chain.clear();
             carry_in = 0.0;
         }
-        let shift_out = acc.local + carry_in - acc.azure;
+        let acc = &cells[key];
+        let (local, azure) = acc.compared();
+        let shift_out = local + carry_in - azure;
         let next = keys.get(i + 1).filter(|n| n.0 == key.0 && n.1 == key.1 && n.2 == key.2 + 1);
-        let shifted = shift_out > 1e-9
+        let starts_shift = shift_out > 1e-9
             && shift_out <= acc.late * (1.0 + options.tolerance) + 1e-9
             && next.is_some_and(|n| {
-                let n = &cells[n];
-                // The next day must show that much more on Azure than it metered.
-                n.azure - n.local > 1e-9
+                let (l, a) = cells[n].compared();
+                a - l > 1e-9
             });
-        if carry_in > 1e-9 || shifted {
-            let out = if shifted { shift_out } else { 0.0 };
-            if equal(acc.local + carry_in - out, acc.azure) {
-                status.insert(key.clone(), Status::MidnightShift);
-                carry_in = out;
-                continue;
+        let out = if starts_shift { shift_out } else { 0.0 };
+        if (carry_in > 1e-9 || starts_shift) && equal(local + carry_in - out, azure) {
+            chain.push(*key);
+            carry_in = out;
+            if out <= 1e-9 {
+                shifted.extend(chain.drain(..));
             }
+            continue;
         }
+        chain.clear();
         carry_in = 0.0;
     }
 
     let mut result = Reconciliation { currency: prices.currency.clone(), ..Default::default() };
-    for (key, acc) in cells {
-        let local_meter = catalog.local_meter(&key.0);
+    for key in keys {
+        let Some(acc) = cells.remove(&key) else { continue };
+        let (meter_id, subscription) = (table.str(key.0).to_string(), table.str(key.1).to_string());
+        let local_meter = catalog.local_meter(&meter_id);
         let unit = local_meter.map_or_else(|| table_unit(table, &acc), |m| m.unit.clone());
         let in_period = period.is_some_and(|(from, to)| (from..=to).contains(&key.2));
+        let (local, azure) = acc.compared();
         let local_only = acc.azure == 0.0
             && !billed_meters.contains(&key.0)
             && local_meter.is_none_or(|m| m.informational || m.billed_as().is_none());
         let status = if acc.unmapped {
             Status::Unmapped
-        } else if acc.admin {
+        } else if acc.admin_rows == acc.rows.len() || (acc.admin_rows > 0 && equal(local, azure)) {
+            // All admin, or the admin usage is the whole difference.
             Status::Admin
         } else if local_only {
             Status::LocalOnly
-        } else if equal(acc.local, acc.azure) {
+        } else if equal(local, azure) {
             Status::Match
-        } else if let Some(s) = status.get(&key) {
-            *s
+        } else if shifted.contains(&key) {
+            Status::MidnightShift
         } else if (acc.local_duplicate > 0.0 || acc.azure_duplicate > 0.0)
-            && equal(acc.local - acc.local_duplicate, acc.azure - acc.azure_duplicate)
+            && equal(local - acc.local_duplicate, azure - acc.azure_duplicate)
         {
             Status::Duplicate
         } else if !in_period {
@@ -308,9 +331,10 @@ pub fn reconcile(
         let delta = acc.azure - acc.local;
         let cost_impact = (status == Status::Unexplained)
             .then(|| {
-                let rate = prices.rate(&key.0, key.2 * DAY)?;
+                let rate = prices.rate(&meter_id, key.2 * DAY)?;
                 let factor = local_meter.and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
-                Some(delta * factor * rate.unit_price)
+                // The admin part of a cell is billed at zero: only the compared quantities cost money.
+                Some((azure - local) * factor * rate.unit_price)
             })
             .flatten();
         if let Some(cost) = cost_impact {
@@ -323,8 +347,8 @@ pub fn reconcile(
         result.cells.push(Cell {
             meter_name: local_meter
                 .map_or_else(|| table.str(table.meter_name[acc.rows[0] as usize]).to_string(), |m| m.name.clone()),
-            local_meter_id: key.0,
-            subscription: key.1,
+            local_meter_id: meter_id,
+            subscription,
             day: time::day_label(key.2),
             unit,
             local_quantity: acc.local,

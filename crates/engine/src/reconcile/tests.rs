@@ -151,3 +151,24 @@ fn a_shift_larger_than_the_window_is_not_explained_by_it() {
         (Status::MidnightShift, Status::MidnightShift)
     );
 }
+
+#[test]
+fn a_shift_the_next_day_does_not_cancel_is_unexplained_and_partial_admin_cells_show_the_rest() {
+    let mut s = Scenario::new();
+    for day in 0..2 {
+        s.local(BASE, TENANT, "rg", day, 24.0);
+    }
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg", 0, 21.0);
+    s.azure((BASE, BASE, "1 Core"), TENANT, "rg", 1, 24.5); // takes 0.5 of the 3, not all of it
+                                                            // A tenant meter and an infrastructure one in the same cell: the admin part must not hide the drift.
+    s.local(BLOB, PROVIDER, "system.local", 0, 480.0);
+    s.local(BLOB, PROVIDER, "rg-tenant-in-provider-sub", 0, 10.0);
+    s.azure((STORAGE_ADMIN, BLOB, "Storage Admin"), PROVIDER, "system.local", 0, 480.0);
+    s.azure(("8A913F38-33B4-4772-9488-E89522FC09E5", BLOB, "Capacity"), PROVIDER, "rg-tenant-in-provider-sub", 0, 7.0);
+    let table = &s.table;
+    let side = |row: usize| Some(if table.local[row] { Side::AzureStack } else { Side::Azure });
+    let r = reconcile(table, &side, &PriceBook::default(), &ReconcileOptions::default());
+    assert_eq!(status_of(&r, BASE, TENANT, 0), Status::Unexplained);
+    assert_eq!(status_of(&r, BASE, TENANT, 1), Status::Unexplained);
+    assert_eq!(status_of(&r, BLOB, PROVIDER, 0), Status::Unexplained);
+}
