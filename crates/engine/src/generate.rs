@@ -523,7 +523,13 @@ fn commerce_meter(series: &Series) -> (&'static str, &'static str, &'static str,
         "5B1DB88A-8596-4002-8052-347947C26940" | "06BDE724-9F94-43C0-84C3-D0FC54538369" => {
             ("8b251e8f-ce5e-4a58-a6e5-2b8f0d176e3a", "Azure Stack Hub", "Managed Disks", "M30 Disks", "1/Month", 10.24)
         }
-        other => (other, "Azure Stack Hub", "Other", "Local meter", "", 0.0),
+        // Billed under the local meter ID in the local unit, at the catalog's list price per local unit.
+        other => {
+            let local = Catalog::builtin().local_meter(other);
+            let unit = local.map_or("", |m| m.unit.as_str());
+            let rate = local.and_then(|m| m.billed_as()).and_then(|c| Some(c.rate? * c.factor)).unwrap_or(0.0);
+            (other, "Azure Stack Hub", "Other", "Local meter", unit, rate)
+        }
     }
 }
 

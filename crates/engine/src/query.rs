@@ -465,6 +465,11 @@ impl<'t> QueryEngine<'t> {
         rows
     }
 
+    /// The table rows `query`'s filters and admin choice select, in table order.
+    pub fn rows(&self, query: &Query) -> Rc<Vec<u32>> {
+        self.selection(query)
+    }
+
     /// Answers `query`.
     pub fn run(&self, query: &Query) -> QueryResult {
         let t = self.table;
@@ -474,7 +479,7 @@ impl<'t> QueryEngine<'t> {
         let currencies = self.codes(&Dimension::Currency, 0);
         let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
         let space: Option<usize> = dims.iter().try_fold(1usize, |acc, c| acc.checked_mul(c.labels.len().max(1)));
-        let dense = space.is_some_and(|s| s <= DENSE_LIMIT);
+        let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s <= 16 * rows.len().max(4096));
         let group_of =
             |row: usize| dims.iter().fold(0u64, |acc, c| acc * c.labels.len().max(1) as u64 + c.per_row[row] as u64);
 
@@ -556,7 +561,12 @@ impl<'t> QueryEngine<'t> {
                     totals.effective_cost.insert(label(), effective);
                 }
             }
-            if resource_codes.is_some() {
+            if let [slot] = slots {
+                // Pairs are sorted by slot: one group's resources are a range.
+                let from = pairs.partition_point(|(s, _)| (*s as usize) < *slot);
+                let to = pairs.partition_point(|(s, _)| (*s as usize) <= *slot);
+                totals.resources = (to - from) as u64;
+            } else if resource_codes.is_some() {
                 let mut in_set = vec![false; counts.len()];
                 slots.iter().for_each(|&s| in_set[s] = true);
                 let mut ids: Vec<u32> = pairs.iter().filter(|(s, _)| in_set[*s as usize]).map(|(_, r)| *r).collect();
@@ -766,9 +776,10 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
     for (r, &i) in order.iter().enumerate() {
         rank[i as usize] = r as u32;
     }
+    let mut labels: Vec<Option<String>> = labels.into_iter().map(Some).collect();
     Codes {
         per_row: per_row.into_iter().map(|c| rank[c as usize]).collect(),
-        labels: order.iter().map(|&i| label(raw[i as usize])).collect(),
+        labels: order.iter().map(|&i| labels[i as usize].take().unwrap_or_default()).collect(),
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::admin::AdminClassifier;
 use crate::catalog::Catalog;
+use crate::meter_id;
 use crate::prices::PriceBook;
 use crate::table::{StrId, UsageTable};
 use crate::time::{self, DAY};
@@ -200,9 +201,17 @@ pub fn reconcile(
             billed_meters.insert(local_meter);
             let commerce = table.meter_id[row];
             let factor = *factors.entry(commerce).or_insert_with(|| {
-                let from_local =
-                    catalog.local_meter(table.str(local_meter)).and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
-                catalog.commerce_meter(table.str(commerce)).map_or(from_local, |(_, c)| c.factor)
+                if let Some((_, c)) = catalog.commerce_meter(table.str(commerce)) {
+                    return c.factor;
+                }
+                // Billed under the local meter ID itself: in the local unit, unless the catalog knows that ID as
+                // the commerce meter too (App Service, Base VM).
+                let billed = catalog.local_meter(table.str(local_meter)).and_then(|m| m.billed_as());
+                match billed {
+                    Some(c) if commerce == local_meter && meter_id::normalize(&c.id) != table.str(commerce) => 1.0,
+                    Some(c) => c.factor,
+                    None => 1.0,
+                }
             });
             table.quantity[row] / factor
         } else {

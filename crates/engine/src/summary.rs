@@ -63,16 +63,13 @@ impl Summary {
             .iter()
             .filter(|g| !g.key[0].1.is_empty())
             .count() as u64;
-        let admin = if options.include_admin {
-            Totals::default()
-        } else {
-            engine.run(&Query { only_admin: true, include_admin: true, ..base }).total
-        };
-        let table = engine.table();
-        let classifier = AdminClassifier::new(table);
+        let admin_query = Query { only_admin: true, include_admin: true, ..base };
+        let admin = if options.include_admin { Totals::default() } else { engine.run(&admin_query).total };
+        // Reasons of the admin rows under the same filters.
+        let classifier = AdminClassifier::new(engine.table());
         let mut admin_reasons: BTreeMap<String, u64> = BTreeMap::new();
-        for row in 0..table.len() {
-            if let Some(reason) = classifier.classify(row) {
+        for &row in engine.rows(&admin_query).iter() {
+            if let Some(reason) = classifier.classify(row as usize) {
                 *admin_reasons.entry(reason.as_str().to_string()).or_default() += 1;
             }
         }
