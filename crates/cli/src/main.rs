@@ -234,22 +234,29 @@ fn ingest_files(files: &[PathBuf], ingest: &IngestOptions) -> io::Result<(UsageT
     Ok((table, reports))
 }
 
+/// List prices, plus the price sheet at `path` if given; problems go to stderr. False when the sheet is unusable.
+fn price_book(path: Option<&PathBuf>) -> io::Result<(PriceBook, bool)> {
+    let mut book = PriceBook::default();
+    let Some(path) = path else { return Ok((book, true)) };
+    let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let report = book.import_csv(&path.display().to_string(), &bytes);
+    for (line, why) in &report.skipped {
+        eprintln!("meterlens: {}: line {line}: {why}", path.display());
+    }
+    match report.error {
+        Some(error) => {
+            eprintln!("meterlens: {error}");
+            Ok((book, false))
+        }
+        None => Ok((book, true)),
+    }
+}
+
 /// Prints the bill; returns false when some usage or price file could not be read.
 fn bill_command(files: &[PathBuf], prices: Option<&PathBuf>, options: BillOptions, as_json: bool) -> io::Result<bool> {
     let (table, reports) = ingest_files(files, &IngestOptions::default())?;
-    let mut book = PriceBook::default();
-    let mut ok = reports.iter().all(|r| r.error.is_none());
-    if let Some(path) = prices {
-        let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let report = book.import_csv(&path.display().to_string(), &bytes);
-        if let Some(error) = &report.error {
-            eprintln!("meterlens: {error}");
-            ok = false;
-        }
-        for (line, why) in &report.skipped {
-            eprintln!("meterlens: {}: line {line}: {why}", path.display());
-        }
-    }
+    let (book, prices_ok) = price_book(prices)?;
+    let ok = prices_ok && reports.iter().all(|r| r.error.is_none());
     for report in &reports {
         if let Some(error) = &report.error {
             eprintln!("meterlens: {}: {error}", report.file);
@@ -389,14 +396,8 @@ fn reconcile_command(
             ok = false;
         }
     }
-    let mut book = PriceBook::default();
-    if let Some(path) = prices {
-        let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        if let Some(error) = book.import_csv(&path.display().to_string(), &bytes).error {
-            eprintln!("meterlens: {error}");
-            ok = false;
-        }
-    }
+    let (book, prices_ok) = price_book(prices)?;
+    ok &= prices_ok;
     // Sources are numbered in the order the files were given: the local ones first.
     let side =
         |row: usize| Some(if (table.source[row] as usize) < local.len() { Side::AzureStack } else { Side::Azure });
