@@ -109,7 +109,7 @@ pub fn ReconcilePage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices
                     "and the Cost Management export that billed it (select both files at once)."
                 </p>
             })}
-            {move || result.get().map(|r| {
+            {move || result.with(|r| r.as_ref().map(|r| {
                 let unit_now = chosen_unit.get().unwrap_or_default();
                 let steps: Vec<(String, f64)> = Status::ALL.iter()
                     .filter_map(|s| r.delta_by_status.get(s).and_then(|d| d.get(&unit_now)).filter(|v| **v != 0.0).map(|v| (s.label().to_string(), *v)))
@@ -193,7 +193,7 @@ pub fn ReconcilePage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices
                         </tbody>
                     </table>
                 }
-            })}
+            }))}
         </section>
     }
 }
