@@ -100,6 +100,13 @@ mod tests {
     }
 
     #[test]
+    fn text_from_files_stays_text() {
+        let svg = daily_usage_svg(&[(20_000, 1.0)], "<script>alert(1)</script>\"><img onerror=x>", 640, 320);
+        assert!(!svg.contains("<script") && !svg.contains("<img"), "{svg}");
+        assert!(svg.contains("&lt;script&gt;"));
+    }
+
+    #[test]
     fn empty_data_says_so() {
         assert!(daily_usage_svg(&[], "GB*hours", 300, 200).contains("No usage to show"));
     }

@@ -1,6 +1,7 @@
 //! Reconciliation: Azure Stack Hub usage against Azure-side billing, every difference with its status.
 
 use leptos::prelude::*;
+use meterlens_engine::export::csv_field;
 use meterlens_engine::reconcile::{reconcile, Cell, ReconcileOptions, Side, Status};
 
 use super::dataset::Dataset;
@@ -17,15 +18,13 @@ fn cells_csv(cells: &[Cell]) -> String {
         "day,local_meter_id,meter_name,subscription,unit,local_quantity,azure_quantity,delta,status,cost_impact\n",
     );
     for c in cells {
-        let quote =
-            |s: &str| if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
         out += &format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
             c.day,
-            c.local_meter_id,
-            quote(&c.meter_name),
-            c.subscription,
-            quote(&c.unit),
+            csv_field(&c.local_meter_id),
+            csv_field(&c.meter_name),
+            csv_field(&c.subscription),
+            csv_field(&c.unit),
             c.local_quantity,
             c.azure_quantity,
             c.delta,

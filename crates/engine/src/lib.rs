@@ -21,6 +21,7 @@ pub mod admin;
 pub mod bill;
 pub mod catalog;
 mod csv_records;
+pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod kv;

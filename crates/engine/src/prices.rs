@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
 use crate::csv_records::{CsvRecords, Event};
+use crate::export::csv_field;
 use crate::meter_id;
 use crate::time::parse_timestamp;
 
@@ -254,20 +255,16 @@ impl PriceBook {
     /// Every rate the book holds from sheets and edits, as CSV (`MeterId,UnitPrice,Currency,Unit,EffectiveDate,Source`).
     pub fn export_csv(&self) -> String {
         let mut out = String::from("MeterId,UnitPrice,Currency,Unit,EffectiveDate,Source\n");
+        let currency = csv_field(&self.currency);
         for (meter, rates) in &self.sheet {
             for r in rates {
                 let date = r.effective.map(|e| crate::time::day_label(crate::time::day_of(e))).unwrap_or_default();
-                out += &format!(
-                    "{meter},{},{},{},{date},{}\n",
-                    r.unit_price,
-                    self.currency,
-                    csv(&r.unit),
-                    csv(&r.source.describe())
-                );
+                let (meter, unit, source) = (csv_field(meter), csv_field(&r.unit), csv_field(&r.source.describe()));
+                out += &format!("{meter},{},{currency},{unit},{date},{source}\n", r.unit_price);
             }
         }
         for (meter, price) in &self.edited {
-            out += &format!("{meter},{price},{},,,edited\n", self.currency);
+            out += &format!("{},{price},{currency},,,edited\n", csv_field(meter));
         }
         out
     }
@@ -295,14 +292,6 @@ fn same_unit(a: &str, b: &str) -> bool {
         u.trim().trim_start_matches('1').replace(' ', "").to_ascii_lowercase().trim_end_matches('s').to_string()
     };
     norm(a) == norm(b)
-}
-
-fn csv(text: &str) -> String {
-    if text.contains([',', '"']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 #[cfg(test)]
@@ -337,6 +326,9 @@ mod tests {
         book.edit(WINDOWS, 0.07);
         assert_eq!(book.rate(WINDOWS, oct1).unwrap().source, RateSource::Edited);
         assert!(book.export_csv().contains(&format!("{WINDOWS},0.07,USD,,,edited")));
+        // A unit taken from a sheet must not become a formula in the exported file.
+        book.import_csv("evil.csv", format!("MeterId,UnitPrice,Unit\n{WINDOWS},1,=1+1\n").as_bytes());
+        assert!(book.export_csv().contains(",'=1+1,"), "{}", book.export_csv());
     }
 
     #[test]
