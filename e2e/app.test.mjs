@@ -235,3 +235,18 @@ test('reconciliation of both sides shows the statuses the CLI gives, and exports
   await page.screenshot({ path: join(OUT, 'reconciliation.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });
+
+test('text from files is shown as text, never run', async () => {
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await page.getByTestId('nav-report').click();
+  await page.getByTestId('file-input').setInputFiles('tests/fixtures/bad/hostile-text.csv');
+  await waitForSource('hostile-text.csv');
+  await page.getByTestId('admin-reasons').locator('summary').click();
+  const text = await page.locator('main').textContent();
+  assert.ok(text.includes('<script>alert(1)</script>'), 'the payload is visible as text');
+  assert.equal(await page.locator('main img, main script').count(), 0, 'no element was created from file text');
+  await page.waitForTimeout(200);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(pageErrors, []);
+});

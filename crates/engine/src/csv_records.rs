@@ -69,6 +69,11 @@ impl Default for CsvRecords {
 }
 
 impl CsvRecords {
+    /// Records separated by `delimiter` (`;` in files re-saved by a European Excel).
+    pub fn with_delimiter(delimiter: u8) -> Self {
+        CsvRecords { reader: csv_core::ReaderBuilder::new().delimiter(delimiter).build(), ..Default::default() }
+    }
+
     /// Feeds the next chunk; calls `on_event` for every record completed by it.
     pub fn feed(&mut self, input: &[u8], on_event: &mut dyn FnMut(Event<'_>)) {
         // csv-core reads an empty input as the end of the data, which must only happen in `finish`.

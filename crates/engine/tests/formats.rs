@@ -338,3 +338,36 @@ fn binary_content_after_the_first_line_is_found_however_it_is_chunked() {
         assert_eq!(report.error, Some(FileError::Binary), "chunks of {chunk}");
     }
 }
+
+fn bad(name: &str) -> (UsageTable, FileReport) {
+    read_chunked(name, &fixture(&format!("bad/{name}")), 13)
+}
+
+#[test]
+fn european_excel_semicolons_and_decimal_commas() {
+    let (table, report) = bad("semicolon-decimal-comma.csv");
+    assert_eq!((report.format, report.delimiter), (Format::UsageSummaryCsv, ';'));
+    // `01.10.2026 00:00` is no date MeterLens reads: reported, the other two rows kept.
+    assert_eq!((report.rows, report.rejected), (2, 1));
+    assert_eq!(table.quantity, vec![2.5, 24.0]);
+    assert_eq!(report.date_order, Some(DateOrder::DayFirst), "13/10 proves day-first");
+    assert_eq!(table.usage_start[1], meterlens_engine::time::parse_timestamp("2026-10-12").unwrap());
+}
+
+#[test]
+fn latin1_text_is_read_as_latin1_and_said_once() {
+    let (table, report) = bad("latin1.csv");
+    assert_eq!((report.rows, report.latin1), (1, true));
+    assert_eq!(table.str(table.resource_group[0]), "rg-müller");
+    assert_eq!(table.key_value(table.tags[0], "owner"), Some("José"));
+    assert_eq!(report.issue_count, 1, "{:?}", report.issues);
+    assert!(report.issues[0].message.contains("Latin-1"));
+}
+
+#[test]
+fn hostile_text_is_kept_as_data() {
+    let (table, report) = bad("hostile-text.csv");
+    assert_eq!((report.rows, report.rejected), (2, 1));
+    assert!(table.str(table.resource_name[0]).contains("<script>"), "kept verbatim; the UI renders it as text");
+    assert!(report.issues[0].excerpt.starts_with("<script>"));
+}

@@ -182,6 +182,10 @@ pub struct FileReport {
     pub preamble_lines: u64,
     /// The order of day and month in slash dates, decided from every date in the file.
     pub date_order: Option<DateOrder>,
+    /// Field delimiter of a CSV (`;` means decimal commas are read too).
+    pub delimiter: char,
+    /// True when text that is not UTF-8 was read as Latin-1 (Windows-1252 for the printable range).
+    pub latin1: bool,
     /// Set when the file, or its rest, could not be read.
     pub error: Option<FileError>,
 }
@@ -199,6 +203,8 @@ impl FileReport {
             gzip: false,
             preamble_lines: 0,
             date_order: None,
+            delimiter: ',',
+            latin1: false,
             error: None,
         }
     }
@@ -421,11 +427,17 @@ impl Ingester {
         if first.is_none() {
             return self.fail(FileError::Empty);
         }
+        // A header with more semicolons than commas is a European Excel CSV: `;` between fields, `,` in numbers.
+        let first_line = head_without_bom.split(|&b| b == b'\n').next().unwrap_or_default();
+        let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
+        let semicolons = count(b';') > count(b',');
+        self.rows.decimal_comma = semicolons;
+        self.report.delimiter = if semicolons { ';' } else { ',' };
         self.state = if looks_like_json(head_without_bom) {
             State::Json(Box::new(JsonRows::new()))
         } else {
             State::Csv(Box::new(CsvState {
-                stream: CsvRecords::default(),
+                stream: if semicolons { CsvRecords::with_delimiter(b';') } else { CsvRecords::default() },
                 layout: None,
                 closest: Closest::default(),
                 records_before_header: 0,
@@ -577,15 +589,18 @@ fn csv_raw_row<'r>(record: &Record<'r>, layout: &'r Layout, report: &mut FileRep
         let text = match std::str::from_utf8(bytes) {
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => {
-                let lossy = String::from_utf8_lossy(bytes).into_owned();
-                report.push_issue(Issue {
-                    line: record.line,
-                    column: Some(layout.column_name(index).to_string()),
-                    message: "text is not valid UTF-8 (is the file in another encoding?); unreadable characters were replaced".into(),
-                    excerpt: lossy.chars().take(60).collect(),
-                    dropped: false,
-                });
-                std::borrow::Cow::Owned(lossy)
+                // Not UTF-8: an ANSI export. Read it as Latin-1 and say so once per file.
+                if !report.latin1 {
+                    report.latin1 = true;
+                    report.push_issue(Issue {
+                        line: record.line,
+                        column: Some(layout.column_name(index).to_string()),
+                        message: "text is not UTF-8; the file is read as Latin-1 (check names with accents)".into(),
+                        excerpt: String::from_utf8_lossy(bytes).chars().take(60).collect(),
+                        dropped: false,
+                    });
+                }
+                std::borrow::Cow::Owned(bytes.iter().map(|&b| b as char).collect())
             }
         };
         raw.set(field, text);

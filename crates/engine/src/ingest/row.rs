@@ -90,6 +90,8 @@ pub(super) struct FileRows {
     day_first: u64,
     /// Table rows whose start (bit 0) or end (bit 1) was an ambiguous slash date read month-first.
     ambiguous: Vec<(u32, u8)>,
+    /// Numbers use a decimal comma (semicolon-delimited files).
+    pub decimal_comma: bool,
     /// Meter IDs as written → normalised (a file repeats a few dozen meters millions of times).
     meters: FxHashMap<Box<str>, Rc<str>>,
 }
@@ -102,6 +104,7 @@ impl FileRows {
             month_first: 0,
             day_first: 0,
             ambiguous: Vec::new(),
+            decimal_comma: false,
             meters: FxHashMap::default(),
         }
     }
@@ -189,8 +192,14 @@ impl Problems<'_, '_> {
     }
 }
 
-fn number(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|v| v.is_finite())
+fn number(text: &str, decimal_comma: bool) -> Option<f64> {
+    let value = if decimal_comma && text.contains(',') {
+        // `1.234,5` or `2,5`: dots group thousands, the comma is the decimal point.
+        text.replace('.', "").replace(',', ".").parse::<f64>()
+    } else {
+        text.parse::<f64>()
+    };
+    value.ok().filter(|v| v.is_finite())
 }
 
 /// Types, normalises and stores one raw row (stage two of two).
@@ -200,7 +209,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         Ok(t) => t,
         Err(message) => return problems.push(Field::UsageStart, format!("{message}; row skipped"), true),
     };
-    let Some(quantity) = number(raw.get(Field::Quantity)) else {
+    let Some(quantity) = number(raw.get(Field::Quantity), file.decimal_comma) else {
         let message = format!("quantity {:?} is not a number; row skipped", raw.get(Field::Quantity));
         return problems.push(Field::Quantity, message, true);
     };
@@ -221,12 +230,13 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
             }
         }
     };
+    let decimal_comma = file.decimal_comma;
     let mut money = |field: Field| {
         let text = raw.get(field);
         if text.is_empty() {
             return None;
         }
-        let value = number(text);
+        let value = number(text, decimal_comma);
         if value.is_none() {
             problems.push(field, format!("{text:?} is not a number; left empty"), false);
         }
@@ -363,5 +373,21 @@ impl<'a> UriParts<'a> {
             resource_type: providers.and_then(|i| parts.get(i + 2)).copied().unwrap_or(""),
             resource_name: providers.and_then(|i| parts.get(i + 3)).copied().unwrap_or(""),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn decimal_commas_only_where_the_file_uses_them() {
+        assert_eq!(number("1.234,5", true), Some(1234.5));
+        assert_eq!(number("2,5", true), Some(2.5));
+        assert_eq!(number("2.5", true), Some(2.5));
+        assert_eq!(number("2,5", false), None);
+        assert_eq!(number("NaN", false), None);
+        assert_eq!(number("inf", false), None);
+        assert_eq!(number("-3", false), Some(-3.0));
     }
 }
