@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -249,4 +249,15 @@ test('text from files is shown as text, never run', async () => {
   await page.waitForTimeout(200);
   assert.deepEqual(dialogs, []);
   assert.deepEqual(pageErrors, []);
+});
+
+test('the same file picked twice is read once, and the page says so', async () => {
+  const fixture = 'tests/fixtures/usagesummary-small.csv';
+  const copy = join(OUT, 'copy-of-usagesummary.csv');
+  copyFileSync(fixture, copy);
+  await page.getByTestId('nav-report').click();
+  await page.getByTestId('file-input').setInputFiles([fixture, copy]);
+  await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('the same file as'));
+  assert.match(await page.getByTestId('notice').textContent(), /copy-of-usagesummary\.csv is the same file as usagesummary-small\.csv; it was read once/);
+  assertKpisMatch(await kpis(), engineSummary(fixture));
 });

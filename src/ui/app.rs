@@ -90,7 +90,8 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             match Dataset::from_files(&files).await {
                 Ok(loaded) => {
-                    let errors = loaded.file_errors();
+                    let mut errors = loaded.file_errors();
+                    errors.extend(loaded.repeated.iter().cloned());
                     if loaded.has_readable_file() {
                         dataset.set(Some(loaded));
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use meterlens_engine::ingest::{FileReport, Ingester};
+use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
 use meterlens_engine::UsageTable;
 
 use crate::web::PickedFile;
@@ -17,6 +17,8 @@ pub struct Dataset {
     pub reports: Vec<FileReport>,
     /// What is shown, for the header: "the embedded sample" or file names.
     pub origin: String,
+    /// Files left out because they repeat an earlier one of the same load.
+    pub repeated: Vec<String>,
 }
 
 impl Dataset {
@@ -25,15 +27,26 @@ impl Dataset {
         let mut ingester = Ingester::new(UsageTable::default(), name);
         ingester.feed(bytes);
         let (table, report) = ingester.finish();
-        Dataset { table: Arc::new(table), reports: vec![report], origin: origin.to_string() }
+        Dataset { table: Arc::new(table), reports: vec![report], origin: origin.to_string(), repeated: Vec::new() }
     }
 
     /// Reads user files slice by slice into one table.
     pub async fn from_files(files: &[PickedFile]) -> Result<Dataset, String> {
         let mut table = UsageTable::default();
         let mut reports = Vec::new();
+        let mut seen: Vec<(u64, String)> = Vec::new();
+        let mut repeated = Vec::new();
         for file in files {
             let name = file.name();
+            // The same export picked twice would count every row twice: read it once and say so.
+            let head =
+                file.head(FINGERPRINT_BYTES).await.map_err(|e| format!("{name}: could not read the file: {e}"))?;
+            let print = fingerprint(file.size() as u64, &head);
+            if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
+                repeated.push(format!("{name} is the same file as {first}; it was read once."));
+                continue;
+            }
+            seen.push((print, name.clone()));
             let mut ingester = Ingester::new(table, &name);
             file.read_in_chunks(|chunk| ingester.feed(chunk))
                 .await
@@ -43,8 +56,8 @@ impl Dataset {
             reports.push(report);
         }
         table.shrink_to_fit();
-        let origin = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
-        Ok(Dataset { table: Arc::new(table), reports, origin })
+        let origin = seen.into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(", ");
+        Ok(Dataset { table: Arc::new(table), reports, origin, repeated })
     }
 
     /// Messages for files that could not be read at all.

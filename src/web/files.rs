@@ -24,6 +24,14 @@ impl PickedFile {
         self.0.size()
     }
 
+    /// The first `len` bytes (fewer for a shorter file).
+    pub async fn head(&self, len: usize) -> Result<Vec<u8>, String> {
+        let end = (len as f64).min(self.0.size());
+        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(describe)?;
+        let buffer = JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
+        Ok(Uint8Array::new(&buffer).to_vec())
+    }
+
     /// Reads the file slice by slice, handing each slice to `on_chunk`.
     pub async fn read_in_chunks(&self, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
         let size = self.0.size();

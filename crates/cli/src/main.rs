@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use meterlens_engine::bill::{bill, Bill, BillOptions};
 use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
-use meterlens_engine::ingest::{ColumnMapping, FileReport, IngestOptions, Ingester};
+use meterlens_engine::ingest::{fingerprint, ColumnMapping, FileReport, IngestOptions, Ingester, FINGERPRINT_BYTES};
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
 use meterlens_engine::reconcile::{reconcile, ReconcileOptions, Side, Status};
@@ -226,7 +226,15 @@ fn write_generated(options: &GenerateOptions, out: &PathBuf) -> io::Result<u64> 
 fn ingest_files(files: &[PathBuf], ingest: &IngestOptions) -> io::Result<(UsageTable, Vec<FileReport>)> {
     let mut table = UsageTable::default();
     let mut reports = Vec::new();
+    let mut seen: Vec<(u64, &PathBuf)> = Vec::new();
     for path in files {
+        // The same export given twice would count every row twice: read it once and say so.
+        let print = file_fingerprint(path)?;
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
+            eprintln!("meterlens: {}: the same file as {}; read once", path.display(), first.display());
+            continue;
+        }
+        seen.push((print, path));
         let (next, report) = ingest_file(table, path, ingest)?;
         table = next;
         reports.push(report);
@@ -541,6 +549,15 @@ fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The file's [`fingerprint`]: its size and first MiB.
+fn file_fingerprint(path: &PathBuf) -> io::Result<u64> {
+    let file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let size = file.metadata()?.len();
+    let mut head = Vec::with_capacity(FINGERPRINT_BYTES);
+    file.take(FINGERPRINT_BYTES as u64).read_to_end(&mut head)?;
+    Ok(fingerprint(size, &head))
 }
 
 /// Reads `path` into `table` in 1 MiB chunks.

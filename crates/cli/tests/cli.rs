@@ -381,3 +381,20 @@ fn reconcile_explains_the_fixture_pair_cell_by_cell() {
     let cost = r["summary"]["unexplained_cost"]["USD"].as_f64().unwrap();
     assert!((cost - (-24.0 * 0.008 - 4.0 * 0.046)).abs() < 1e-9, "{cost}");
 }
+
+#[test]
+fn the_same_file_twice_is_read_once_and_said() {
+    let fixture = "tests/fixtures/usagesummary-small.csv";
+    let dir = std::env::temp_dir().join(format!("meterlens-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("copy.csv");
+    std::fs::copy(root().join(fixture), &copy).unwrap();
+    let output = meterlens(&["summary", "--json", fixture, copy.to_str().unwrap()]);
+    let once = json_of(&meterlens(&["summary", "--json", fixture]));
+    let twice = json_of(&output);
+    assert_eq!(twice["rows"], once["rows"]);
+    assert_eq!(twice["inputs"].as_array().unwrap().len(), 1);
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("the same file as tests/fixtures/usagesummary-small.csv; read once"));
+    std::fs::remove_dir_all(dir).ok();
+}
