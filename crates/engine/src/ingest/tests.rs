@@ -216,10 +216,10 @@ fn random_and_mutated_input_never_panics() {
 
 #[test]
 fn fingerprints_tell_the_same_file_from_another() {
-    let a = fingerprint(USAGESUMMARY.len() as u64, USAGESUMMARY);
-    assert_eq!(a, fingerprint(USAGESUMMARY.len() as u64, &USAGESUMMARY.to_vec()));
+    let a = super::fingerprint(USAGESUMMARY.len() as u64, USAGESUMMARY);
+    assert_eq!(a, super::fingerprint(USAGESUMMARY.len() as u64, &USAGESUMMARY.to_vec()));
     let mut other = USAGESUMMARY.to_vec();
     other[100] ^= 1;
-    assert_ne!(a, fingerprint(other.len() as u64, &other));
-    assert_ne!(a, fingerprint(USAGESUMMARY.len() as u64 + 1, USAGESUMMARY));
+    assert_ne!(a, super::fingerprint(other.len() as u64, &other));
+    assert_ne!(a, super::fingerprint(USAGESUMMARY.len() as u64 + 1, USAGESUMMARY));
 }
