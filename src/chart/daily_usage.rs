@@ -9,9 +9,7 @@ const BAR: RGBColor = RGBColor(0x1f, 0x6f, 0xb2);
 pub fn daily_usage_svg(days: &[(i64, f64)], unit: &str, width: u32, height: u32) -> String {
     let mut svg = String::new();
     if let Err(error) = draw(&mut svg, days, unit, width, height) {
-        return format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\"><text x=\"8\" y=\"20\">chart failed: {error}</text></svg>"
-        );
+        return super::failed_svg(&error);
     }
     svg
 }

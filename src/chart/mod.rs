@@ -5,3 +5,8 @@ mod waterfall;
 
 pub use daily_usage::daily_usage_svg;
 pub use waterfall::waterfall_svg;
+
+/// What a chart shows when drawing failed (plotters' error text, never file text).
+fn failed_svg(error: &str) -> String {
+    format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><text x=\"8\" y=\"20\">chart failed: {error}</text></svg>")
+}

@@ -17,9 +17,7 @@ pub fn waterfall_svg(
 ) -> String {
     let mut svg = String::new();
     if let Err(error) = draw(&mut svg, start, steps, end, unit, width, height) {
-        return format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\"><text x=\"8\" y=\"20\">chart failed: {error}</text></svg>"
-        );
+        return super::failed_svg(&error);
     }
     svg
 }

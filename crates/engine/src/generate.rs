@@ -167,7 +167,8 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
                 break 'outer;
             }
             // One draw per resource and day, so every meter of a VM (base, Windows, size hours) agrees.
-            let mut day_rng = Rng(options.seed ^ fnv1a(&uri) ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut day_rng =
+                Rng(options.seed ^ crate::fnv1a(uri.as_bytes()) ^ (day as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let level = if day_rng.unit() < s.steady { 1.0 } else { 0.25 + 0.75 * day_rng.unit() };
             let quantity = round(s.daily * level, 6);
             let start = month_start + day as i64 * DAY;
@@ -177,11 +178,6 @@ pub fn generate(options: &GenerateOptions, out: &mut dyn Write) -> io::Result<u6
     }
     writer.end()?;
     Ok(written)
-}
-
-/// FNV-1a: a stable hash of a resource URI.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn round(x: f64, decimals: i32) -> f64 {
@@ -543,15 +539,12 @@ fn csv_field(text: &str) -> String {
 
 /// `@{k=v; k2=v2}` (PowerShell's rendering of a hashtable) to a JSON object; empty text to null.
 fn tags_object(text: &str) -> serde_json::Value {
-    let Some(inner) = text.strip_prefix("@{").and_then(|t| t.strip_suffix('}')) else {
-        return serde_json::Value::Null;
-    };
-    let map = inner
-        .split(';')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), serde_json::Value::String(v.trim().to_string())))
-        .collect();
-    serde_json::Value::Object(map)
+    match crate::kv::parse(text) {
+        Ok(pairs) if !pairs.is_empty() => {
+            serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect())
+        }
+        _ => serde_json::Value::Null,
+    }
 }
 
 /// PowerShell en-US `DateTime` text, as `Export-Csv` writes it: `10/1/2026 12:00:00 AM`.

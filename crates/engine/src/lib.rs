@@ -34,3 +34,8 @@ pub mod table;
 pub mod time;
 
 pub use table::{StrId, UsageTable};
+
+/// FNV-1a: a small, stable hash (file fingerprints, per-resource generator draws).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}

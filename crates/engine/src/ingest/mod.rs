@@ -161,8 +161,7 @@ pub const FINGERPRINT_BYTES: usize = 1 << 20;
 /// agree on their first MiB are the same export.
 pub fn fingerprint(size: u64, head: &[u8]) -> u64 {
     let head = &head[..head.len().min(FINGERPRINT_BYTES)];
-    let hash = head.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
-    hash ^ size.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    crate::fnv1a(head) ^ size.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// At most this many issues are kept per file; the rest are only counted.
