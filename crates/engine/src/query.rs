@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::admin::AdminClassifier;
 use crate::catalog::Catalog;
@@ -272,26 +273,53 @@ struct Codes {
 
 /// Answers queries about one table; caches dimension codes and row selections between queries.
 pub struct QueryEngine<'t> {
-    table: &'t UsageTable,
+    table: TableRef<'t>,
     admin: Vec<bool>,
     codes: RefCell<HashMap<(Dimension, i32), Rc<Codes>>>,
     selections: RefCell<HashMap<String, Rc<Vec<u32>>>>,
 }
 
+/// A borrowed table (CLI, tests) or a shared one (the app keeps the engine as long as the data).
+enum TableRef<'t> {
+    Borrowed(&'t UsageTable),
+    Shared(Arc<UsageTable>),
+}
+
+/// Row selections kept for reuse; a report asks a few per filter state, so the oldest are dropped beyond this.
+const SELECTIONS_KEPT: usize = 64;
+
 /// Group index spaces up to this size accumulate into dense arrays.
 const DENSE_LIMIT: usize = 1 << 22;
+
+impl QueryEngine<'static> {
+    /// Prepares queries over a shared table, owned by the engine as long as it lives.
+    pub fn shared(table: Arc<UsageTable>) -> Self {
+        Self::over(TableRef::Shared(table))
+    }
+}
 
 impl<'t> QueryEngine<'t> {
     /// Prepares queries over `table` (classifies admin rows once).
     pub fn new(table: &'t UsageTable) -> Self {
-        let classifier = AdminClassifier::new(table);
-        let admin = (0..table.len()).map(|row| classifier.classify(row).is_some()).collect();
+        Self::over(TableRef::Borrowed(table))
+    }
+
+    fn over(table: TableRef<'t>) -> Self {
+        let t = match &table {
+            TableRef::Borrowed(t) => *t,
+            TableRef::Shared(t) => t,
+        };
+        let classifier = AdminClassifier::new(t);
+        let admin = (0..t.len()).map(|row| classifier.classify(row).is_some()).collect();
         QueryEngine { table, admin, codes: RefCell::default(), selections: RefCell::default() }
     }
 
     /// The table queried.
-    pub fn table(&self) -> &'t UsageTable {
-        self.table
+    pub fn table(&self) -> &UsageTable {
+        match &self.table {
+            TableRef::Borrowed(t) => t,
+            TableRef::Shared(t) => t,
+        }
     }
 
     /// True when row `row` is admin (infrastructure) usage.
@@ -311,7 +339,7 @@ impl<'t> QueryEngine<'t> {
     }
 
     fn compute_codes(&self, dimension: &Dimension, offset_minutes: i32) -> Codes {
-        let t = self.table;
+        let t = self.table();
         let shift = offset_minutes as i64 * 60;
         let by_string = |column: &Column<StrId>, empty: &str| {
             compact(
@@ -417,7 +445,7 @@ impl<'t> QueryEngine<'t> {
         if let Some(rows) = self.selections.borrow().get(&key) {
             return rows.clone();
         }
-        let t = self.table;
+        let t = self.table();
         let mut masks: Vec<(Rc<Codes>, Vec<bool>)> = Vec::new();
         let mut ranges = Vec::new();
         let mut texts: Vec<Vec<(Rc<Codes>, Vec<bool>)>> = Vec::new();
@@ -461,7 +489,11 @@ impl<'t> QueryEngine<'t> {
             .map(|row| row as u32)
             .collect();
         let rows = Rc::new(rows);
-        self.selections.borrow_mut().insert(key, rows.clone());
+        let mut kept = self.selections.borrow_mut();
+        if kept.len() >= SELECTIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, rows.clone());
         rows
     }
 
@@ -472,7 +504,7 @@ impl<'t> QueryEngine<'t> {
 
     /// Answers `query`.
     pub fn run(&self, query: &Query) -> QueryResult {
-        let t = self.table;
+        let t = self.table();
         let rows = self.selection(query);
         let dims: Vec<Rc<Codes>> = query.group_by.iter().map(|d| self.codes(d, query.utc_offset_minutes)).collect();
         let units = self.codes(&Dimension::Unit, 0);

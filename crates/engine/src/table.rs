@@ -303,6 +303,15 @@ macro_rules! string_columns {
                     + self.strings.heap_bytes() + pairs
             }
 
+            /// The dictionary-encoded string columns, in declaration order (snapshots rely on it).
+            fn string_columns(&self) -> Vec<&Column<StrId>> {
+                vec![$(&self.$name),*]
+            }
+
+            fn string_columns_mut(&mut self) -> Vec<&mut Column<StrId>> {
+                vec![$(&mut self.$name),*]
+            }
+
             /// Frees spare column capacity (after ingest has finished).
             pub fn shrink_to_fit(&mut self) {
                 self.source.shrink_to_fit();
@@ -430,6 +439,9 @@ impl UsageTable {
         self.key_values(id).iter().find(|(k, _)| self.str(*k).eq_ignore_ascii_case(key)).map(|(_, v)| self.str(*v))
     }
 }
+
+mod snapshot;
+pub use snapshot::SnapshotError;
 
 #[cfg(test)]
 mod tests {

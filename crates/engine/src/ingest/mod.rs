@@ -51,6 +51,27 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, `Unknown` last.
+    pub const ALL: [Format; 12] = [
+        Format::UsageSummaryCsv,
+        Format::AppServiceUsageSummaryCsv,
+        Format::UsageApiJson,
+        Format::PartnerCenterJson,
+        Format::AccountCenterDailyCsv,
+        Format::EaDetailCsv,
+        Format::PaygUsageCsv,
+        Format::CostManagementCsv,
+        Format::Focus10Csv,
+        Format::Focus12Csv,
+        Format::Mapped,
+        Format::Unknown,
+    ];
+
+    /// The format whose [`Format::as_str`] is `name`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// Stable machine name, used in JSON output.
     pub fn as_str(self) -> &'static str {
         match self {
