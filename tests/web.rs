@@ -51,15 +51,16 @@ fn kpi_cards_show_the_engine_figures() {
 
 #[wasm_bindgen_test]
 fn chart_labels_are_measured_and_drawn_in_the_browser() {
-    let oct1 = 1_790_812_800 / 86_400;
-    let svg = meterlens::chart::daily_usage_svg(&[(oct1, 5.0), (oct1 + 1, 7.5)], "GB*hours", 600, 300);
+    let bars = [("2026-10-01", 5.0), ("2026-10-02", 7.5)]
+        .map(|(label, value)| meterlens::chart::Bar { label: label.into(), value, selected: false });
+    let svg = meterlens::chart::column_chart(&bars, "GB*hours", "Day (UTC)", 600, 300).svg;
     let root = container();
     root.set_inner_html(&svg);
     let texts = root.query_selector_all("text").unwrap();
     assert!(texts.length() >= 4, "axis labels drawn");
     let label = root.query_selector("svg").unwrap().unwrap().text_content().unwrap();
     assert!(label.contains("GB*hours") && label.contains("10-01"), "{label}");
-    let bars = root.query_selector_all("rect[fill='#1F6FB2']").unwrap();
+    let bars = root.query_selector_all("rect[fill='#118DFF']").unwrap();
     assert_eq!(bars.length(), 2);
     let first: web_sys::SvgGraphicsElement = texts.get(0).unwrap().unchecked_into();
     assert!(first.get_b_box().unwrap().width() > 0.0, "text has a rendered width");

@@ -1,9 +1,9 @@
 //! Charts drawn with plotters into SVG text: pure functions of engine answers, testable natively.
 
-mod daily_usage;
+mod bars;
 mod waterfall;
 
-pub use daily_usage::daily_usage_svg;
+pub use bars::{bar_chart, column_chart, compact_number, shorten, Bar, BarChart, HitBox, PALETTE};
 pub use waterfall::waterfall_svg;
 
 /// What a chart shows when drawing failed (plotters' error text, never file text).

@@ -3,57 +3,27 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use meterlens_engine::admin::AdminClassifier;
-use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
+use meterlens_engine::summary::{Summary, SummaryOptions};
 
 use super::bill_page::BillPage;
-use super::dataset::{Dataset, SAMPLE_URL};
+use super::data_page::DataPage;
+use super::dataset::{Dataset, DatasetSignal, SAMPLE_URL};
+use super::explorer_page::ExplorerPage;
 use super::file_loader::FileLoader;
 use super::format::format_number;
 use super::issues_panel::IssuesPanel;
-use super::kpi_cards::KpiCards;
 use super::meters_page::MetersPage;
+use super::overview_page::OverviewPage;
 use super::prices_store::Prices;
 use super::reconcile_page::ReconcilePage;
-use super::usage_chart::UsageChart;
+use super::report::Report;
+use super::resources_page::ResourcesPage;
+use super::slicers::{ActiveFilters, SlicerPanel};
+use super::view_state::{Page, ViewState};
 use crate::web::{self, PickedFile};
 
 /// Hidden admin rows listed with their reason in the banner.
 const ADMIN_EXAMPLES: usize = 20;
-
-/// The pages, each with its URL hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Page {
-    Report,
-    Bill,
-    Meters,
-    Reconcile,
-}
-
-impl Page {
-    const ALL: [Page; 4] = [Page::Report, Page::Bill, Page::Meters, Page::Reconcile];
-
-    fn hash(self) -> &'static str {
-        match self {
-            Page::Report => "report",
-            Page::Bill => "bill",
-            Page::Meters => "meters",
-            Page::Reconcile => "reconcile",
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Page::Report => "Report",
-            Page::Bill => "Bill",
-            Page::Meters => "Meters",
-            Page::Reconcile => "Reconciliation",
-        }
-    }
-
-    fn from_hash(hash: &str) -> Page {
-        Page::ALL.into_iter().find(|p| p.hash() == hash).unwrap_or(Page::Report)
-    }
-}
 
 /// A message above the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,22 +34,36 @@ enum Notice {
 
 #[component]
 pub fn App() -> impl IntoView {
-    let dataset = RwSignal::new(None::<Dataset>);
+    let dataset: DatasetSignal = RwSignal::new_local(None::<Dataset>);
     let notice = RwSignal::new(Some(Notice::Loading("Loading the embedded sample…".into())));
-    let include_admin = RwSignal::new(false);
     let prices = RwSignal::new(Prices::load());
-    let page = RwSignal::new(Page::from_hash(&web::page_hash()));
-    web::on_hash_change(move |hash| page.set(Page::from_hash(&hash)));
-
-    spawn_local(async move {
-        match web::fetch_bytes(SAMPLE_URL).await {
-            Ok(bytes) => {
-                dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
-                notice.set(None);
-            }
-            Err(error) => notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}")))),
+    let state = RwSignal::new(ViewState::from_hash(&web::page_hash()));
+    web::on_hash_change(move |hash| {
+        let next = ViewState::from_hash(&hash);
+        if next != state.get_untracked() {
+            state.set(next);
         }
     });
+    let report = Report { dataset, state };
+    provide_context(report);
+    let page = Memo::new(move |_| state.get().page);
+    let include_admin = Memo::new(move |_| state.get().include_admin);
+
+    let load_sample = move || {
+        notice.set(Some(Notice::Loading("Loading the embedded sample…".into())));
+        spawn_local(async move {
+            match web::fetch_bytes(SAMPLE_URL).await {
+                Ok(bytes) => {
+                    dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
+                    notice.set(None);
+                }
+                Err(error) => {
+                    notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}"))))
+                }
+            }
+        });
+    };
+    load_sample();
 
     let on_files = move |files: Vec<PickedFile>| {
         if files.is_empty() {
@@ -109,18 +93,10 @@ pub fn App() -> impl IntoView {
         });
     };
 
-    let summary = Memo::new(move |_| {
-        let options = SummaryOptions {
-            by: vec![Dimension::Day, Dimension::Unit],
-            include_admin: include_admin.get(),
-            ..Default::default()
-        };
-        dataset.with(|d| d.as_ref().map(|d| Summary::of(&d.table, &options)))
-    });
     let hidden_admin = Memo::new(move |_| {
         dataset.with(|d| {
             d.as_ref().map_or((0, Vec::new(), Vec::new()), |d| {
-                let s = Summary::of(&d.table, &SummaryOptions::default());
+                let s = Summary::with_engine(&d.engine, &SummaryOptions::default());
                 let t = &d.table;
                 let classifier = AdminClassifier::new(t);
                 let examples: Vec<String> = (0..t.len())
@@ -150,12 +126,17 @@ pub fn App() -> impl IntoView {
             </div>
             <nav class="tabs" aria-label="Pages">
                 {Page::ALL.into_iter().map(|p| view! {
-                    <a href=format!("#{}", p.hash()) class:active=move || page.get() == p
-                        data-testid=format!("nav-{}", p.hash())
-                        on:click=move |_| page.set(p)>{p.title()}</a>
+                    <a href=move || format!("#{}", ViewState { page: p, ..state.get() }.to_hash())
+                        class:active=move || page.get() == p
+                        aria-current=move || (page.get() == p).then_some("page")
+                        data-testid=format!("nav-{}", p.hash())>{p.title()}</a>
                 }).collect_view()}
             </nav>
-            <FileLoader on_files=on_files />
+            <div class="load-tools">
+                <FileLoader on_files=on_files />
+                <button class="secondary" data-testid="load-sample" title="Load the embedded sample month again"
+                    on:click=move |_| load_sample()>"Sample data"</button>
+            </div>
         </header>
         <main class="report">
             {move || notice.get().map(|n| match n {
@@ -173,7 +154,7 @@ pub fn App() -> impl IntoView {
                     </p>
                 }
             }))}
-            {move || (hidden_admin.get().0 > 0 && page.get() == Page::Report).then(|| {
+            {move || (hidden_admin.get().0 > 0 && page.get().is_sliced()).then(|| {
                 let (hidden, reasons, examples) = hidden_admin.get();
                 let reasons: Vec<String> = reasons.iter().map(|(why, n)| format!("{n} × {why}")).collect();
                 view! {
@@ -189,21 +170,33 @@ pub fn App() -> impl IntoView {
                             <p class="muted">{format!("The first {} rows:", examples.len())}</p>
                             <ul class="examples">{examples.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
                         </details>
-                        <button data-testid="admin-toggle" on:click=move |_| include_admin.update(|v| *v = !*v)>
+                        <button data-testid="admin-toggle" on:click=move |_| report.update(|s| s.include_admin = !s.include_admin)>
                             {move || if include_admin.get() { "Hide them" } else { "Show them" }}
                         </button>
                     </div>
                 }
             })}
-            {move || match page.get() {
-                Page::Report => view! {
-                    <KpiCards summary=summary />
-                    <UsageChart summary=summary />
-                    <IssuesPanel dataset=dataset />
-                }.into_any(),
-                Page::Bill => view! { <BillPage dataset=dataset prices=prices /> }.into_any(),
-                Page::Meters => view! { <MetersPage dataset=dataset prices=prices /> }.into_any(),
-                Page::Reconcile => view! { <ReconcilePage dataset=dataset prices=prices /> }.into_any(),
+            {move || if page.get().is_sliced() {
+                view! {
+                    <div class="sliced">
+                        <SlicerPanel />
+                        <div class="page-body">
+                            <ActiveFilters />
+                            {move || match page.get() {
+                                Page::Explorer => view! { <ExplorerPage /> }.into_any(),
+                                Page::Resources => view! { <ResourcesPage /> }.into_any(),
+                                Page::Data => view! { <DataPage /> <IssuesPanel dataset=dataset /> }.into_any(),
+                                _ => view! { <OverviewPage /> <IssuesPanel dataset=dataset /> }.into_any(),
+                            }}
+                        </div>
+                    </div>
+                }.into_any()
+            } else {
+                match page.get() {
+                    Page::Bill => view! { <BillPage dataset=dataset prices=prices /> }.into_any(),
+                    Page::Meters => view! { <MetersPage dataset=dataset prices=prices /> }.into_any(),
+                    _ => view! { <ReconcilePage dataset=dataset prices=prices /> }.into_any(),
+                }
             }}
         </main>
     }

@@ -6,7 +6,7 @@ use meterlens_engine::prices::PriceBook;
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::time::parse_timestamp;
 
-use super::dataset::Dataset;
+use super::dataset::DatasetSignal;
 use super::format::format_number;
 use super::prices_store::Prices;
 use crate::web;
@@ -21,7 +21,7 @@ fn month_range(month: &str) -> Option<(i64, i64)> {
 }
 
 #[component]
-pub fn BillPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) -> impl IntoView {
+pub fn BillPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoView {
     let subscription = RwSignal::new(String::new());
     let month = RwSignal::new(String::new());
     let choices = Memo::new(move |_| {

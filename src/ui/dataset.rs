@@ -1,8 +1,11 @@
 //! The loaded data: one usage table and what happened to each file that fed it.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
+use leptos::prelude::{LocalStorage, RwSignal};
 use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
+use meterlens_engine::query::QueryEngine;
 use meterlens_engine::UsageTable;
 
 use crate::web::PickedFile;
@@ -10,10 +13,15 @@ use crate::web::PickedFile;
 /// Where the sample is served from (copied into the build by Trunk).
 pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
 
+/// The loaded data, shared by every page (the query engine is not `Send`, so the signal is local).
+pub type DatasetSignal = RwSignal<Option<Dataset>, LocalStorage>;
+
 /// Rows and the reports of the files they came from.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Dataset {
     pub table: Arc<UsageTable>,
+    /// Answers every visual's questions, with codes and selections cached as long as the data stays.
+    pub engine: Rc<QueryEngine<'static>>,
     pub reports: Vec<FileReport>,
     /// What is shown, for the header: "the embedded sample" or file names.
     pub origin: String,
@@ -27,7 +35,14 @@ impl Dataset {
         let mut ingester = Ingester::new(UsageTable::default(), name);
         ingester.feed(bytes);
         let (table, report) = ingester.finish();
-        Dataset { table: Arc::new(table), reports: vec![report], origin: origin.to_string(), repeated: Vec::new() }
+        Dataset::new(table, vec![report], origin.to_string(), Vec::new())
+    }
+
+    /// A dataset over an ingested table.
+    pub fn new(table: UsageTable, reports: Vec<FileReport>, origin: String, repeated: Vec<String>) -> Dataset {
+        let table = Arc::new(table);
+        let engine = Rc::new(QueryEngine::shared(table.clone()));
+        Dataset { table, engine, reports, origin, repeated }
     }
 
     /// Reads user files slice by slice into one table.
@@ -57,7 +72,7 @@ impl Dataset {
         }
         table.shrink_to_fit();
         let origin = seen.into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(", ");
-        Ok(Dataset { table: Arc::new(table), reports, origin, repeated })
+        Ok(Dataset::new(table, reports, origin, repeated))
     }
 
     /// Messages for files that could not be read at all.

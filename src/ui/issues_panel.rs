@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use meterlens_engine::ingest::FileReport;
 
-use super::dataset::Dataset;
+use super::dataset::DatasetSignal;
 use super::format::format_number;
 
 /// Issues listed per file; the rest are counted.
@@ -37,7 +37,7 @@ fn describe(r: &FileReport) -> String {
 }
 
 #[component]
-pub fn IssuesPanel(dataset: RwSignal<Option<Dataset>>) -> impl IntoView {
+pub fn IssuesPanel(dataset: DatasetSignal) -> impl IntoView {
     move || {
         dataset.with(|d| {
             let d = d.as_ref()?;

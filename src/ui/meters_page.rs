@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use meterlens_engine::catalog::{Catalog, CATALOG_SOURCE};
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 
-use super::dataset::Dataset;
+use super::dataset::DatasetSignal;
 use super::format::format_number;
 use super::prices_store::Prices;
 use crate::web::{self, PickedFile};
@@ -91,7 +91,7 @@ fn meter_rows(seen: &BTreeMap<String, (u64, String)>) -> Vec<MeterRow> {
 }
 
 #[component]
-pub fn MetersPage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) -> impl IntoView {
+pub fn MetersPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let message = RwSignal::new(None::<String>);
     let seen = Memo::new(move |_| {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use meterlens_engine::export::csv_field;
 use meterlens_engine::reconcile::{reconcile, Cell, ReconcileOptions, Side, Status};
 
-use super::dataset::Dataset;
+use super::dataset::DatasetSignal;
 use super::format::format_number;
 use super::prices_store::Prices;
 use crate::chart::waterfall_svg;
@@ -36,7 +36,7 @@ fn cells_csv(cells: &[Cell]) -> String {
 }
 
 #[component]
-pub fn ReconcilePage(dataset: RwSignal<Option<Dataset>>, prices: RwSignal<Prices>) -> impl IntoView {
+pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoView {
     let shift_hours = RwSignal::new(ReconcileOptions::default().shift_hours);
     let tolerance = RwSignal::new(ReconcileOptions::default().tolerance);
     let unit = RwSignal::new(String::new());

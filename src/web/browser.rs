@@ -44,12 +44,57 @@ pub fn print_page() {
 
 /// Offers `text` as a file download.
 pub fn download_text(file_name: &str, mime: &str, text: &str) {
-    let Some(document) = window().and_then(|w| w.document()) else { return };
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
+    if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) {
+        download_blob(file_name, &blob);
+    }
+}
+
+/// Offers an SVG drawing as a PNG download (drawn on a canvas at twice its size, for sharp text).
+pub fn download_svg_as_png(file_name: &str, svg: &str, width: u32, height: u32) {
+    use wasm_bindgen::closure::Closure;
+    let Some(document) = window().and_then(|w| w.document()) else { return };
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(svg));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("image/svg+xml");
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else { return };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    let Ok(image) = web_sys::HtmlImageElement::new() else { return };
+    let Ok(canvas) = document.create_element("canvas") else { return };
+    let canvas: web_sys::HtmlCanvasElement = canvas.unchecked_into();
+    canvas.set_width(width * 2);
+    canvas.set_height(height * 2);
+    let name = file_name.to_string();
+    let loaded = image.clone();
+    let svg_url = url.clone();
+    let on_load = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&svg_url);
+        let Some(context) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        let (w, h) = (canvas.width() as f64, canvas.height() as f64);
+        let _ = context.draw_image_with_html_image_element_and_dw_and_dh(&loaded, 0.0, 0.0, w, h);
+        let on_blob = Closure::once_into_js(move |blob: Option<web_sys::Blob>| {
+            if let Some(blob) = blob {
+                download_blob(&name, &blob);
+            }
+        });
+        let _ = canvas.to_blob(on_blob.unchecked_ref());
+    });
+    image.set_onload(Some(on_load.unchecked_ref()));
+    image.set_src(&url);
+}
+
+fn download_blob(file_name: &str, blob: &web_sys::Blob) {
+    let Some(document) = window().and_then(|w| w.document()) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(blob) else { return };
     if let Ok(anchor) = document.create_element("a") {
         let anchor: web_sys::HtmlAnchorElement = anchor.unchecked_into();
         anchor.set_href(&url);
@@ -57,4 +102,14 @@ pub fn download_text(file_name: &str, mime: &str, text: &str) {
         anchor.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// True when the `<details>` element an event came from is open.
+pub fn details_open(event: &web_sys::Event) -> bool {
+    event.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()).is_some_and(|d| d.open())
+}
+
+/// How far the element an event came from is scrolled down, in pixels.
+pub fn scroll_top(event: &web_sys::Event) -> f64 {
+    event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).map_or(0.0, |e| e.scroll_top() as f64)
 }

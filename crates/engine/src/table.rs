@@ -434,6 +434,26 @@ impl UsageTable {
         self.key_values.get(&id).map_or(&[], |p| p)
     }
 
+    /// The distinct tag keys of every row, sorted (keys differing only in ASCII case are one key).
+    pub fn tag_keys(&self) -> Vec<String> {
+        let mut texts: Vec<StrId> = match self.tags.constant() {
+            Some(id) => vec![id],
+            None => self.tags.iter().copied().collect::<rustc_hash::FxHashSet<_>>().into_iter().collect(),
+        };
+        texts.sort_unstable();
+        let mut keys: Vec<String> = Vec::new();
+        for id in texts {
+            for (k, _) in self.key_values(id) {
+                let key = self.str(*k);
+                if !keys.iter().any(|seen| seen.eq_ignore_ascii_case(key)) {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        keys.sort_by_key(|k| k.to_lowercase());
+        keys
+    }
+
     /// The value of `key` (ASCII case-insensitive) in interned tags or additional info.
     pub fn key_value(&self, id: StrId, key: &str) -> Option<&str> {
         self.key_values(id).iter().find(|(k, _)| self.str(*k).eq_ignore_ascii_case(key)).map(|(_, v)| self.str(*v))
@@ -461,6 +481,7 @@ mod tests {
         assert_eq!(table.str(table.subscription[1]), "sub-1");
         assert_eq!(table.str(table.resource_group[0]), "");
         assert_eq!(table.key_value(table.tags[1], "ENV"), Some("prod"));
+        assert_eq!(table.tag_keys(), vec!["env".to_string()]);
         assert_eq!(table.intern_key_values("@{env=prod}"), (tags, None));
         assert!(table.intern_key_values("{oops").1.is_some());
         assert_eq!(table.intern_key_values("{oops").1, None, "reported once");
