@@ -80,9 +80,9 @@ after(async () => {
 
 test('opens on the embedded sample with KPI cards equal to the engine figures and a chart', async () => {
   assertKpisMatch(await kpis(), engineSummary('public/sample/usage-sample.csv'));
-  const bars = await page.locator('[data-testid=usage-chart] svg rect[fill="#1F6FB2"]').count();
+  const bars = await page.locator('[data-testid=time-visual] .hit').count();
   assert.equal(bars, 31, 'one bar per day of the sample month');
-  assert.match(await page.locator('[data-testid=usage-chart] svg').textContent(), /Virtual core hours/);
+  assert.match(await page.locator('[data-testid=time-visual] svg').textContent(), /Usage rows/);
   const hidden = engineSummary('public/sample/usage-sample.csv').admin_rows_excluded;
   assert.ok(hidden > 0);
   assert.match(await page.getByTestId('admin-banner').textContent(), new RegExp(`^${hidden} rows of zero-priced admin`));
@@ -239,7 +239,7 @@ test('reconciliation of both sides shows the statuses the CLI gives, and exports
 test('text from files is shown as text, never run', async () => {
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
-  await page.getByTestId('nav-report').click();
+  await page.getByTestId('nav-overview').click();
   await page.getByTestId('file-input').setInputFiles('tests/fixtures/bad/hostile-text.csv');
   await waitForSource('hostile-text.csv');
   await page.getByTestId('admin-reasons').locator('summary').click();
@@ -255,7 +255,7 @@ test('the same file picked twice is read once, and the page says so', async () =
   const fixture = 'tests/fixtures/usagesummary-small.csv';
   const copy = join(OUT, 'copy-of-usagesummary.csv');
   copyFileSync(fixture, copy);
-  await page.getByTestId('nav-report').click();
+  await page.getByTestId('nav-overview').click();
   await page.getByTestId('file-input').setInputFiles([fixture, copy]);
   await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('the same file as'));
   assert.match(await page.getByTestId('notice').textContent(), /copy-of-usagesummary\.csv is the same file as usagesummary-small\.csv; it was read once/);

@@ -51,8 +51,11 @@ fn kpi_cards_show_the_engine_figures() {
 
 #[wasm_bindgen_test]
 fn chart_labels_are_measured_and_drawn_in_the_browser() {
-    let bars = [("2026-10-01", 5.0), ("2026-10-02", 7.5)]
-        .map(|(label, value)| meterlens::chart::Bar { label: label.into(), value, selected: false });
+    let bars = [("2026-10-01", 5.0), ("2026-10-02", 7.5)].map(|(label, value)| meterlens::chart::Bar {
+        label: label.into(),
+        value,
+        selected: false,
+    });
     let svg = meterlens::chart::column_chart(&bars, "GB*hours", "Day (UTC)", 600, 300).svg;
     let root = container();
     root.set_inner_html(&svg);

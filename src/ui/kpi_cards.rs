@@ -6,7 +6,7 @@ use meterlens_engine::summary::Summary;
 use super::format::format_number;
 
 #[component]
-pub fn KpiCards(summary: Memo<Option<Summary>>) -> impl IntoView {
+pub fn KpiCards(summary: Memo<Option<Summary>>, #[prop(optional)] children: Option<ChildrenFn>) -> impl IntoView {
     move || {
         summary.get().map(|s| {
             let units: Vec<(String, f64)> = s.quantity.into_iter().collect();
@@ -41,6 +41,7 @@ pub fn KpiCards(summary: Memo<Option<Summary>>) -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     </div>
+                    {children.as_ref().map(|c| c())}
                 </section>
             }
         })

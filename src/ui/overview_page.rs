@@ -42,8 +42,7 @@ pub fn OverviewPage() -> impl IntoView {
                 </select>
             </label>
         </div>
-        <KpiCards summary=summary />
-        <section class="kpis kpis-extra">
+        <KpiCards summary=summary>
             <div class="kpi" data-testid="kpi-resources" data-value=move || resources.get().to_string()>
                 <span class="kpi-label">"Resources"</span>
                 <span class="kpi-value">{move || format_number(resources.get() as f64, 0)}</span>
@@ -52,7 +51,7 @@ pub fn OverviewPage() -> impl IntoView {
                 <span class="kpi-label">"Admin rows hidden"</span>
                 <span class="kpi-value">{move || format_number(summary.get().map_or(0, |s| s.admin_rows_excluded) as f64, 0)}</span>
             </div>
-        </section>
+        </KpiCards>
         <TimeVisual measure=measure />
         <div class="visual-grid">
             <BreakdownVisual measure=measure />

@@ -294,6 +294,11 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         Some(meter) if raw.get(Field::Unit).is_empty() => meter.unit.as_str(),
         _ => raw.get(Field::Unit),
     };
+    // Local files carry no category: the meter's resource provider (Compute, Storage, Network…) stands in.
+    let meter_category = match catalog_meter {
+        Some(meter) if raw.get(Field::MeterCategory).is_empty() => meter.provider.as_str(),
+        _ => raw.get(Field::MeterCategory),
+    };
     let currency = match raw.get(Field::Currency) {
         "" if cost.is_some() && file.format == Format::AppServiceUsageSummaryCsv => "USD",
         c => c,
@@ -325,7 +330,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
             &meter_id
         },
         meter_name,
-        meter_category: raw.get(Field::MeterCategory),
+        meter_category,
         meter_subcategory: raw.get(Field::MeterSubcategory),
         meter_region: raw.get(Field::MeterRegion),
         unit,

@@ -62,6 +62,9 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     // Dash-less ID normalised; empty meter name filled from the catalog; doubled quotes and commas kept.
     assert_eq!(table.str(table.meter_id[3]), "09F8879E-87E9-4305-A572-4B7BE209F857");
     assert_eq!(table.str(table.meter_name[3]), "BlockBlobCapacity");
+    // Local files have no category: the catalog's resource provider fills it.
+    assert_eq!(table.str(table.meter_category[3]), "Storage");
+    assert_eq!(table.str(table.meter_category[2]), "Compute");
     assert_eq!(table.str(table.tags[3]), "@{owner=Jane \"JD\" Doe; dept=R,D}");
     // A quoted newline keeps the row whole and the next row's line number true.
     assert_eq!(table.str(table.tags[4]), "@{note=line one\nline two}");
@@ -70,6 +73,7 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     // An unknown meter is kept, with no unit.
     assert_eq!(table.str(table.meter_id[6]), "11111111-2222-3333-4444-555555555555");
     assert_eq!(table.str(table.unit[6]), "");
+    assert_eq!(table.str(table.meter_category[6]), "");
 }
 
 #[test]
