@@ -125,9 +125,11 @@ test('a dropped file is read the same way', async () => {
   assertKpisMatch(await kpis(), engineSummary('public/sample/usage-sample.csv'));
 });
 
+const ALL_FORMATS = ['cost-management-ea-actual.csv.gz', 'focus-1.0.csv', 'azs-api-page.json',
+  'partner-center-utilization.json', 'ea-detail-v2.csv', 'account-center-v2.csv'].map((f) => `tests/fixtures/${f}`);
+
 test('every export format loads through the same engine, gzip included', async () => {
-  const files = ['cost-management-ea-actual.csv.gz', 'focus-1.0.csv', 'azs-api-page.json',
-    'partner-center-utilization.json', 'ea-detail-v2.csv', 'account-center-v2.csv'].map((f) => `tests/fixtures/${f}`);
+  const files = ALL_FORMATS;
   await page.getByTestId('file-input').setInputFiles(files);
   await waitForSource('partner-center-utilization.json');
   assertKpisMatch(await kpis(), engineSummary(...files));
@@ -163,9 +165,20 @@ async function billTotal() {
   return Number(await page.getByTestId('bill-total').getAttribute('data-value'));
 }
 
-test('the bill page totals what the engine bills, and an edited rate changes it and survives a reload', async () => {
+test('loaded files are kept in the browser across a reload until forgotten', async () => {
   await page.goto(BASE);
+  await waitForSource('partner-center-utilization.json');
+  assert.match(await page.getByTestId('source').textContent(), /kept in this browser/);
+  assertKpisMatch(await kpis(), engineSummary(...ALL_FORMATS));
+  await page.getByTestId('forget-data').click();
   await waitForSource('embedded sample');
+  await page.reload();
+  await waitForSource('embedded sample');
+  assert.equal(await page.getByTestId('forget-data').count(), 0);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the bill page totals what the engine bills, and an edited rate changes it and survives a reload', async () => {
   const bill = engineBill('public/sample/usage-sample.csv');
   const before = await billTotal();
   assert.ok(Math.abs(before - bill.total) < 1e-6, `${before} vs ${bill.total}`);

@@ -20,10 +20,49 @@ use super::report::Report;
 use super::resources_page::ResourcesPage;
 use super::slicers::{ActiveFilters, SlicerPanel};
 use super::view_state::{Page, ViewState};
-use crate::web::{self, PickedFile};
+use crate::load::Progress;
+use crate::web::{self, IngestWorker, PickedFile, WorkerEvent};
 
 /// Hidden admin rows listed with their reason in the banner.
 const ADMIN_EXAMPLES: usize = 20;
+
+/// A load in progress.
+#[derive(Clone, Debug, PartialEq)]
+struct Loading {
+    names: String,
+    started_ms: f64,
+    progress: Progress,
+}
+
+impl Loading {
+    /// `Reading a.csv · 12.5 of 300 MB · 41,000 rows · 205,000 rows/s · about 23 s left`
+    fn describe(&self, now_ms: f64) -> String {
+        let p = &self.progress;
+        let seconds = ((now_ms - self.started_ms) / 1000.0).max(0.001);
+        let mb = |b: u64| b as f64 / 1e6;
+        let mut text = format!(
+            "Reading {} · {} of {} MB · {} rows",
+            if p.file.is_empty() { &self.names } else { &p.file },
+            format_number(mb(p.done_bytes), 1),
+            format_number(mb(p.total_bytes), 1),
+            format_number(p.rows as f64, 0)
+        );
+        if p.done_bytes > 0 {
+            let left = (p.total_bytes - p.done_bytes.min(p.total_bytes)) as f64 / (p.done_bytes as f64 / seconds);
+            text += &format!(" · {} rows/s · about {} s left", format_number(p.rows as f64 / seconds, 0), left.ceil());
+        }
+        text
+    }
+
+    fn percent(&self) -> f64 {
+        let p = &self.progress;
+        if p.total_bytes == 0 {
+            0.0
+        } else {
+            (p.done_bytes as f64 / p.total_bytes as f64 * 100.0).min(100.0)
+        }
+    }
+}
 
 /// A message above the report.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +88,17 @@ pub fn App() -> impl IntoView {
     let page = Memo::new(move |_| state.get().page);
     let include_admin = Memo::new(move |_| state.get().include_admin);
 
+    let kept = RwSignal::new(false);
+    let loading = RwSignal::new(None::<Loading>);
+    let worker = StoredValue::new_local(None::<IngestWorker>);
+    let kept_note = move || {
+        if dataset.with_untracked(Option::is_some) {
+            "\nThe previous report is still shown."
+        } else {
+            ""
+        }
+    };
+
     let load_sample = move || {
         notice.set(Some(Notice::Loading("Loading the embedded sample…".into())));
         spawn_local(async move {
@@ -56,6 +106,10 @@ pub fn App() -> impl IntoView {
                 Ok(bytes) => {
                     dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
                     notice.set(None);
+                    if kept.get_untracked() {
+                        web::forget_dataset().await;
+                        kept.set(false);
+                    }
                 }
                 Err(error) => {
                     notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}"))))
@@ -63,34 +117,120 @@ pub fn App() -> impl IntoView {
             }
         });
     };
-    load_sample();
-
-    let on_files = move |files: Vec<PickedFile>| {
-        if files.is_empty() {
-            return;
+    // The data of the last visit comes back if the browser kept it; else the sample.
+    spawn_local(async move {
+        if let Some(bytes) = web::stored_dataset().await {
+            match Dataset::from_packed(&bytes) {
+                Ok(restored) => {
+                    dataset.set(Some(restored));
+                    kept.set(true);
+                    notice.set(None);
+                    return;
+                }
+                Err(error) => {
+                    web::forget_dataset().await;
+                    notice.set(Some(Notice::Error(format!(
+                        "The data kept from your last visit could not be read ({error}); showing the sample."
+                    ))));
+                }
+            }
         }
-        let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
-        notice.set(Some(Notice::Loading(format!("Reading {names}…"))));
+        load_sample();
+    });
+    let forget = move |_| {
         spawn_local(async move {
-            match Dataset::from_files(&files).await {
+            web::forget_dataset().await;
+            kept.set(false);
+        });
+        load_sample();
+    };
+
+    let on_worker_event = move |event: WorkerEvent| match event {
+        WorkerEvent::Progress(progress) => loading.update(|l| {
+            if let Some(l) = l {
+                l.progress = progress;
+            }
+        }),
+        WorkerEvent::Done(packed) => {
+            loading.set(None);
+            // Not dropped inside its own message handler: after it returns.
+            spawn_local(async move { worker.set_value(None) });
+            match Dataset::from_packed(&packed) {
                 Ok(loaded) => {
                     let mut errors = loaded.file_errors();
                     errors.extend(loaded.repeated.iter().cloned());
                     if loaded.has_readable_file() {
                         dataset.set(Some(loaded));
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));
+                        spawn_local(async move {
+                            match web::store_dataset(&packed).await {
+                                Ok(()) => kept.set(true),
+                                Err(error) => {
+                                    kept.set(false);
+                                    web::forget_dataset().await;
+                                    notice.update(|n| {
+                                        let before = match n.take() {
+                                            Some(Notice::Error(text)) => format!("{text}\n"),
+                                            _ => String::new(),
+                                        };
+                                        *n = Some(Notice::Error(format!(
+                                            "{before}The browser would not keep this data ({error}): the report works, but a reload will not bring it back."
+                                        )));
+                                    });
+                                }
+                            }
+                        });
                     } else {
-                        let kept = if dataset.with_untracked(Option::is_some) {
-                            "\nThe previous report is still shown."
-                        } else {
-                            ""
-                        };
-                        notice.set(Some(Notice::Error(format!("{}{kept}", errors.join("\n")))));
+                        notice.set(Some(Notice::Error(format!("{}{}", errors.join("\n"), kept_note()))));
                     }
                 }
-                Err(error) => notice.set(Some(Notice::Error(error))),
+                Err(error) => notice
+                    .set(Some(Notice::Error(format!("The loaded data could not be read: {error}{}", kept_note())))),
+            }
+        }
+        WorkerEvent::Failed(message) => {
+            loading.set(None);
+            spawn_local(async move { worker.set_value(None) });
+            notice.set(Some(Notice::Error(format!(
+                "Loading stopped: {message}. Nothing of this load was kept.{}",
+                kept_note()
+            ))));
+        }
+    };
+
+    let on_files = move |files: Vec<PickedFile>| {
+        if files.is_empty() {
+            return;
+        }
+        worker.update_value(|w| {
+            if let Some(w) = w.take() {
+                w.cancel();
             }
         });
+        let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
+        let total_bytes = files.iter().map(|f| f.size() as u64).sum();
+        notice.set(None);
+        loading.set(Some(Loading {
+            names,
+            started_ms: web::now_ms(),
+            progress: Progress { total_bytes, ..Default::default() },
+        }));
+        match IngestWorker::start(files, on_worker_event) {
+            Ok(started) => worker.set_value(Some(started)),
+            Err(error) => {
+                loading.set(None);
+                notice.set(Some(Notice::Error(error)));
+            }
+        }
+    };
+    let cancel = move |_| {
+        worker.update_value(|w| {
+            if let Some(w) = w.take() {
+                w.cancel();
+            }
+        });
+        loading.set(None);
+        notice.set(Some(Notice::Error(format!("Loading cancelled.{}", kept_note()))));
     };
 
     let hidden_admin = Memo::new(move |_| {
@@ -145,12 +285,28 @@ pub fn App() -> impl IntoView {
                     <div class="notice error" role="alert" data-testid="notice">{text}</div>
                 }.into_any(),
             })}
+            {move || loading.get().map(|l| {
+                let percent = l.percent();
+                view! {
+                    <div class="progress" data-testid="progress" role="progressbar" aria-label="Loading files"
+                        aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{percent:.0}")>
+                        <span class="progress-text">{l.describe(web::now_ms())}</span>
+                        <span class="bar"><span class="fill" style=format!("width:{percent:.1}%")></span></span>
+                        <button class="secondary" data-testid="cancel-load" on:click=cancel>"Cancel"</button>
+                    </div>
+                }
+            })}
             {move || dataset.with(|d| d.as_ref().map(|d| {
                 let rows: u64 = d.reports.iter().map(|r| r.rows).sum();
                 view! {
                     <p class="source" data-testid="source">
                         "Showing " <strong>{d.origin.clone()}</strong> " · "
                         {format_number(rows as f64, 0)} " rows read"
+                        {move || kept.get().then(|| view! {
+                            " · kept in this browser "
+                            <button class="tool" data-testid="forget-data" title="Remove the kept data from this browser and show the sample"
+                                on:click=forget>"Forget data"</button>
+                        })}
                     </p>
                 }
             }))}

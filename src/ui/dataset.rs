@@ -4,11 +4,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::{LocalStorage, RwSignal};
-use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
+use meterlens_engine::ingest::{FileReport, Ingester};
 use meterlens_engine::query::QueryEngine;
 use meterlens_engine::UsageTable;
 
-use crate::web::PickedFile;
+use crate::load::unpack;
 
 /// Where the sample is served from (copied into the build by Trunk).
 pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
@@ -45,34 +45,10 @@ impl Dataset {
         Dataset { table, engine, reports, origin, repeated }
     }
 
-    /// Reads user files slice by slice into one table.
-    pub async fn from_files(files: &[PickedFile]) -> Result<Dataset, String> {
-        let mut table = UsageTable::default();
-        let mut reports = Vec::new();
-        let mut seen: Vec<(u64, String)> = Vec::new();
-        let mut repeated = Vec::new();
-        for file in files {
-            let name = file.name();
-            // The same export picked twice would count every row twice: read it once and say so.
-            let head =
-                file.head(FINGERPRINT_BYTES).await.map_err(|e| format!("{name}: could not read the file: {e}"))?;
-            let print = fingerprint(file.size() as u64, &head);
-            if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
-                repeated.push(format!("{name} is the same file as {first}; it was read once."));
-                continue;
-            }
-            seen.push((print, name.clone()));
-            let mut ingester = Ingester::new(table, &name);
-            file.read_in_chunks(|chunk| ingester.feed(chunk))
-                .await
-                .map_err(|e| format!("{name}: could not read the file: {e}"))?;
-            let (next, report) = ingester.finish();
-            table = next;
-            reports.push(report);
-        }
-        table.shrink_to_fit();
-        let origin = seen.into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(", ");
-        Ok(Dataset::new(table, reports, origin, repeated))
+    /// A dataset from the ingest worker's packed result (or the copy kept in the browser).
+    pub fn from_packed(bytes: &[u8]) -> Result<Dataset, String> {
+        let (table, meta) = unpack(bytes)?;
+        Ok(Dataset::new(table, meta.reports, meta.origin, meta.repeated))
     }
 
     /// Messages for files that could not be read at all.

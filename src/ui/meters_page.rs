@@ -132,11 +132,13 @@ pub fn MetersPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl Into
     let import = move |files: Vec<PickedFile>| {
         spawn_local(async move {
             for file in files {
-                let mut bytes = Vec::new();
-                if let Err(e) = file.read_in_chunks(|c| bytes.extend_from_slice(c)).await {
-                    message.set(Some(format!("{}: could not read the file: {e}", file.name())));
-                    continue;
-                }
+                let bytes = match file.bytes().await {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        message.set(Some(format!("{}: could not read the file: {e}", file.name())));
+                        continue;
+                    }
+                };
                 let report = prices.try_update(|p| p.import(&file.name(), &bytes));
                 message.set(report.map(|r| match r.error {
                     Some(error) => error,

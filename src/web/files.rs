@@ -1,19 +1,19 @@
-//! Reading user files in slices (never one giant string) and fetching bundled assets.
+//! The files a user picks or drops, and fetching bundled assets.
 
-use js_sys::Uint8Array;
 use leptos::ev::{DragEvent, Event};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{File, FileList, HtmlInputElement};
-
-/// Bytes read per slice of a file.
-const SLICE_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
 
 /// A file the user picked or dropped.
 #[derive(Clone, Debug)]
 pub struct PickedFile(File);
 
 impl PickedFile {
+    /// The browser's file object.
+    pub fn file(&self) -> &File {
+        &self.0
+    }
+
     /// The file's name.
     pub fn name(&self) -> String {
         self.0.name()
@@ -24,26 +24,10 @@ impl PickedFile {
         self.0.size()
     }
 
-    /// The first `len` bytes (fewer for a shorter file).
-    pub async fn head(&self, len: usize) -> Result<Vec<u8>, String> {
-        let end = (len as f64).min(self.0.size());
-        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(describe)?;
-        let buffer = JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
-        Ok(Uint8Array::new(&buffer).to_vec())
-    }
-
-    /// Reads the file slice by slice, handing each slice to `on_chunk`.
-    pub async fn read_in_chunks(&self, mut on_chunk: impl FnMut(&[u8])) -> Result<(), String> {
-        let size = self.0.size();
-        let mut start = 0.0;
-        while start < size {
-            let end = (start + SLICE_BYTES).min(size);
-            let blob = self.0.slice_with_f64_and_f64(start, end).map_err(describe)?;
-            let buffer = JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
-            on_chunk(&Uint8Array::new(&buffer).to_vec());
-            start = end;
-        }
-        Ok(())
+    /// The whole file, for small files (price sheets); usage files go through the ingest worker in slices.
+    pub async fn bytes(&self) -> Result<Vec<u8>, String> {
+        let buffer = wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()).await.map_err(describe)?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
 }
 

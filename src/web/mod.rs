@@ -1,10 +1,15 @@
-//! The only code that touches browser APIs: files, drag and drop, fetch, storage, the URL, printing.
+//! The only code that touches browser APIs: files, drag and drop, the ingest worker, fetch, storage, the URL,
+//! downloads and printing.
 
 mod browser;
 mod files;
+mod storage;
+mod worker;
 
 pub use browser::{
     details_open, download_svg_as_png, download_text, load_setting, on_hash_change, page_hash, print_page,
     save_setting, scroll_top, set_page_hash,
 };
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
+pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
+pub use worker::{serve_ingest_worker, IngestWorker, WorkerEvent};

@@ -20,7 +20,7 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
 }
 
 /// Order of day and month in slash dates (`01/02/2026`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DateOrder {
     /// `MM/DD/YYYY`, as US portals and PowerShell en-US write.
     MonthFirst,

@@ -256,7 +256,7 @@ impl Closest {
     pub(super) fn into_error(self) -> FileError {
         match self.best {
             Some((format, matched, expected, missing)) => {
-                FileError::UnknownHeader { closest: format.label(), matched, expected, missing }
+                FileError::UnknownHeader { closest: format.label().to_string(), matched, expected, missing }
             }
             None => FileError::Empty,
         }

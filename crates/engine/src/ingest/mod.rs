@@ -21,7 +21,7 @@ use json::{JsonEvent, JsonRows};
 use row::{FileRows, RawRow};
 
 /// A file format MeterLens reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Format {
     /// AzureStack-Tools `Usagesummary.ps1` output (`UsageSummary.csv`).
@@ -110,7 +110,7 @@ impl Format {
 }
 
 /// A problem with one row (or one field of it). The row is kept unless `dropped` says otherwise.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Issue {
     /// Line in the file where the row starts (1-based; 0 for the file as a whole).
     pub line: u64,
@@ -125,7 +125,7 @@ pub struct Issue {
 }
 
 /// Why a whole file (or its rest) could not be read.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum FileError {
     /// Nothing in the file.
@@ -164,7 +164,7 @@ pub enum FileError {
     #[error("not a usage file MeterLens knows: the closest format is {closest} ({matched} of {expected} key columns), which also needs {}", missing.join(", "))]
     UnknownHeader {
         /// Closest known format.
-        closest: &'static str,
+        closest: String,
         /// Key columns of it found.
         matched: usize,
         /// Key columns it has.
@@ -192,7 +192,7 @@ pub const MAX_ISSUES_KEPT: usize = 1000;
 const MAX_HEADER_SEARCH_RECORDS: u32 = 10_000;
 
 /// What happened to one file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileReport {
     /// File name.
     pub file: String,
@@ -336,6 +336,11 @@ impl Ingester {
             raw_head: Some(Vec::new()),
             gunzip: None,
         }
+    }
+
+    /// Rows in the table so far (this file's and earlier files'), for progress.
+    pub fn rows_so_far(&self) -> u64 {
+        self.table.len() as u64
     }
 
     /// Feeds the next chunk of the file.

@@ -160,7 +160,7 @@ fn files_that_are_not_usage_exports_get_one_clear_error() {
     assert_eq!(report.error, Some(FileError::JsonWithoutRows));
     let (table, report) = ingest(b"UsageStartTime,UsageEndTime,MeterName,Quantity,MeterId,subscription\n1,2,3,4,5,6\n");
     let Some(FileError::UnknownHeader { closest, matched, missing, .. }) = &report.error else { panic!("{report:?}") };
-    assert_eq!((*closest, *matched), (Format::UsageSummaryCsv.label(), 4));
+    assert_eq!((closest.as_str(), *matched), (Format::UsageSummaryCsv.label(), 4));
     assert_eq!(missing, &vec!["resourceGroup".to_string(), "subowner".to_string()]);
     assert!(report.to_string().contains("which also needs resourceGroup, subowner"), "{report}");
     assert!(table.is_empty());

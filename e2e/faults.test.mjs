@@ -1,0 +1,131 @@
+// End-to-end faults mid-flight: cancel, a worker that dies, a reload during loading, a storage quota error. Each
+// ends with a clear message and the data shown before intact; a half-loaded table is never shown or kept.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.METERLENS_URL ?? 'http://127.0.0.1:8080/';
+const CLI = process.env.METERLENS_CLI ?? 'target/debug/meterlens';
+const SMALL = 'tests/fixtures/usagesummary-small.csv';
+
+let browser;
+let big;
+
+before(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meterlens-faults-'));
+  big = join(dir, 'big-usage.csv');
+  // About 80 MB: long enough to act while it loads.
+  execFileSync(CLI, ['generate', '--rows', '200000', '--seed', '11', '--out', big]);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh page (own storage) with the small fixture loaded and kept. */
+async function pageWithSmallFile(setup) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await setup?.(page);
+  await page.goto(BASE);
+  await source(page, 'embedded sample');
+  await page.getByTestId('file-input').setInputFiles(SMALL);
+  await source(page, 'usagesummary-small.csv');
+  return { page, context, errors };
+}
+
+async function source(page, text) {
+  await page.waitForFunction((t) => document.querySelector('[data-testid=source]')?.textContent.includes(t), text, { timeout: 60000 });
+}
+
+async function rows(page) {
+  return Number(await page.getByTestId('kpi-rows').getAttribute('data-value'));
+}
+
+async function notice(page, pattern) {
+  await page.waitForFunction((p) => new RegExp(p).test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), pattern.source, { timeout: 60000 });
+  return page.getByTestId('notice').textContent();
+}
+
+test('a load shows its progress and can be cancelled; the earlier data stays', async () => {
+  const { page, context, errors } = await pageWithSmallFile();
+  const before = await rows(page);
+  await page.getByTestId('file-input').setInputFiles(big);
+  await page.waitForSelector('[data-testid=progress]');
+  assert.match(await page.getByTestId('progress').textContent(), /Reading big-usage\.csv · [\d.,]+ of [\d.,]+ MB · [\d,]+ rows/);
+  await page.getByTestId('cancel-load').click();
+  assert.match(await notice(page, /Loading cancelled/), /previous report is still shown/);
+  assert.equal(await page.getByTestId('progress').count(), 0);
+  assert.equal(await rows(page), before);
+  await page.waitForTimeout(500);
+  assert.match(await page.getByTestId('source').textContent(), /usagesummary-small\.csv/, 'no late result replaced it');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a big file loads through the worker with progress, and its KPIs are the engine figures', async () => {
+  const { page, context, errors } = await pageWithSmallFile();
+  await page.getByTestId('file-input').setInputFiles(big);
+  await source(page, 'big-usage.csv');
+  const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', big]));
+  assert.equal(await rows(page), engine.rows);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a worker that dies mid-ingest is reported and nothing of its load is kept', async () => {
+  const { page, context } = await pageWithSmallFile();
+  await page.route('**/meterlens-worker_loader.js', (route) => route.fulfill({
+    contentType: 'text/javascript',
+    body: `self.addEventListener('message', (e) => { if (typeof e.data !== 'string') throw new Error('simulated crash during ingest'); });
+           importScripts('./meterlens-worker.js'); wasm_bindgen('./meterlens-worker_bg.wasm');`,
+  }));
+  const before = await rows(page);
+  await page.getByTestId('file-input').setInputFiles(big);
+  const text = await notice(page, /Loading stopped/);
+  assert.match(text, /the ingest worker stopped unexpectedly \(.*simulated crash during ingest\)/);
+  assert.match(text, /Nothing of this load was kept/);
+  assert.equal(await rows(page), before);
+  await page.reload();
+  await source(page, 'usagesummary-small.csv');
+  await context.close();
+});
+
+test('a reload while loading brings back the last complete data, never half a load', async () => {
+  const { page, context, errors } = await pageWithSmallFile();
+  const before = await rows(page);
+  await page.getByTestId('file-input').setInputFiles(big);
+  await page.waitForSelector('[data-testid=progress]');
+  await page.reload();
+  await source(page, 'usagesummary-small.csv');
+  assert.equal(await rows(page), before);
+  assert.match(await page.getByTestId('source').textContent(), /kept in this browser/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('when browser storage refuses the data (quota), the report still works and says a reload will lose it', async () => {
+  const { page, context, errors } = await pageWithSmallFile(async (page) => {
+    await page.addInitScript(() => {
+      Cache.prototype.put = () => Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError'));
+    });
+  });
+  const text = await notice(page, /would not keep/);
+  assert.match(text, /QuotaExceededError: The quota has been exceeded\..*a reload will not bring it back/);
+  const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', SMALL]).toString() || '{}');
+  assert.equal(await rows(page), engine.rows);
+  await page.reload();
+  await source(page, 'embedded sample');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

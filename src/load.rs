@@ -1,0 +1,181 @@
+//! Loading files into one usage table, the same way in the ingest worker and in native tests: each file read in
+//! slices, the same file given twice read once, progress reported per slice. Also the stored form of a loaded
+//! dataset (metadata + table snapshot) that the worker hands over and the browser keeps between visits.
+
+use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
+use meterlens_engine::UsageTable;
+use serde::{Deserialize, Serialize};
+
+/// Bytes read per slice of a file.
+pub const SLICE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A file that can be read by byte range (a browser `File`, or bytes in a test).
+pub trait FileSource {
+    fn name(&self) -> String;
+    fn size(&self) -> u64;
+    /// Bytes `[start, end)`; an error when the browser cannot read them (the file changed or went away).
+    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String>;
+}
+
+/// How far a load has come.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// File being read.
+    pub file: String,
+    /// Bytes read over all files so far.
+    pub done_bytes: u64,
+    /// Bytes of all files.
+    pub total_bytes: u64,
+    /// Rows in the table so far.
+    pub rows: u64,
+}
+
+/// What a finished load says about itself (the table travels separately, as a snapshot).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadMeta {
+    /// The files shown, for the header.
+    pub origin: String,
+    /// What happened to each file read.
+    pub reports: Vec<FileReport>,
+    /// Files left out because they repeat an earlier one of the same load.
+    pub repeated: Vec<String>,
+}
+
+/// Reads `files` into one table; `on_progress` is called after every slice.
+pub fn load_files<F: FileSource>(
+    files: &[F],
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<(UsageTable, LoadMeta), String> {
+    let mut table = UsageTable::default();
+    let mut meta = LoadMeta::default();
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut progress = Progress { total_bytes: files.iter().map(FileSource::size).sum(), ..Default::default() };
+    for file in files {
+        let (name, size) = (file.name(), file.size());
+        progress.file = name.clone();
+        let read =
+            |start: u64, end: u64| file.read(start, end).map_err(|e| format!("{name}: could not read the file: {e}"));
+        // The same export picked twice would count every row twice: read it once and say so.
+        let print = fingerprint(size, &read(0, size.min(FINGERPRINT_BYTES as u64))?);
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
+            meta.repeated.push(format!("{name} is the same file as {first}; it was read once."));
+            progress.done_bytes += size;
+            on_progress(&progress);
+            continue;
+        }
+        seen.push((print, name.clone()));
+        let mut ingester = Ingester::new(table, &name);
+        let mut start = 0;
+        while start < size {
+            let end = (start + SLICE_BYTES).min(size);
+            ingester.feed(&read(start, end)?);
+            progress.done_bytes += end - start;
+            progress.rows = ingester.rows_so_far();
+            on_progress(&progress);
+            start = end;
+        }
+        let (next, report) = ingester.finish();
+        table = next;
+        progress.rows = table.len() as u64;
+        meta.reports.push(report);
+    }
+    table.shrink_to_fit();
+    meta.origin = seen.into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(", ");
+    Ok((table, meta))
+}
+
+const PACK_MAGIC: &[u8; 8] = b"MLDATA01";
+
+/// The stored form: magic, metadata JSON length and text, then the table snapshot.
+pub fn pack(meta: &LoadMeta, snapshot: &[u8]) -> Vec<u8> {
+    let json = serde_json::to_vec(meta).unwrap_or_default();
+    let mut out = Vec::with_capacity(16 + json.len() + snapshot.len());
+    out.extend_from_slice(PACK_MAGIC);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(snapshot);
+    out
+}
+
+/// Reads [`pack`]'s output back into metadata and a table.
+pub fn unpack(bytes: &[u8]) -> Result<(UsageTable, LoadMeta), String> {
+    let rest = bytes.strip_prefix(PACK_MAGIC.as_slice()).ok_or("not a stored MeterLens dataset")?;
+    let (len, rest) = rest.split_first_chunk::<8>().ok_or("the stored dataset is truncated")?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "the stored dataset is damaged")?;
+    if len > rest.len() {
+        return Err("the stored dataset is truncated".into());
+    }
+    let (json, snapshot) = rest.split_at(len);
+    let meta: LoadMeta = serde_json::from_slice(json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
+    let table = UsageTable::from_snapshot(snapshot).map_err(|e| e.to_string())?;
+    Ok((table, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    struct Bytes(&'static str, Vec<u8>, Cell<usize>);
+
+    impl FileSource for Bytes {
+        fn name(&self) -> String {
+            self.0.to_string()
+        }
+        fn size(&self) -> u64 {
+            self.1.len() as u64
+        }
+        fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+            self.2.set(self.2.get() + 1);
+            if self.0.contains("vanished") && start > 0 {
+                return Err("NotReadableError".into());
+            }
+            Ok(self.1[start as usize..end as usize].to_vec())
+        }
+    }
+
+    fn sample() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/public/sample/usage-sample.csv")).expect("sample")
+    }
+
+    #[test]
+    fn files_are_read_in_slices_and_a_repeat_is_read_once() {
+        let big: Vec<u8> = sample().repeat(1).into_iter().chain(std::iter::repeat_n(b'\n', 9 << 20)).collect();
+        let files = [
+            Bytes("a.csv", big.clone(), Cell::new(0)),
+            Bytes("copy.csv", big, Cell::new(0)),
+            Bytes("b.csv", sample(), Cell::new(0)),
+        ];
+        let mut seen = Vec::new();
+        let (table, meta) = load_files(&files, |p| seen.push(p.clone())).expect("loads");
+        assert_eq!(meta.reports.len(), 2);
+        assert_eq!(meta.repeated, vec!["copy.csv is the same file as a.csv; it was read once.".to_string()]);
+        assert_eq!(meta.origin, "a.csv, b.csv");
+        assert_eq!(table.len() as u64, meta.reports.iter().map(|r| r.rows).sum::<u64>());
+        assert_eq!(files[0].2.get(), 1 + 3, "head, then three 4 MiB slices");
+        assert_eq!(files[1].2.get(), 1, "the repeat: only its head");
+        let last = seen.last().expect("progress");
+        assert_eq!((last.done_bytes, last.total_bytes), (last.total_bytes, files.iter().map(|f| f.size()).sum()));
+        assert!(seen.windows(2).all(|w| w[0].done_bytes <= w[1].done_bytes && w[0].rows <= w[1].rows));
+    }
+
+    #[test]
+    fn an_unreadable_file_is_an_error_that_names_it() {
+        let files = [Bytes("vanished.csv", vec![b'x'; 5 << 20], Cell::new(0))];
+        let error = load_files(&files, |_| {}).expect_err("fails");
+        assert_eq!(error, "vanished.csv: could not read the file: NotReadableError");
+    }
+
+    #[test]
+    fn a_packed_dataset_unpacks_to_the_same_table_and_reports() {
+        let files = [Bytes("usage.csv", sample(), Cell::new(0))];
+        let (table, meta) = load_files(&files, |_| {}).expect("loads");
+        let packed = pack(&meta, &table.to_snapshot());
+        let (back, back_meta) = unpack(&packed).expect("unpacks");
+        assert_eq!(back_meta, meta);
+        assert_eq!(back.len(), table.len());
+        assert!(unpack(&packed[..packed.len() - 3]).is_err());
+        assert!(unpack(&packed[..12]).is_err());
+        assert_eq!(unpack(b"hello").err().as_deref(), Some("not a stored MeterLens dataset"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Keeping the loaded dataset between visits, in the browser's Cache Storage (same origin, never sent anywhere).
+
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, Response};
+
+const CACHE: &str = "meterlens-data-v1";
+const KEY: &str = "/meterlens/dataset";
+
+async fn open() -> Result<Cache, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let caches = window.caches().map_err(|_| "this browser offers no Cache Storage here".to_string())?;
+    let cache = JsFuture::from(caches.open(CACHE)).await.map_err(|e| describe(&e))?;
+    Ok(cache.unchecked_into())
+}
+
+/// Keeps `bytes` as the dataset to restore next time; the error says why the browser refused (quota, privacy).
+pub async fn store_dataset(bytes: &[u8]) -> Result<(), String> {
+    let cache = open().await?;
+    let body = Uint8Array::from(bytes);
+    let response = Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| describe(&e))?;
+    JsFuture::from(cache.put_with_str(KEY, &response)).await.map_err(|e| describe(&e))?;
+    Ok(())
+}
+
+/// The dataset kept by [`store_dataset`], if any.
+pub async fn stored_dataset() -> Option<Vec<u8>> {
+    let cache = open().await.ok()?;
+    let found = JsFuture::from(cache.match_with_str(KEY)).await.ok()?;
+    let response: Response = found.dyn_into().ok()?;
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Forgets the kept dataset.
+pub async fn forget_dataset() {
+    if let Ok(cache) = open().await {
+        let _ = JsFuture::from(cache.delete_with_str(KEY)).await;
+    }
+}
+
+fn describe(value: &wasm_bindgen::JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "the browser refused".into())
+}
+
+/// Milliseconds since the epoch (progress rates).
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
