@@ -5,7 +5,7 @@ import { extname, join, normalize } from 'node:path';
 
 const [root = 'dist', port = '8080', host = '127.0.0.1'] = process.argv.slice(2);
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
   '.css': 'text/css', '.svg': 'image/svg+xml', '.csv': 'text/csv', '.json': 'application/json', '.png': 'image/png',
 };
 

@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
     });
     let report = Report { dataset, state };
     provide_context(report);
+    Effect::new(move || web::set_query_engine(dataset.with(|d| d.as_ref().map(|d| d.engine.clone()))));
     let page = Memo::new(move |_| state.get().page);
     let include_admin = Memo::new(move |_| state.get().include_admin);
 
@@ -278,7 +279,13 @@ pub fn App() -> impl IntoView {
                     on:click=move |_| load_sample()>"Sample data"</button>
             </div>
         </header>
-        <main class="report">
+        <main class="report"
+            on:dragover=move |ev| ev.prevent_default()
+            on:drop=move |ev| {
+                // Files dropped anywhere on the report load like files dropped on the drop zone.
+                ev.prevent_default();
+                on_files(web::dropped_files(&ev));
+            }>
             {move || notice.get().map(|n| match n {
                 Notice::Loading(text) => view! { <div class="notice loading" data-testid="notice">{text}</div> }.into_any(),
                 Notice::Error(text) => view! {

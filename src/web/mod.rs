@@ -1,11 +1,13 @@
 //! The only code that touches browser APIs: files, drag and drop, the ingest worker, fetch, storage, the URL,
 //! downloads and printing.
 
+mod automation;
 mod browser;
 mod files;
 mod storage;
 mod worker;
 
+pub use automation::set_query_engine;
 pub use browser::{
     details_open, download_svg_as_png, download_text, load_setting, on_hash_change, page_hash, print_page,
     save_setting, scroll_top, set_page_hash,

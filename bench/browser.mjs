@@ -1,0 +1,186 @@
+// Browser benchmark: MeterLens and its in-browser peers (DuckDB-Wasm, Papa Parse, Arquero) on the same generated
+// Cost Management CSV, each in a fresh headless Chromium, side by side in one run. Prints one table (absolute
+// figures and MeterLens' speed-up over each peer) and writes it as JSON. Run through scripts/bench-browser.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a, i, all) => a.startsWith('--') ? [a.slice(2), all[i + 1]] : null).filter(Boolean));
+const ROWS = (args.rows ?? '100000,1000000').split(',').map(Number);
+const ENGINES = (args.engines ?? 'meterlens,duckdb,papaparse,arquero').split(',');
+const OUT = args.out ?? 'bench/results/latest.json';
+const APP = process.env.BENCH_APP_URL ?? 'http://127.0.0.1:8091/';
+const PEERS = process.env.BENCH_PEERS_URL ?? 'http://127.0.0.1:8092/bench/peers.html';
+const CLI = process.env.METERLENS_CLI ?? 'target/release/meterlens';
+const DIR = process.env.BENCH_DIR ?? '/tmp/meterlens-bench';
+const SLICER_CLICKS = 6;
+const run = promisify(execFile);
+
+function summary(file, ...more) {
+  return JSON.parse(execFileSync(CLI, ['summary', '--json', '--include-admin', ...more, file], { maxBuffer: 1 << 26 }));
+}
+
+/** The file for `rows` rows (generated once), and the subscription and three resource groups of q2. */
+function prepare(rows) {
+  mkdirSync(DIR, { recursive: true });
+  const file = join(DIR, `cost-management-${rows}.csv`);
+  if (!existsSync(file)) execFileSync(CLI, ['generate', '--format', 'cost-management-csv', '--rows', String(rows), '--seed', '1', '--out', file]);
+  const subscription = summary(file, '--by', 'subscription', '--top', '1').groups[0].key.subscription;
+  const groups = summary(file, '--filter', `subscription=${subscription}`, '--by', 'resource_group', '--top', '3')
+    .groups.map((g) => g.key.resource_group).filter((g) => g !== 'Others');
+  return { file, bytes: statSync(file).size, q2: { subscription, groups } };
+}
+
+/** Samples the summed RSS of a browser's processes (found by its marker flag); `stop()` returns the peak growth. */
+function rssSampler(marker) {
+  let base = null;
+  let peak = 0;
+  let busy = false;
+  const sample = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const { stdout } = await run('ps', ['-e', '-o', 'pid=,ppid=,rss=,args='], { maxBuffer: 1 << 24 });
+      const lines = stdout.trim().split('\n').map((l) => l.trim());
+      const procs = lines.map((l) => l.split(/\s+/).slice(0, 3).map(Number));
+      const tree = new Set(procs.filter((_, i) => lines[i].includes(marker)).map(([p]) => p));
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const [p, pp] of procs) if (tree.has(pp) && !tree.has(p)) { tree.add(p); grew = true; }
+      }
+      const kb = procs.filter(([p]) => tree.has(p)).reduce((s, [, , rss]) => s + rss, 0);
+      base ??= kb;
+      peak = Math.max(peak, kb);
+    } finally { busy = false; }
+  };
+  const timer = setInterval(sample, 150);
+  return { ready: sample(), stop: async () => { clearInterval(timer); await sample(); return (peak - base) * 1024; } };
+}
+
+let launches = 0;
+
+/** A fresh browser and the marker flag that finds its processes. */
+async function launch() {
+  const marker = `--meterlens-bench-${process.pid}-${++launches}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [marker, '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--enable-precise-memory-info',
+      '--js-flags=--max-old-space-size=8192'],
+  });
+  browser.marker = marker;
+  return browser;
+}
+
+/** Time (ms) from a click to the report having re-rendered, measured in the page. */
+async function clickAndRender(page, selector) {
+  return page.evaluate(async (sel) => {
+    const yieldTask = () => new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = r; c.port2.postMessage(0); });
+    const marker = () => document.querySelector('[data-testid=kpi-rows]')?.dataset.value;
+    const before = marker();
+    const t0 = performance.now();
+    document.querySelector(sel).click();
+    while (marker() === before) await yieldTask();
+    await yieldTask();
+    return performance.now() - t0;
+  }, selector);
+}
+
+async function meterlens(prep) {
+  const browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.addInitScript(() => addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail.wasm; }));
+  await page.goto(APP);
+  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('embedded sample'));
+  const rss = rssSampler(browser.marker);
+  await rss.ready;
+  const name = prep.file.split('/').pop();
+  const t0 = Date.now();
+  await page.getByTestId('file-input').setInputFiles(prep.file);
+  await page.waitForFunction((n) => document.querySelector('[data-testid=source]')?.textContent.includes(n), name, { timeout: 600000, polling: 50 });
+  const load_ms = Date.now() - t0;
+  const timed = (spec) => page.evaluate((s) => {
+    const t = performance.now();
+    const answer = JSON.parse(window.wasmBindings.meterlensQuery(s));
+    return { ms: performance.now() - t, answer };
+  }, spec);
+  const groups = prep.q2.groups.join('|');
+  const q1 = await timed('by=meter_category,day;admin=1');
+  const q2 = await timed(`by=meter_name;admin=1;filter=subscription=${prep.q2.subscription};filter=resource_group=${groups}`);
+  const q3 = await timed('by=resource;admin=1;sort=cost:USD;top=10');
+  for (const q of [q1, q2, q3]) if (q.answer.error) throw new Error(q.answer.error);
+  // A slicer click in the UI: every visual of the Overview re-renders.
+  await page.locator('[data-testid=slicer-resource_group] summary').click();
+  const group = await page.locator('[data-testid=slicer-resource_group] input').nth(1).getAttribute('data-value');
+  const clicks = [];
+  for (let i = 0; i < SLICER_CLICKS; i++) {
+    clicks.push(await clickAndRender(page, `[data-testid=slicer-resource_group] input[data-value="${group}"]`));
+  }
+  clicks.sort((a, b) => a - b);
+  const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0 }));
+  const peak = await rss.stop();
+  const rows = summary(prep.file).rows + summary(prep.file).admin_rows_excluded;
+  await browser.close();
+  return { engine: 'MeterLens', load_ms, q1_ms: q1.ms, q2_ms: q2.ms, q3_ms: q3.ms, slicer_click_ms: clicks[Math.floor(clicks.length / 2)],
+    rows, q1_groups: q1.answer.groups, q2_groups: q2.answer.groups, heap_bytes: memory.js + memory.wasm, peak_rss_bytes: peak };
+}
+
+async function peer(engine, prep) {
+  const browser = await launch();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(PEERS);
+  await page.waitForFunction(() => window.peersReady === true, null, { timeout: 60000 });
+  await page.setInputFiles('#file', prep.file);
+  const rss = rssSampler(browser.marker);
+  await rss.ready;
+  let result;
+  try {
+    result = await page.evaluate(async ({ engine, q2 }) => {
+      const out = await window.peers[engine](document.getElementById('file').files[0], q2);
+      return { ...out, heap_bytes: performance.memory.usedJSHeapSize };
+    }, { engine, q2: prep.q2 });
+  } catch (error) {
+    result = { error: String(error).split('\n')[0] };
+  }
+  const peak = await rss.stop();
+  await browser.close();
+  const names = { duckdb: 'DuckDB-Wasm 1.32.0', papaparse: 'Papa Parse 5.7.1', arquero: 'Arquero 8.0.3' };
+  return { engine: names[engine], ...result, peak_rss_bytes: peak, page_errors: errors };
+}
+
+const fmt = (v, d = 0) => (v === undefined || v === null || Number.isNaN(v) ? '–' : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+const results = [];
+for (const rows of ROWS) {
+  const prep = prepare(rows);
+  for (const engine of ENGINES) {
+    const r = engine === 'meterlens' ? await meterlens(prep) : await peer(engine, prep);
+    r.file_rows = rows;
+    r.file_bytes = prep.bytes;
+    results.push(r);
+    process.stderr.write(`${rows} rows · ${r.engine}: ${r.error ?? `load ${fmt(r.load_ms)} ms`}\n`);
+  }
+}
+
+const lines = ['| engine | rows | load s | MB/s | q1 ms | q2 ms | q3 ms | slicer click ms | peak RSS growth MB | bytes/row |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+for (const r of results) {
+  if (r.error) { lines.push(`| ${r.engine} | ${fmt(r.file_rows)} | failed: ${r.error} | | | | | | | |`); continue; }
+  lines.push(`| ${r.engine} | ${fmt(r.file_rows)} | ${fmt(r.load_ms / 1000, 2)} | ${fmt(r.file_bytes / 1e6 / (r.load_ms / 1000), 1)} | ${fmt(r.q1_ms, 1)} | ${fmt(r.q2_ms, 1)} | ${fmt(r.q3_ms, 1)} | ${fmt(r.slicer_click_ms, 1)} | ${fmt(r.peak_rss_bytes / 1e6)} | ${fmt(r.peak_rss_bytes / r.file_rows)} |`);
+}
+lines.push('', '| rows | peer | load ×| q1 × | q2 × | q3 × | memory × |', '|---:|---|---:|---:|---:|---:|---:|');
+for (const rows of ROWS) {
+  const ours = results.find((r) => r.file_rows === rows && r.engine === 'MeterLens');
+  if (!ours) continue;
+  for (const p of results.filter((r) => r.file_rows === rows && r.engine !== 'MeterLens' && !r.error)) {
+    const x = (k) => fmt(p[k] / ours[k], 1);
+    lines.push(`| ${fmt(rows)} | ${p.engine} | ${x('load_ms')} | ${x('q1_ms')} | ${x('q2_ms')} | ${x('q3_ms')} | ${x('peak_rss_bytes')} |`);
+  }
+}
+const table = lines.join('\n');
+console.log(table);
+console.log('\n× = the peer\'s time (or memory) divided by MeterLens\'s: above 1, MeterLens is faster (or leaner).');
+mkdirSync(dirname(OUT), { recursive: true });
+writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), chromium: execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version']).toString().trim(), results, table }, null, 2));

@@ -1,0 +1,11 @@
+import { chromium } from 'playwright-core';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const p = await b.newPage();
+p.on('console', (m) => console.log('console', m.type(), m.text()));
+p.on('pageerror', (e) => console.log('pageerror', String(e)));
+p.on('requestfailed', (r) => console.log('failed', r.url()));
+p.on('response', (r) => { if (r.status() >= 400) console.log('status', r.status(), r.url()); });
+await p.goto('http://127.0.0.1:8092/bench/peers.html');
+await p.waitForTimeout(3000);
+console.log('ready', await p.evaluate(() => window.peersReady));
+await b.close();

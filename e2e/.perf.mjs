@@ -1,0 +1,11 @@
+import { chromium } from 'playwright-core';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.on('console', (m) => console.log('console', m.text()));
+await page.goto('http://127.0.0.1:8093/');
+await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('embedded'));
+const t0 = Date.now();
+await page.getByTestId('file-input').setInputFiles(process.argv[2]);
+await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('big-usage'), null, { timeout: 120000 });
+console.log('load ms', Date.now() - t0);
+await browser.close();
