@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::admin::AdminClassifier;
+use crate::admin::{AdminClassifier, AdminReason};
 use crate::catalog::Catalog;
 use crate::table::{Column, StrId, UsageTable};
 use crate::time;
@@ -274,9 +274,10 @@ struct Codes {
 /// Answers queries about one table; caches dimension codes and row selections between queries.
 pub struct QueryEngine<'t> {
     table: TableRef<'t>,
-    admin: Vec<bool>,
+    admin: Vec<Option<AdminReason>>,
     codes: RefCell<HashMap<(Dimension, i32), Rc<Codes>>>,
     selections: RefCell<HashMap<String, Rc<Vec<u32>>>>,
+    results: RefCell<HashMap<String, QueryResult>>,
 }
 
 /// A borrowed table (CLI, tests) or a shared one (the app keeps the engine as long as the data).
@@ -285,7 +286,8 @@ enum TableRef<'t> {
     Shared(Arc<UsageTable>),
 }
 
-/// Row selections kept for reuse; a report asks a few per filter state, so the oldest are dropped beyond this.
+/// Row selections and answers kept for reuse (a report asks a few per filter state, and several visuals ask the
+/// same question); beyond this many the cache starts over.
 const SELECTIONS_KEPT: usize = 64;
 
 /// Group index spaces up to this size accumulate into dense arrays.
@@ -310,8 +312,14 @@ impl<'t> QueryEngine<'t> {
             TableRef::Shared(t) => t,
         };
         let classifier = AdminClassifier::new(t);
-        let admin = (0..t.len()).map(|row| classifier.classify(row).is_some()).collect();
-        QueryEngine { table, admin, codes: RefCell::default(), selections: RefCell::default() }
+        let admin = (0..t.len()).map(|row| classifier.classify(row)).collect();
+        QueryEngine {
+            table,
+            admin,
+            codes: RefCell::default(),
+            selections: RefCell::default(),
+            results: RefCell::default(),
+        }
     }
 
     /// The table queried.
@@ -324,6 +332,11 @@ impl<'t> QueryEngine<'t> {
 
     /// True when row `row` is admin (infrastructure) usage.
     pub fn is_admin(&self, row: usize) -> bool {
+        self.admin[row].is_some()
+    }
+
+    /// Why row `row` is admin (infrastructure) usage, if it is.
+    pub fn admin_reason(&self, row: usize) -> Option<AdminReason> {
         self.admin[row]
     }
 
@@ -481,7 +494,7 @@ impl<'t> QueryEngine<'t> {
         }
         let rows: Vec<u32> = (0..t.len())
             .filter(|&row| {
-                admin_rows(self.admin[row])
+                admin_rows(self.admin[row].is_some())
                     && ranges.iter().all(|(from, to)| (*from..*to).contains(&t.usage_start[row]))
                     && masks.iter().all(|(codes, mask)| mask[codes.per_row[row] as usize])
                     && texts.iter().all(|any| any.iter().any(|(codes, mask)| mask[codes.per_row[row] as usize]))
@@ -502,8 +515,22 @@ impl<'t> QueryEngine<'t> {
         self.selection(query)
     }
 
-    /// Answers `query`.
+    /// Answers `query` (the same question asked again is answered from a cache).
     pub fn run(&self, query: &Query) -> QueryResult {
+        let key = format!("{query:?}");
+        if let Some(result) = self.results.borrow().get(&key) {
+            return result.clone();
+        }
+        let result = self.compute(query);
+        let mut kept = self.results.borrow_mut();
+        if kept.len() >= SELECTIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, result.clone());
+        result
+    }
+
+    fn compute(&self, query: &Query) -> QueryResult {
         let t = self.table();
         let rows = self.selection(query);
         let dims: Vec<Rc<Codes>> = query.group_by.iter().map(|d| self.codes(d, query.utc_offset_minutes)).collect();
@@ -522,6 +549,15 @@ impl<'t> QueryEngine<'t> {
         let mut acc = Accumulators { n_units, n_currencies, ..Default::default() };
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         let resource_codes = query.distinct_resources.then(|| self.codes(&Dimension::Resource, 0));
+        // (group, resource) pairs are recorded once each: a bitmap over group key × resource when it is small
+        // enough, else a hash set (sorting every row's pair costs far more).
+        let n_resources = resource_codes.as_ref().map_or(1, |c| c.labels.len().max(1));
+        let bitmap_bits = space.and_then(|s| s.checked_mul(n_resources)).filter(|&b| b <= 1 << 27);
+        let mut seen_bits: Vec<u64> = match (&resource_codes, bitmap_bits) {
+            (Some(_), Some(bits)) => vec![0; bits.div_ceil(64)],
+            _ => Vec::new(),
+        };
+        let mut seen_pairs: std::collections::HashSet<u64> = std::collections::HashSet::new();
         // Columns read in the loop, without a representation check per row.
         let (cost_values, cost_constant) = (t.cost.as_slice(), t.cost.constant().unwrap_or(f64::NAN));
         let (effective_values, effective_constant) =
@@ -553,12 +589,24 @@ impl<'t> QueryEngine<'t> {
                 cell.3 = true;
             }
             if let Some(resources) = &resource_codes {
-                pairs.push((slot as u32, resources.per_row[row]));
+                let resource = resources.per_row[row];
+                let new = if seen_bits.is_empty() {
+                    seen_pairs.insert((slot as u64) << 32 | resource as u64)
+                } else {
+                    let bit = g as usize * n_resources + resource as usize;
+                    let word = &mut seen_bits[bit / 64];
+                    let mask = 1u64 << (bit % 64);
+                    let new = *word & mask == 0;
+                    *word |= mask;
+                    new
+                };
+                if new {
+                    pairs.push((slot as u32, resource));
+                }
             }
         }
         let Accumulators { keys, counts, quantity, unit_seen, money, .. } = acc;
         pairs.sort_unstable();
-        pairs.dedup();
 
         // Measures of a set of slots, summed straight from the accumulators.
         let totals_of = |slots: &[usize]| {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::admin::AdminClassifier;
 pub use crate::query::{Dimension, Filter, Group, Totals, UNKNOWN_CURRENCY, UNKNOWN_UNIT};
 use crate::query::{Query, QueryEngine, SortBy};
 use crate::table::UsageTable;
@@ -65,14 +64,14 @@ impl Summary {
             .count() as u64;
         let admin_query = Query { only_admin: true, include_admin: true, ..base };
         let admin = if options.include_admin { Totals::default() } else { engine.run(&admin_query).total };
-        // Reasons of the admin rows under the same filters.
-        let classifier = AdminClassifier::new(engine.table());
-        let mut admin_reasons: BTreeMap<String, u64> = BTreeMap::new();
+        // Reasons of the admin rows under the same filters, classified once by the engine.
+        let mut by_reason: BTreeMap<crate::admin::AdminReason, u64> = BTreeMap::new();
         for &row in engine.rows(&admin_query).iter() {
-            if let Some(reason) = classifier.classify(row as usize) {
-                *admin_reasons.entry(reason.as_str().to_string()).or_default() += 1;
+            if let Some(reason) = engine.admin_reason(row as usize) {
+                *by_reason.entry(reason).or_default() += 1;
             }
         }
+        let admin_reasons = by_reason.into_iter().map(|(r, n)| (r.as_str().to_string(), n)).collect();
         Summary {
             rows: result.total.rows,
             subscriptions,

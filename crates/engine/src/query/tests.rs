@@ -197,6 +197,7 @@ fn random_query(rng: &mut Rng, t: &UsageTable) -> Query {
         include_admin: rng.below(2) == 0 || only_admin,
         only_admin,
         utc_offset_minutes: [0, 60, -300, 330][rng.below(4)],
+        distinct_resources: rng.below(2) == 0,
         ..Default::default()
     }
 }
@@ -222,6 +223,22 @@ fn random_queries_agree_with_the_naive_reference() {
                 assert!(close(&g.cost, &w.cost) && close(&g.effective_cost, &w.effective_cost), "{key:?} {query:?}");
             }
             assert_eq!(got.total.rows, want.values().map(|w| w.rows).sum::<u64>());
+            if query.distinct_resources {
+                let mut distinct: BTreeMap<Vec<String>, std::collections::BTreeSet<String>> = BTreeMap::new();
+                for &row in engine.rows(&query).iter() {
+                    let key = query
+                        .group_by
+                        .iter()
+                        .map(|d| naive_label(&table, row as usize, d, query.utc_offset_minutes))
+                        .collect();
+                    distinct.entry(key).or_default().insert(naive_label(&table, row as usize, &Dimension::Resource, 0));
+                }
+                for (key, resources) in &distinct {
+                    assert_eq!(got_groups[key].resources, resources.len() as u64, "{key:?} {query:?}");
+                }
+                let all: std::collections::BTreeSet<&String> = distinct.values().flatten().collect();
+                assert_eq!(got.total.resources, all.len() as u64, "{query:?}");
+            }
         }
     }
 }
