@@ -207,7 +207,7 @@ fn draw_bars(root: &Area<'_>, bars: &[Bar], value_axis: &str, hits: &mut Vec<Hit
 fn short_time_label(label: &str) -> String {
     match label.len() {
         10 if label.as_bytes().get(4) == Some(&b'-') => label[5..].to_string(),
-        16 if label.as_bytes().get(4) == Some(&b'-') => format!("{} {}h", &label[8..10], &label[11..13]),
+        16 | 17 if label.as_bytes().get(4) == Some(&b'-') => format!("{} {}h", &label[8..10], &label[11..13]),
         _ => label.to_string(),
     }
 }
@@ -293,6 +293,7 @@ mod tests {
     fn labels_and_numbers() {
         assert_eq!(short_time_label("2026-10-03"), "10-03");
         assert_eq!(short_time_label("2026-10-03 05:00"), "03 05h");
+        assert_eq!(short_time_label("2026-10-03T05:00Z"), "03 05h");
         assert_eq!(short_time_label("2026-10"), "2026-10");
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("abc", 4), "abc");

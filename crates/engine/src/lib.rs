@@ -32,6 +32,7 @@ pub mod reconcile;
 pub mod summary;
 pub mod table;
 pub mod time;
+pub mod usage_api;
 
 pub use table::{StrId, UsageTable};
 
