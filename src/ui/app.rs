@@ -6,6 +6,7 @@ use meterlens_engine::admin::AdminClassifier;
 use meterlens_engine::summary::{Summary, SummaryOptions};
 
 use super::bill_page::BillPage;
+use super::connect_page::{ConnectPage, ConnectState, LoadFiles};
 use super::data_page::DataPage;
 use super::dataset::{Dataset, DatasetSignal, SAMPLE_URL};
 use super::explorer_page::ExplorerPage;
@@ -224,6 +225,8 @@ pub fn App() -> impl IntoView {
             }
         }
     };
+    provide_context(LoadFiles(Callback::new(on_files)));
+    provide_context(ConnectState::default());
     let cancel = move |_| {
         worker.update_value(|w| {
             if let Some(w) = w.take() {
@@ -358,6 +361,7 @@ pub fn App() -> impl IntoView {
                 match page.get() {
                     Page::Bill => view! { <BillPage dataset=dataset prices=prices /> }.into_any(),
                     Page::Meters => view! { <MetersPage dataset=dataset prices=prices /> }.into_any(),
+                    Page::Connect => view! { <ConnectPage /> }.into_any(),
                     _ => view! { <ReconcilePage dataset=dataset prices=prices /> }.into_any(),
                 }
             }}

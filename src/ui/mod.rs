@@ -2,6 +2,7 @@
 
 pub mod app;
 mod bill_page;
+mod connect_page;
 mod data_page;
 mod dataset;
 mod explorer_page;

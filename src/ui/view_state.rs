@@ -15,11 +15,20 @@ pub enum Page {
     Bill,
     Meters,
     Reconcile,
+    Connect,
 }
 
 impl Page {
-    pub const ALL: [Page; 7] =
-        [Page::Overview, Page::Explorer, Page::Resources, Page::Data, Page::Bill, Page::Meters, Page::Reconcile];
+    pub const ALL: [Page; 8] = [
+        Page::Overview,
+        Page::Explorer,
+        Page::Resources,
+        Page::Data,
+        Page::Bill,
+        Page::Meters,
+        Page::Reconcile,
+        Page::Connect,
+    ];
 
     pub fn hash(self) -> &'static str {
         match self {
@@ -30,6 +39,7 @@ impl Page {
             Page::Bill => "bill",
             Page::Meters => "meters",
             Page::Reconcile => "reconcile",
+            Page::Connect => "connect",
         }
     }
 
@@ -42,6 +52,7 @@ impl Page {
             Page::Bill => "Bill",
             Page::Meters => "Meters",
             Page::Reconcile => "Reconciliation",
+            Page::Connect => "Connect",
         }
     }
 

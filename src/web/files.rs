@@ -9,6 +9,12 @@ use web_sys::{File, FileList, HtmlInputElement};
 pub struct PickedFile(File);
 
 impl PickedFile {
+    /// A file made in the page (e.g. usage fetched from the API), read like a picked one.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Option<PickedFile> {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+        File::new_with_u8_array_sequence(&parts, name).ok().map(PickedFile)
+    }
+
     /// The browser's file object.
     pub fn file(&self) -> &File {
         &self.0

@@ -1,10 +1,11 @@
-//! The only code that touches browser APIs: files, drag and drop, the ingest worker, fetch, storage, the URL,
-//! downloads and printing.
+//! The only code that touches browser APIs: files, drag and drop, the ingest worker, fetch (assets, the usage
+//! API), storage, the URL, downloads and printing.
 
 mod automation;
 mod browser;
 mod files;
 mod storage;
+mod usage_api;
 mod worker;
 
 pub use automation::set_query_engine;
@@ -14,4 +15,5 @@ pub use browser::{
 };
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
+pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
 pub use worker::{serve_ingest_worker, IngestWorker, WorkerEvent};

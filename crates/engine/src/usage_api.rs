@@ -66,8 +66,13 @@ impl UsageRequest {
     pub fn validate(&self, now: i64) -> Result<(i64, i64), Vec<String>> {
         let mut problems = Vec::new();
         let endpoint = self.endpoint.trim();
-        if !(endpoint.starts_with("https://") || endpoint.starts_with("http://127.0.0.1") || endpoint.starts_with("http://localhost")) {
-            problems.push("The ARM endpoint must start with https:// (e.g. https://management.local.azurestack.external).".into());
+        if !(endpoint.starts_with("https://")
+            || endpoint.starts_with("http://127.0.0.1")
+            || endpoint.starts_with("http://localhost"))
+        {
+            problems.push(
+                "The ARM endpoint must start with https:// (e.g. https://management.local.azurestack.external).".into(),
+            );
         }
         if !is_guid(self.subscription.trim()) {
             problems.push("The subscription ID must be a GUID like 11111111-aaaa-4bbb-8ccc-000000000001.".into());

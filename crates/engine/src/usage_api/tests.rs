@@ -67,7 +67,8 @@ fn urls_follow_the_documented_shape() {
 fn pages_are_followed_per_subscriber_and_repeats_dropped() {
     let a = "22222222-aaaa-4bbb-8ccc-000000000002";
     let b = "33333333-aaaa-4bbb-8ccc-000000000003";
-    let mut pager = Pager::new(request(Mode::Provider { subscribers: vec![a.into(), b.into()] }), (OCT1, OCT1 + 86_400));
+    let mut pager =
+        Pager::new(request(Mode::Provider { subscribers: vec![a.into(), b.into()] }), (OCT1, OCT1 + 86_400));
     let Step::Fetch { url, .. } = pager.start() else { panic!() };
     assert!(url.ends_with(&format!("subscriberId={a}")));
     let step = pager.answer(200, None, &page(&["r1", "r2"], Some("https://x/next1")));
