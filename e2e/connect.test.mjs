@@ -124,6 +124,11 @@ test('faults that cannot be retried say what happened and keep the report that w
     await page.getByTestId('nav-overview').click();
     assert.deepEqual(await kpis(), before, `${fault}: the report is unchanged`);
   }
+  // A slow stamp can be cancelled; nothing of the run is loaded.
+  await connect({ endpoint: `${SIM}/fault/slow~${Date.now()}` });
+  await page.getByTestId('api-cancel').click();
+  assert.match(await failure(), /Cancelled\./);
+  assert.match(await page.getByTestId('source').textContent(), /embedded sample/);
   // The rows fetched before a failure load only when asked, and are then all there.
   await connect({ endpoint: `${SIM}/fault/expire~${Date.now()}` });
   await failure();
