@@ -86,14 +86,14 @@ pub fn load_files<F: FileSource>(
 
 const PACK_MAGIC: &[u8; 8] = b"MLDATA01";
 
-/// The stored form: magic, metadata JSON length and text, then the table snapshot.
-pub fn pack(meta: &LoadMeta, snapshot: &[u8]) -> Vec<u8> {
+/// The stored form: magic, metadata JSON length and text, then the table snapshot (written in place).
+pub fn pack(meta: &LoadMeta, table: &UsageTable) -> Vec<u8> {
     let json = serde_json::to_vec(meta).unwrap_or_default();
-    let mut out = Vec::with_capacity(16 + json.len() + snapshot.len());
+    let mut out = Vec::with_capacity(16 + json.len() + table.heap_bytes() / 2);
     out.extend_from_slice(PACK_MAGIC);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
     out.extend_from_slice(&json);
-    out.extend_from_slice(snapshot);
+    table.write_snapshot(&mut out);
     out
 }
 
@@ -170,7 +170,7 @@ mod tests {
     fn a_packed_dataset_unpacks_to_the_same_table_and_reports() {
         let files = [Bytes("usage.csv", sample(), Cell::new(0))];
         let (table, meta) = load_files(&files, |_| {}).expect("loads");
-        let packed = pack(&meta, &table.to_snapshot());
+        let packed = pack(&meta, &table);
         let (back, back_meta) = unpack(&packed).expect("unpacks");
         assert_eq!(back_meta, meta);
         assert_eq!(back.len(), table.len());

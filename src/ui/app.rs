@@ -157,7 +157,8 @@ pub fn App() -> impl IntoView {
             loading.set(None);
             // Not dropped inside its own message handler: after it returns.
             spawn_local(async move { worker.set_value(None) });
-            match Dataset::from_packed(&packed) {
+            let decoded = Dataset::from_packed(&packed.to_vec());
+            match decoded {
                 Ok(loaded) => {
                     let mut errors = loaded.file_errors();
                     errors.extend(loaded.repeated.iter().cloned());

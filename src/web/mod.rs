@@ -16,4 +16,4 @@ pub use browser::{
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
 pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
-pub use worker::{serve_ingest_worker, IngestWorker, WorkerEvent};
+pub use worker::{serve_ingest_worker, IngestWorker, Transferred, WorkerEvent};

@@ -15,11 +15,10 @@ async fn open() -> Result<Cache, String> {
     Ok(cache.unchecked_into())
 }
 
-/// Keeps `bytes` as the dataset to restore next time; the error says why the browser refused (quota, privacy).
-pub async fn store_dataset(bytes: &[u8]) -> Result<(), String> {
+/// Keeps the packed dataset to restore next time; the error says why the browser refused (quota, privacy).
+pub async fn store_dataset(packed: &super::worker::Transferred) -> Result<(), String> {
     let cache = open().await?;
-    let body = Uint8Array::from(bytes);
-    let response = Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| describe(&e))?;
+    let response = Response::new_with_opt_buffer_source(Some(&packed.0)).map_err(|e| describe(&e))?;
     JsFuture::from(cache.put_with_str(KEY, &response)).await.map_err(|e| describe(&e))?;
     Ok(())
 }

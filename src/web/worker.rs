@@ -17,9 +17,19 @@ const WORKER_URL: &str = "./meterlens-worker_loader.js";
 /// What the page hears from the worker.
 pub enum WorkerEvent {
     Progress(Progress),
-    /// The packed dataset ([`crate::load::pack`]).
-    Done(Vec<u8>),
+    /// The packed dataset ([`crate::load::pack`]), still in the buffer the worker transferred.
+    Done(Transferred),
     Failed(String),
+}
+
+/// Bytes in a JS buffer handed over by the worker: copied into wasm only to be read, stored without a copy.
+pub struct Transferred(pub(super) js_sys::ArrayBuffer);
+
+impl Transferred {
+    /// A copy in wasm memory, to decode.
+    pub fn to_vec(&self) -> Vec<u8> {
+        Uint8Array::new(&self.0).to_vec()
+    }
 }
 
 /// A running load; dropping it (or [`IngestWorker::cancel`]) stops the worker.
@@ -58,7 +68,7 @@ impl IngestWorker {
                         events(WorkerEvent::Progress(progress));
                     }
                 }
-                "done" => events(WorkerEvent::Done(Uint8Array::new(&get(&data, "packed")).to_vec())),
+                "done" => events(WorkerEvent::Done(Transferred(get(&data, "packed").unchecked_into()))),
                 _ => events(WorkerEvent::Failed(
                     get(&data, "message").as_string().unwrap_or_else(|| "unknown worker message".into()),
                 )),
@@ -158,9 +168,10 @@ pub fn serve_ingest_worker() {
         });
         match result {
             Ok((table, meta)) => {
-                let packed = pack(&meta, &table.to_snapshot());
+                let packed = pack(&meta, &table);
                 drop(table);
                 let buffer = Uint8Array::from(packed.as_slice()).buffer();
+                drop(packed);
                 let reply = message("done", "packed", &buffer);
                 let _ = replies.post_message_with_transfer(&reply, &Array::of1(&buffer));
             }

@@ -23,7 +23,15 @@ pub enum SnapshotError {
 impl UsageTable {
     /// The table as snapshot bytes (read back by [`UsageTable::from_snapshot`]).
     pub fn to_snapshot(&self) -> Vec<u8> {
-        let mut out = Writer(Vec::with_capacity(self.heap_bytes() / 2 + 64));
+        let mut out = Vec::new();
+        self.write_snapshot(&mut out);
+        out
+    }
+
+    /// Appends the snapshot to `out` (no intermediate copy when it follows a header).
+    pub fn write_snapshot(&self, into: &mut Vec<u8>) {
+        into.reserve(self.heap_bytes() / 2 + 64);
+        let mut out = Writer(std::mem::take(into));
         out.0.extend_from_slice(MAGIC);
         out.u32(self.strings.values.len() as u32);
         for s in &self.strings.values {
@@ -60,7 +68,7 @@ impl UsageTable {
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
             out.column(column, |o, v| o.u32(v.0));
         }
-        out.0
+        *into = out.0;
     }
 
     /// Reads snapshot bytes written by [`UsageTable::to_snapshot`].
