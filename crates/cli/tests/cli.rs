@@ -398,3 +398,69 @@ fn the_same_file_twice_is_read_once_and_said() {
         .contains("the same file as tests/fixtures/usagesummary-small.csv; read once"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Every file of the bad-input corpus through the CLI: the exit code (1 when a file could not be read), the
+/// message on stderr naming the file, the good rows in the JSON.
+#[test]
+fn the_bad_input_corpus_through_the_cli() {
+    let cases: &[(&str, i32, u64, &str)] = &[
+        ("empty.csv", 1, 0, "the file is empty"),
+        ("header-only.csv", 0, 0, ""),
+        ("binary.csv", 1, 0, "binary file"),
+        ("utf16le-bom.csv", 1, 0, "save it as UTF-8 CSV"),
+        ("truncated.csv", 0, 3, ""),
+        ("truncated.json", 1, 2, "rows before the cut were kept"),
+        ("wrong-shape.json", 1, 0, "without a \"value\" or \"items\" array"),
+        ("wrong-shape-array.json", 1, 0, "without a \"value\" or \"items\" array"),
+        ("ragged.csv", 0, 2, ""),
+        ("numbers.csv", 0, 3, ""),
+        ("impossible-dates.csv", 0, 2, ""),
+        ("latin1.csv", 0, 1, ""),
+        ("semicolon-decimal-comma.csv", 0, 2, ""),
+        ("hostile-text.csv", 0, 2, ""),
+    ];
+    for (name, code, rows, message) in cases {
+        let path = format!("tests/fixtures/bad/{name}");
+        let output = meterlens(&["summary", "--json", "--include-admin", &path]);
+        assert_eq!(output.status.code(), Some(*code), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !message.is_empty() {
+            assert!(stderr.contains(&path) && stderr.contains(message), "{name}: {stderr}");
+        }
+        let json: Value = serde_json::from_slice(&output.stdout).expect("JSON even when a file fails");
+        assert_eq!(json["inputs"][0]["rows"], *rows, "{name}");
+        assert_eq!(json["rows"], *rows, "{name}: the summary counts the rows that were read");
+    }
+    // Two formats at once: each file read as its own format, one summary over both.
+    let output = meterlens(&[
+        "summary",
+        "--json",
+        "--include-admin",
+        "tests/fixtures/usagesummary-small.csv",
+        "tests/fixtures/cost-management-ea-actual.csv",
+    ]);
+    let json = json_of(&output);
+    let formats: Vec<&str> = json["inputs"].as_array().unwrap().iter().map(|i| i["format"].as_str().unwrap()).collect();
+    assert_eq!(formats, ["azs-usagesummary-csv", "cost-management-csv"]);
+    let rows: u64 = json["inputs"].as_array().unwrap().iter().map(|i| i["rows"].as_u64().unwrap()).sum();
+    assert_eq!(json["rows"], rows);
+}
+
+#[test]
+fn a_50_mb_line_is_reported_and_the_other_rows_are_read() {
+    let dir = std::env::temp_dir().join(format!("meterlens-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = std::fs::read_to_string(root().join("tests/fixtures/usagesummary-small.csv")).unwrap();
+    let (header, rest) = small.split_once("\r\n").unwrap();
+    let huge = format!("{header}\r\n\"10/1/2026 12:00:00 AM\",\"{}\"\r\n{rest}", "x".repeat(50 << 20));
+    let path = dir.join("huge-line.csv");
+    std::fs::write(&path, huge).unwrap();
+    let output = meterlens(&["summary", "--json", path.to_str().unwrap()]);
+    let json = json_of(&output);
+    let clean = json_of(&meterlens(&["summary", "--json", "tests/fixtures/usagesummary-small.csv"]));
+    assert_eq!(json["rows"], clean["rows"]);
+    let issue = &json["inputs"][0]["issues"][0];
+    assert_eq!(issue["line"], 2);
+    assert!(issue["message"].as_str().unwrap().contains("MiB"), "{issue}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

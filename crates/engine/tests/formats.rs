@@ -371,3 +371,78 @@ fn hostile_text_is_kept_as_data() {
     assert!(table.str(table.resource_name[0]).contains("<script>"), "kept verbatim; the UI renders it as text");
     assert!(report.issues[0].excerpt.starts_with("<script>"));
 }
+
+/// The bad-input corpus (tests/fixtures/bad/, written by scripts/fixtures/make_bad_fixtures.py): rows kept,
+/// rows rejected, and the words that say what is wrong. RELIABILITY.md lists the same table.
+#[test]
+fn the_bad_input_corpus_keeps_the_good_rows_and_says_what_is_wrong() {
+    let cases: &[(&str, u64, u64, Option<&str>, &[&str])] = &[
+        ("empty.csv", 0, 0, Some("the file is empty"), &[]),
+        ("header-only.csv", 0, 0, None, &[]),
+        ("binary.csv", 0, 0, Some("binary file"), &[]),
+        ("utf16le-bom.csv", 0, 0, Some("UTF-16"), &[]),
+        ("truncated.csv", 3, 1, None, &["row has 3 fields, the header has 14"]),
+        ("truncated.json", 2, 0, Some("the JSON ends early"), &[]),
+        ("wrong-shape.json", 0, 0, Some("without a \"value\" or \"items\" array"), &[]),
+        ("wrong-shape-array.json", 0, 0, Some("without a \"value\" or \"items\" array"), &[]),
+        ("ragged.csv", 2, 2, None, &["row has 4 fields, the header has 14", "row has 16 fields"]),
+        (
+            "numbers.csv",
+            3,
+            4,
+            None,
+            &["\"NaN\" is not a number", "\"Infinity\" is not a number", "\"\" is not a number", "\"12abc\"", "negative quantity -3.5 kept"],
+        ),
+        (
+            "impossible-dates.csv",
+            2,
+            4,
+            None,
+            &["\"2/30/2026", "\"13/13/2026", "25:61", "\"yesterday\"", "ends before it starts"],
+        ),
+        ("latin1.csv", 1, 0, None, &["Latin-1"]),
+        ("semicolon-decimal-comma.csv", 2, 1, None, &["01.10.2026"]),
+        ("hostile-text.csv", 2, 1, None, &["<script>"]),
+    ];
+    for (name, rows, rejected, error, issues) in cases {
+        let bytes = fixture(&format!("bad/{name}"));
+        for chunk in [1usize, 13, 4096] {
+            let (table, report) = read_chunked(name, &bytes, chunk);
+            assert_eq!((report.rows, report.rejected), (*rows, *rejected), "{name} in chunks of {chunk}: {report:?}");
+            assert_eq!(table.len() as u64, *rows);
+            match error {
+                Some(words) => {
+                    let text = report.error.as_ref().map(ToString::to_string).unwrap_or_default();
+                    assert!(text.contains(words), "{name}: {text:?} should say {words:?}");
+                }
+                None => assert_eq!(report.error, None, "{name}"),
+            }
+            let said: Vec<String> = report.issues.iter().map(|i| format!("{} {}", i.message, i.excerpt)).collect();
+            for words in *issues {
+                assert!(said.iter().any(|s| s.contains(words)), "{name}: no issue says {words:?} in {said:?}");
+            }
+            assert!(report.issues.iter().all(|i| i.line > 0), "{name}: every issue has its line");
+        }
+    }
+}
+
+#[test]
+fn a_single_50_mb_line_is_skipped_with_its_line_and_the_rest_is_read() {
+    let good = fixture("usagesummary-small.csv");
+    let text = String::from_utf8_lossy(&good);
+    let mut lines = text.split("\r\n");
+    let header = lines.next().unwrap();
+    let mut bytes = format!("{header}\r\n").into_bytes();
+    bytes.extend(b"\"10/1/2026 12:00:00 AM\",\"");
+    bytes.extend(std::iter::repeat_n(b'x', 50 << 20));
+    bytes.extend(b"\"\r\n");
+    bytes.extend(lines.collect::<Vec<_>>().join("\r\n").into_bytes());
+    let (_, clean) = read_chunked("small.csv", &good, 1 << 20);
+    let (table, report) = read_chunked("huge-line.csv", &bytes, 1 << 20);
+    assert_eq!(report.error, None);
+    assert_eq!(report.rows, clean.rows, "every other row is read");
+    assert_eq!(table.len() as u64, clean.rows);
+    let huge = report.issues.iter().find(|i| i.line == 2).expect("the huge line is reported");
+    assert!(huge.message.contains("MiB") && huge.dropped, "{huge:?}");
+    assert!(huge.excerpt.len() < 200, "the excerpt is short");
+}

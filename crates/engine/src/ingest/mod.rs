@@ -517,12 +517,12 @@ struct CsvRest<'a> {
     section_ended: &'a mut bool,
 }
 
-/// `{…` or `[{…`, `[[…`, `[]` (a TOML or INI `[section]` header is not JSON).
+/// `{…`, or an array of objects, arrays, strings or numbers (a TOML or INI `[section]` header is not JSON).
 fn looks_like_json(head: &[u8]) -> bool {
     let mut significant = head.iter().filter(|b| !b.is_ascii_whitespace());
     match significant.next() {
         Some(b'{') => true,
-        Some(b'[') => matches!(significant.next(), Some(b'{' | b'[' | b']') | None),
+        Some(b'[') => matches!(significant.next(), Some(b'{' | b'[' | b']' | b'"' | b'-' | b'0'..=b'9') | None),
         _ => false,
     }
 }
