@@ -264,13 +264,20 @@ test('text from files is shown as text, never run', async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-test('the same file picked twice is read once, and the page says so', async () => {
+test('the same file picked twice: the user is asked before anything is counted twice', async () => {
   const fixture = 'tests/fixtures/usagesummary-small.csv';
   const copy = join(OUT, 'copy-of-usagesummary.csv');
   copyFileSync(fixture, copy);
   await page.getByTestId('nav-overview').click();
   await page.getByTestId('file-input').setInputFiles([fixture, copy]);
-  await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('the same file as'));
-  assert.match(await page.getByTestId('notice').textContent(), /copy-of-usagesummary\.csv is the same file as usagesummary-small\.csv; it was read once/);
+  await page.waitForSelector('[data-testid=repeat-question]');
+  assert.match(await page.getByTestId('repeat-question').textContent(), /copy-of-usagesummary\.csv is the same file as usagesummary-small\.csv.*twice/);
+  await page.getByTestId('read-once').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('read once'));
   assertKpisMatch(await kpis(), engineSummary(fixture));
+  // Asked again, the user counts both: every row twice, and the page says so.
+  await page.getByTestId('file-input').setInputFiles([fixture, copy]);
+  await page.getByTestId('count-both').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('both were counted'));
+  assert.equal((await kpis()).rows, 2 * engineSummary(fixture).rows);
 });

@@ -129,3 +129,31 @@ test('when browser storage refuses the data (quota), the report still works and 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('bad files in the page: each says what is wrong, good rows are kept, earlier data stays', async () => {
+  const { page, context, errors } = await pageWithSmallFile();
+  const before = await rows(page);
+  for (const [file, pattern] of [
+    ['empty.csv', /empty\.csv: the file is empty/],
+    ['binary.csv', /binary\.csv: this is a binary file/],
+    ['utf16le-bom.csv', /utf16le-bom\.csv: the file is UTF-16 text; save it as UTF-8 CSV/],
+  ]) {
+    await page.getByTestId('file-input').setInputFiles(`tests/fixtures/bad/${file}`);
+    const text = await notice(page, pattern);
+    assert.match(text, /previous report is still shown/, file);
+    assert.equal(await rows(page), before, `${file}: the report is unchanged`);
+  }
+  // A truncated JSON keeps the rows before the cut and says so.
+  await page.getByTestId('file-input').setInputFiles('tests/fixtures/bad/truncated.json');
+  await source(page, 'truncated.json');
+  assert.match(await notice(page, /ends early/), /truncated; rows before the cut were kept/);
+  assert.equal(await rows(page), 2, 'the two rows before the cut (as the engine and CLI corpus tests say)');
+  // Unusable quantities are listed by line in the file card; the good rows are counted.
+  await page.getByTestId('file-input').setInputFiles('tests/fixtures/bad/numbers.csv');
+  await source(page, 'numbers.csv');
+  const issues = await page.getByTestId('issues').textContent();
+  assert.match(issues, /3 rows as Azure Stack Hub Usagesummary\.ps1 CSV, 4 rejected/);
+  assert.match(issues, /quantity "NaN" is not a number/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

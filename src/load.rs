@@ -41,9 +41,24 @@ pub struct LoadMeta {
     pub repeated: Vec<String>,
 }
 
-/// Reads `files` into one table; `on_progress` is called after every slice.
+/// The files of one load that repeat an earlier one (same size, same first MiB), as sentences; `prints` are
+/// (name, [`fingerprint`]) in load order.
+pub fn repeats(prints: &[(String, u64)]) -> Vec<String> {
+    prints
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (name, print))| {
+            let first = prints[..i].iter().find(|(_, p)| p == print)?;
+            Some(format!("{name} is the same file as {}", first.0))
+        })
+        .collect()
+}
+
+/// Reads `files` into one table; a file repeating an earlier one is read once unless `count_repeats` (the user
+/// said so); `on_progress` is called after every slice.
 pub fn load_files<F: FileSource>(
     files: &[F],
+    count_repeats: bool,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<(UsageTable, LoadMeta), String> {
     let mut table = UsageTable::default();
@@ -58,10 +73,13 @@ pub fn load_files<F: FileSource>(
         // The same export picked twice would count every row twice: read it once and say so.
         let print = fingerprint(size, &read(0, size.min(FINGERPRINT_BYTES as u64))?);
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
-            meta.repeated.push(format!("{name} is the same file as {first}; it was read once."));
-            progress.done_bytes += size;
-            on_progress(&progress);
-            continue;
+            if !count_repeats {
+                meta.repeated.push(format!("{name} is the same file as {first}; it was read once."));
+                progress.done_bytes += size;
+                on_progress(&progress);
+                continue;
+            }
+            meta.repeated.push(format!("{name} is the same file as {first}; both were counted, as asked."));
         }
         seen.push((print, name.clone()));
         let mut ingester = Ingester::new(table, &name);
@@ -147,7 +165,7 @@ mod tests {
             Bytes("b.csv", sample(), Cell::new(0)),
         ];
         let mut seen = Vec::new();
-        let (table, meta) = load_files(&files, |p| seen.push(p.clone())).expect("loads");
+        let (table, meta) = load_files(&files, false, |p| seen.push(p.clone())).expect("loads");
         assert_eq!(meta.reports.len(), 2);
         assert_eq!(meta.repeated, vec!["copy.csv is the same file as a.csv; it was read once.".to_string()]);
         assert_eq!(meta.origin, "a.csv, b.csv");
@@ -160,16 +178,27 @@ mod tests {
     }
 
     #[test]
+    fn repeats_are_named_and_counted_only_when_asked() {
+        let prints = [("a.csv".to_string(), 1), ("b.csv".to_string(), 2), ("a-copy.csv".to_string(), 1)];
+        assert_eq!(repeats(&prints), vec!["a-copy.csv is the same file as a.csv".to_string()]);
+        let files = [Bytes("a.csv", sample(), Cell::new(0)), Bytes("a-copy.csv", sample(), Cell::new(0))];
+        let (once, _) = load_files(&files, false, |_| {}).expect("loads");
+        let (twice, meta) = load_files(&files, true, |_| {}).expect("loads");
+        assert_eq!(twice.len(), 2 * once.len());
+        assert_eq!(meta.repeated, vec!["a-copy.csv is the same file as a.csv; both were counted, as asked.".to_string()]);
+    }
+
+    #[test]
     fn an_unreadable_file_is_an_error_that_names_it() {
         let files = [Bytes("vanished.csv", vec![b'x'; 5 << 20], Cell::new(0))];
-        let error = load_files(&files, |_| {}).expect_err("fails");
+        let error = load_files(&files, false, |_| {}).expect_err("fails");
         assert_eq!(error, "vanished.csv: could not read the file: NotReadableError");
     }
 
     #[test]
     fn a_packed_dataset_unpacks_to_the_same_table_and_reports() {
         let files = [Bytes("usage.csv", sample(), Cell::new(0))];
-        let (table, meta) = load_files(&files, |_| {}).expect("loads");
+        let (table, meta) = load_files(&files, false, |_| {}).expect("loads");
         let packed = pack(&meta, &table);
         let (back, back_meta) = unpack(&packed).expect("unpacks");
         assert_eq!(back_meta, meta);

@@ -21,7 +21,8 @@ use super::report::Report;
 use super::resources_page::ResourcesPage;
 use super::slicers::{ActiveFilters, SlicerPanel};
 use super::view_state::{Page, ViewState};
-use crate::load::Progress;
+use crate::load::{self, Progress};
+use meterlens_engine::ingest::{fingerprint, FINGERPRINT_BYTES};
 use crate::web::{self, IngestWorker, PickedFile, WorkerEvent};
 
 /// Hidden admin rows listed with their reason in the banner.
@@ -201,10 +202,7 @@ pub fn App() -> impl IntoView {
         }
     };
 
-    let on_files = move |files: Vec<PickedFile>| {
-        if files.is_empty() {
-            return;
-        }
+    let start_load = move |files: Vec<PickedFile>, count_repeats: bool| {
         worker.update_value(|w| {
             if let Some(w) = w.take() {
                 w.cancel();
@@ -218,12 +216,40 @@ pub fn App() -> impl IntoView {
             started_ms: web::now_ms(),
             progress: Progress { total_bytes, ..Default::default() },
         }));
-        match IngestWorker::start(files, on_worker_event) {
+        match IngestWorker::start(files, count_repeats, on_worker_event) {
             Ok(started) => worker.set_value(Some(started)),
             Err(error) => {
                 loading.set(None);
                 notice.set(Some(Notice::Error(error)));
             }
+        }
+    };
+    // The same export picked twice would count every row twice: the user decides, before anything is read.
+    let pending = StoredValue::new_local(None::<Vec<PickedFile>>);
+    let repeats = RwSignal::new(Vec::<String>::new());
+    let on_files = move |files: Vec<PickedFile>| {
+        if files.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            let mut prints = Vec::new();
+            for file in &files {
+                let head = file.head(FINGERPRINT_BYTES).await.unwrap_or_default();
+                prints.push((file.name(), fingerprint(file.size() as u64, &head)));
+            }
+            let found = load::repeats(&prints);
+            if found.is_empty() {
+                start_load(files, false);
+            } else {
+                pending.set_value(Some(files));
+                repeats.set(found);
+            }
+        });
+    };
+    let decide = move |count_repeats: Option<bool>| {
+        repeats.set(Vec::new());
+        if let (Some(files), Some(count)) = (pending.try_update_value(Option::take).flatten(), count_repeats) {
+            start_load(files, count);
         }
     };
     provide_context(LoadFiles(Callback::new(on_files)));
@@ -295,6 +321,16 @@ pub fn App() -> impl IntoView {
                 Notice::Error(text) => view! {
                     <div class="notice error" role="alert" data-testid="notice">{text}</div>
                 }.into_any(),
+            })}
+            {move || (!repeats.get().is_empty()).then(|| view! {
+                <div class="notice confirm" role="alertdialog" aria-label="The same file twice" data-testid="repeat-question">
+                    <p>{repeats.get().join(". ")}". Counting both would count every row twice."</p>
+                    <button data-testid="read-once" on:click=move |_| decide(Some(false))>"Read it once"</button>
+                    " "
+                    <button class="secondary" data-testid="count-both" on:click=move |_| decide(Some(true))>"Count both"</button>
+                    " "
+                    <button class="secondary" data-testid="cancel-repeat" on:click=move |_| decide(None)>"Cancel"</button>
+                </div>
             })}
             {move || loading.get().map(|l| {
                 let percent = l.percent();

@@ -30,6 +30,14 @@ impl PickedFile {
         self.0.size()
     }
 
+    /// The first `len` bytes (fewer for a shorter file).
+    pub async fn head(&self, len: usize) -> Result<Vec<u8>, String> {
+        let end = (len as f64).min(self.0.size());
+        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(describe)?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+
     /// The whole file, for small files (price sheets); usage files go through the ingest worker in slices.
     pub async fn bytes(&self) -> Result<Vec<u8>, String> {
         let buffer = wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()).await.map_err(describe)?;

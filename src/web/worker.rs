@@ -40,19 +40,26 @@ pub struct IngestWorker {
 }
 
 impl IngestWorker {
-    /// Starts a worker on `files`; `on_event` hears its progress and its end.
-    pub fn start(files: Vec<PickedFile>, on_event: impl Fn(WorkerEvent) + 'static) -> Result<IngestWorker, String> {
+    /// Starts a worker on `files` (`count_repeats`: the user chose to count a repeated file twice); `on_event`
+    /// hears its progress and its end.
+    pub fn start(
+        files: Vec<PickedFile>,
+        count_repeats: bool,
+        on_event: impl Fn(WorkerEvent) + 'static,
+    ) -> Result<IngestWorker, String> {
         let worker =
             Worker::new(WORKER_URL).map_err(|e| format!("the ingest worker could not start: {}", describe(&e)))?;
         let on_event = std::rc::Rc::new(on_event);
         let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
+        let job = message("load", "files", &files_array);
+        let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
         let poster = worker.clone();
         let events = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
             let data = message.data();
             if data.as_string().as_deref() == Some("ready") {
                 // The worker listens only once its wasm is running; files posted earlier would be lost.
-                if let Err(e) = poster.post_message(&files_array) {
+                if let Err(e) = poster.post_message(&job) {
                     events(WorkerEvent::Failed(format!(
                         "the files could not be handed to the worker: {}",
                         describe(&e)
@@ -152,13 +159,15 @@ pub fn serve_ingest_worker() {
             Ok(reader) => reader,
             Err(e) => return post(&message("failed", "message", &describe(&e).into())),
         };
-        let files: Vec<WorkerFile> = Array::from(&event.data())
+        let job = event.data();
+        let count_repeats = get(&job, "countRepeats").as_bool().unwrap_or(false);
+        let files: Vec<WorkerFile> = Array::from(&get(&job, "files"))
             .iter()
             .filter_map(|f| f.dyn_into::<File>().ok())
             .map(|file| WorkerFile { file, reader: reader.clone() })
             .collect();
         let mut last_posted = 0u64;
-        let result = load_files(&files, |progress| {
+        let result = load_files(&files, count_repeats, |progress| {
             // One message per 16 MiB keeps the page informed without flooding it.
             if progress.done_bytes == progress.total_bytes || progress.done_bytes >= last_posted + (16 << 20) {
                 last_posted = progress.done_bytes;
