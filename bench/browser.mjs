@@ -151,18 +151,57 @@ async function peer(engine, prep) {
   return { engine: names[engine], ...result, peak_rss_bytes: peak, page_errors: errors };
 }
 
+/** One page session: twenty files at once, then the largest file, in the same tab; did it survive, how long. */
+async function session(largest) {
+  const files = [];
+  for (let i = 0; i < 20; i++) {
+    const file = join(DIR, `session-${i + 1}.csv`);
+    if (!existsSync(file)) execFileSync(CLI, ['generate', '--format', 'cost-management-csv', '--rows', '50000', '--seed', String(101 + i), '--out', file]);
+    files.push(file);
+  }
+  const browser = await launch();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const crashes = [];
+  page.on('crash', () => crashes.push('renderer crashed'));
+  await page.goto(APP);
+  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('embedded sample'));
+  const rss = rssSampler(browser.marker);
+  await rss.ready;
+  const rowsShown = () => page.evaluate(() => Number(document.querySelector('[data-testid=kpi-rows]')?.dataset.value) + Number(document.querySelector('[data-testid=kpi-admin]')?.dataset.value));
+  let t0 = Date.now();
+  await page.getByTestId('file-input').setInputFiles(files);
+  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('session-20.csv'), null, { timeout: 600000, polling: 100 });
+  const twenty = { ms: Date.now() - t0, rows: await rowsShown() };
+  t0 = Date.now();
+  await page.getByTestId('file-input').setInputFiles(largest.file);
+  const name = largest.file.split('/').pop();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=source]')?.textContent.includes(n), name, { timeout: 1200000, polling: 200 });
+  const big = { ms: Date.now() - t0, rows: await rowsShown() };
+  const peak = await rss.stop();
+  await browser.close();
+  return { engine: 'MeterLens session', twenty_files: twenty, largest: { ...big, file_rows: largest.rows, file_bytes: largest.bytes }, peak_rss_bytes: peak, crashes };
+}
+
 const fmt = (v, d = 0) => (v === undefined || v === null || Number.isNaN(v) ? '–' : Number(v).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
 
 const results = [];
+let largest = null;
 for (const rows of ROWS) {
   const prep = prepare(rows);
-  for (const engine of ENGINES) {
+  largest = { ...prep, rows };
+  for (const engine of ENGINES.filter((e) => e !== 'session')) {
     const r = engine === 'meterlens' ? await meterlens(prep) : await peer(engine, prep);
     r.file_rows = rows;
     r.file_bytes = prep.bytes;
     results.push(r);
     process.stderr.write(`${rows} rows · ${r.engine}: ${r.error ?? `load ${fmt(r.load_ms)} ms`}\n`);
   }
+}
+
+let sessionResult = null;
+if (ENGINES.includes('session') && largest) {
+  sessionResult = await session(largest);
+  process.stderr.write(`session: ${JSON.stringify(sessionResult)}\n`);
 }
 
 const lines = ['| engine | rows | load s | MB/s | q1 ms | q2 ms | q3 ms | slicer click ms | peak RSS growth MB | bytes/row |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
@@ -179,8 +218,25 @@ for (const rows of ROWS) {
     lines.push(`| ${fmt(rows)} | ${p.engine} | ${x('load_ms')} | ${x('q1_ms')} | ${x('q2_ms')} | ${x('q3_ms')} | ${x('peak_rss_bytes')} |`);
   }
 }
+if (sessionResult) {
+  const s = sessionResult;
+  lines.push('', '| one tab | rows | time s | survived |', '|---|---:|---:|---|');
+  lines.push(`| 20 files at once (50,000 rows each) | ${fmt(s.twenty_files.rows)} | ${fmt(s.twenty_files.ms / 1000, 1)} | ${s.crashes.length ? 'no' : 'yes'} |`);
+  lines.push(`| then ${fmt(s.largest.file_rows)} rows (${fmt(s.largest.file_bytes / 1e9, 2)} GB) | ${fmt(s.largest.rows)} | ${fmt(s.largest.ms / 1000, 1)} | ${s.crashes.length ? 'no' : 'yes'} |`);
+  lines.push(`| peak RSS growth of the session | | | ${fmt(s.peak_rss_bytes / 1e6)} MB |`);
+}
 const table = lines.join('\n');
 console.log(table);
 console.log('\n× = the peer\'s time (or memory) divided by MeterLens\'s: above 1, MeterLens is faster (or leaner).');
 mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), chromium: execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version']).toString().trim(), results, table }, null, 2));
+const chromiumVersion = execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version']).toString().trim();
+writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, results, session: sessionResult, table }, null, 2));
+if (args.check !== undefined) {
+  // CI smoke: every engine must have answered, and the answers must agree on the shape of q1 and q2.
+  const failed = results.filter((r) => r.error || r.page_errors?.length);
+  const groups = new Set(results.filter((r) => !r.error).map((r) => `${r.q1_groups}/${r.q2_groups}`));
+  if (failed.length || groups.size !== 1) {
+    console.error('benchmark smoke failed:', JSON.stringify({ failed, groups: [...groups] }));
+    process.exit(1);
+  }
+}
