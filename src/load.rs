@@ -185,7 +185,10 @@ mod tests {
         let (once, _) = load_files(&files, false, |_| {}).expect("loads");
         let (twice, meta) = load_files(&files, true, |_| {}).expect("loads");
         assert_eq!(twice.len(), 2 * once.len());
-        assert_eq!(meta.repeated, vec!["a-copy.csv is the same file as a.csv; both were counted, as asked.".to_string()]);
+        assert_eq!(
+            meta.repeated,
+            vec!["a-copy.csv is the same file as a.csv; both were counted, as asked.".to_string()]
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ use super::resources_page::ResourcesPage;
 use super::slicers::{ActiveFilters, SlicerPanel};
 use super::view_state::{Page, ViewState};
 use crate::load::{self, Progress};
-use meterlens_engine::ingest::{fingerprint, FINGERPRINT_BYTES};
 use crate::web::{self, IngestWorker, PickedFile, WorkerEvent};
+use meterlens_engine::ingest::{fingerprint, FINGERPRINT_BYTES};
 
 /// Hidden admin rows listed with their reason in the banner.
 const ADMIN_EXAMPLES: usize = 20;

@@ -391,7 +391,13 @@ fn the_bad_input_corpus_keeps_the_good_rows_and_says_what_is_wrong() {
             3,
             4,
             None,
-            &["\"NaN\" is not a number", "\"Infinity\" is not a number", "\"\" is not a number", "\"12abc\"", "negative quantity -3.5 kept"],
+            &[
+                "\"NaN\" is not a number",
+                "\"Infinity\" is not a number",
+                "\"\" is not a number",
+                "\"12abc\"",
+                "negative quantity -3.5 kept",
+            ],
         ),
         (
             "impossible-dates.csv",

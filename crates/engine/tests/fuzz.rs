@@ -108,11 +108,13 @@ fn the_ingester_never_panics_and_counts_every_row_it_keeps() {
 #[test]
 fn price_sheets_cells_and_filters_never_panic() {
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
-    let sheet = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/price-sheet-eur.csv")).unwrap();
+    let sheet =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/price-sheet-eur.csv")).unwrap();
     for _ in 0..rounds() * 20 {
         let mut book = PriceBook::default();
         let _ = book.import_csv("fuzz.csv", &mutate(&mut rng, &sheet));
-        let text = String::from_utf8_lossy(&mutate(&mut rng, b"@{env=prod; costcenter=\"1,2\"} {\"a\":\"b\"}")).into_owned();
+        let text =
+            String::from_utf8_lossy(&mutate(&mut rng, b"@{env=prod; costcenter=\"1,2\"} {\"a\":\"b\"}")).into_owned();
         let _ = meterlens_engine::kv::parse(&text);
         let _ = Filter::parse(&text);
     }
@@ -121,7 +123,8 @@ fn price_sheets_cells_and_filters_never_panic() {
 #[test]
 fn usage_api_pages_never_panic() {
     let mut rng = Rng(0x0BAD_CAFE_F00D_0001);
-    let page = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/azs-api-page.json")).unwrap();
+    let page =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/azs-api-page.json")).unwrap();
     let request = UsageRequest {
         endpoint: "https://management.local.azurestack.external".into(),
         subscription: "11111111-aaaa-4bbb-8ccc-000000000001".into(),

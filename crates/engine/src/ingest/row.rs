@@ -262,7 +262,11 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
     let local = raw.local || matches!(file.format, Format::UsageSummaryCsv | Format::AppServiceUsageSummaryCsv);
     if local && quantity < 0.0 {
         // Azure-side files carry refunds and corrections; a stamp's own usage should never be negative.
-        problems.push(Field::Quantity, format!("negative quantity {quantity} kept as reported; check the stamp"), false);
+        problems.push(
+            Field::Quantity,
+            format!("negative quantity {quantity} kept as reported; check the stamp"),
+            false,
+        );
     }
     let (local_meter_id, marker_subscription) = if local {
         (meter_id.clone(), None)
