@@ -372,11 +372,14 @@ fn hostile_text_is_kept_as_data() {
     assert!(report.issues[0].excerpt.starts_with("<script>"));
 }
 
+/// A corpus file: name, rows kept, rows rejected, words of the file error, words of some issues.
+type CorpusCase<'a> = (&'a str, u64, u64, Option<&'a str>, &'a [&'a str]);
+
 /// The bad-input corpus (tests/fixtures/bad/, written by scripts/fixtures/make_bad_fixtures.py): rows kept,
 /// rows rejected, and the words that say what is wrong. RELIABILITY.md lists the same table.
 #[test]
 fn the_bad_input_corpus_keeps_the_good_rows_and_says_what_is_wrong() {
-    let cases: &[(&str, u64, u64, Option<&str>, &[&str])] = &[
+    let cases: &[CorpusCase] = &[
         ("empty.csv", 0, 0, Some("the file is empty"), &[]),
         ("header-only.csv", 0, 0, None, &[]),
         ("binary.csv", 0, 0, Some("binary file"), &[]),
