@@ -83,7 +83,7 @@ test('a big file loads through the worker with progress, and its KPIs are the en
   await context.close();
 });
 
-test('a worker that dies mid-ingest is reported and nothing of its load is kept', async () => {
+test('a worker that crashes as its load starts is reported and nothing of its load is kept', async () => {
   const { page, context } = await pageWithSmallFile();
   await page.route('**/meterlens-worker_loader.js', (route) => route.fulfill({
     contentType: 'text/javascript',

@@ -102,16 +102,21 @@ pub fn load_files<F: FileSource>(
     Ok((table, meta))
 }
 
-const PACK_MAGIC: &[u8; 8] = b"MLDATA01";
+const PACK_MAGIC: &[u8; 8] = b"MLDATA02";
+const HEADER: usize = 24;
 
-/// The stored form: magic, metadata JSON length and text, then the table snapshot (written in place).
+/// The stored form: magic, metadata JSON length, a checksum of everything after the header, the metadata
+/// JSON, then the table snapshot (written in place).
 pub fn pack(meta: &LoadMeta, table: &UsageTable) -> Vec<u8> {
     let json = serde_json::to_vec(meta).unwrap_or_default();
-    let mut out = Vec::with_capacity(16 + json.len() + table.heap_bytes() / 2);
+    let mut out = Vec::with_capacity(HEADER + json.len() + table.heap_bytes() / 2);
     out.extend_from_slice(PACK_MAGIC);
     out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
     out.extend_from_slice(&json);
     table.write_snapshot(&mut out);
+    let sum = meterlens_engine::checksum(&out[HEADER..]);
+    out[16..HEADER].copy_from_slice(&sum.to_le_bytes());
     out
 }
 
@@ -119,6 +124,10 @@ pub fn pack(meta: &LoadMeta, table: &UsageTable) -> Vec<u8> {
 pub fn unpack(bytes: &[u8]) -> Result<(UsageTable, LoadMeta), String> {
     let rest = bytes.strip_prefix(PACK_MAGIC.as_slice()).ok_or("not a stored MeterLens dataset")?;
     let (len, rest) = rest.split_first_chunk::<8>().ok_or("the stored dataset is truncated")?;
+    let (sum, rest) = rest.split_first_chunk::<8>().ok_or("the stored dataset is truncated")?;
+    if meterlens_engine::checksum(rest) != u64::from_le_bytes(*sum) {
+        return Err("the stored dataset is damaged (its checksum does not match)".into());
+    }
     let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "the stored dataset is damaged")?;
     if len > rest.len() {
         return Err("the stored dataset is truncated".into());
@@ -208,6 +217,12 @@ mod tests {
         assert_eq!(back.len(), table.len());
         assert!(unpack(&packed[..packed.len() - 3]).is_err());
         assert!(unpack(&packed[..12]).is_err());
+        // Any flipped byte, header or payload, is refused: a damaged copy never becomes a wrong report.
+        for at in (0..packed.len()).step_by(packed.len() / 701 + 1) {
+            let mut damaged = packed.clone();
+            damaged[at] ^= 0x10;
+            assert!(unpack(&damaged).is_err(), "flipped byte {at} accepted");
+        }
         assert_eq!(unpack(b"hello").err().as_deref(), Some("not a stored MeterLens dataset"));
     }
 }

@@ -102,7 +102,20 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    // Every load (files or sample) bumps the generation: a late answer of an older load is ignored.
+    let generation = StoredValue::new(0u64);
+    let pending = StoredValue::new_local(None::<Vec<PickedFile>>);
+    let repeats = RwSignal::new(Vec::<String>::new());
     let load_sample = move || {
+        generation.update_value(|g| *g += 1);
+        worker.update_value(|w| {
+            if let Some(w) = w.take() {
+                w.cancel();
+            }
+        });
+        loading.set(None);
+        repeats.set(Vec::new());
+        pending.set_value(None);
         notice.set(Some(Notice::Loading("Loading the embedded sample…".into())));
         spawn_local(async move {
             match web::fetch_bytes(SAMPLE_URL).await {
@@ -166,9 +179,11 @@ pub fn App() -> impl IntoView {
                     if loaded.has_readable_file() {
                         dataset.set(Some(loaded));
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));
+                        let stored_for = generation.get_value();
                         spawn_local(async move {
                             match web::store_dataset(&packed).await {
-                                Ok(()) => kept.set(true),
+                                // Kept for this load only if nothing else was loaded meanwhile.
+                                Ok(()) => kept.set(generation.get_value() == stored_for),
                                 Err(error) => {
                                     kept.set(false);
                                     web::forget_dataset().await;
@@ -203,6 +218,9 @@ pub fn App() -> impl IntoView {
     };
 
     let start_load = move |files: Vec<PickedFile>, count_repeats: bool| {
+        generation.update_value(|g| *g += 1);
+        repeats.set(Vec::new());
+        pending.set_value(None);
         worker.update_value(|w| {
             if let Some(w) = w.take() {
                 w.cancel();
@@ -225,8 +243,6 @@ pub fn App() -> impl IntoView {
         }
     };
     // The same export picked twice would count every row twice: the user decides, before anything is read.
-    let pending = StoredValue::new_local(None::<Vec<PickedFile>>);
-    let repeats = RwSignal::new(Vec::<String>::new());
     let on_files = move |files: Vec<PickedFile>| {
         if files.is_empty() {
             return;

@@ -134,19 +134,25 @@ pub fn ConnectPage() -> impl IntoView {
             let outcome = loop {
                 match step {
                     Step::Fetch { url, wait_ms } => {
-                        if wait_ms > 0 {
-                            web::sleep_ms(wait_ms).await;
+                        // A long Retry-After is waited in short steps, so Cancel answers at once.
+                        let mut waited = 0;
+                        while waited < wait_ms && !cancelled.get_untracked() {
+                            web::sleep_ms(200.min(wait_ms - waited)).await;
+                            waited += 200;
                         }
                         if cancelled.get_untracked() {
                             break Err("Cancelled.".to_string());
                         }
-                        step = match web::get_with_token(&url, &token.get_untracked()).await {
+                        let answer = web::get_with_token(&url, &token.get_untracked()).await;
+                        // Whatever came back after Cancel is dropped, even a last page.
+                        if cancelled.get_untracked() {
+                            break Err("Cancelled.".to_string());
+                        }
+                        step = match answer {
                             Some(answer) => pager.answer(answer.status, answer.retry_after, &answer.body),
                             None => pager.no_answer(),
                         };
-                        if !cancelled.get_untracked() {
-                            run.set(Run::Running(pager.progress().clone()));
-                        }
+                        run.set(Run::Running(pager.progress().clone()));
                     }
                     Step::Done => break Ok(()),
                     Step::Fail(error) => break Err(format!("Loading from the stamp stopped: {error}.")),

@@ -87,6 +87,25 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
     }
 }
 
+/// A numeric cell as exported: the exact value (no grouping, no rounding), empty for "none".
+pub fn exact_number(t: &UsageTable, row: usize, key: &str) -> String {
+    let value = match key {
+        "quantity" => t.quantity[row],
+        "cost" => t.cost[row],
+        "effective_cost" => t.effective_cost[row],
+        "line" => return t.line[row].to_string(),
+        _ => return cell(t, row, key),
+    };
+    if value.is_nan() {
+        String::new()
+    } else {
+        value.to_string()
+    }
+}
+
+/// Rows per part of a CSV export.
+const EXPORT_PART_ROWS: usize = 10_000;
+
 /// `rows` ordered by one column (numbers by value, text by text), ties in table order.
 pub fn sort_rows(t: &UsageTable, rows: &[u32], key: &str, descending: bool) -> Vec<u32> {
     let mut sorted = rows.to_vec();
@@ -157,31 +176,33 @@ pub fn DataPage() -> impl IntoView {
     };
     let export = move |_| {
         let columns = shown.get_untracked();
-        let csv = rows.with_untracked(|r| {
+        let parts = rows.with_untracked(|r| {
             report.dataset.with_untracked(|d| {
-                let (Some(r), Some(d)) = (r, d) else { return String::new() };
-                let titles: Vec<String> =
-                    COLUMNS.iter().filter(|c| columns.contains(&c.key)).map(|c| csv_field(c.title)).collect();
-                let mut csv = titles.join(",") + "\n";
-                for &row in r.iter() {
-                    let line: Vec<String> = COLUMNS
-                        .iter()
-                        .filter(|c| columns.contains(&c.key))
-                        .map(|c| {
-                            let text = cell(&d.table, row as usize, c.key);
-                            if c.numeric {
-                                text.replace(',', "")
-                            } else {
-                                csv_field(&text)
-                            }
-                        })
-                        .collect();
-                    csv += &(line.join(",") + "\n");
+                let (Some(r), Some(d)) = (r, d) else { return Vec::new() };
+                let shown: Vec<&DataColumn> = COLUMNS.iter().filter(|c| columns.contains(&c.key)).collect();
+                let titles: Vec<String> = shown.iter().map(|c| csv_field(c.title)).collect();
+                let mut parts = vec![titles.join(",") + "\n"];
+                for chunk in r.chunks(EXPORT_PART_ROWS) {
+                    let mut part = String::new();
+                    for &row in chunk {
+                        let line: Vec<String> = shown
+                            .iter()
+                            .map(|c| {
+                                if c.numeric {
+                                    exact_number(&d.table, row as usize, c.key)
+                                } else {
+                                    csv_field(&cell(&d.table, row as usize, c.key))
+                                }
+                            })
+                            .collect();
+                        part += &(line.join(",") + "\n");
+                    }
+                    parts.push(part);
                 }
-                csv
+                parts
             })
         });
-        web::download_text("meterlens-rows.csv", "text/csv", &csv);
+        web::download_parts("meterlens-rows.csv", "text/csv", &parts);
     };
     view! {
         <section class="card data-page" data-testid="data-page">
@@ -302,6 +323,8 @@ mod tests {
             let _ = cell(&t, 0, c.key);
         }
         assert_eq!(cell(&t, 0, "line"), t.line[0].to_string());
+        assert_eq!(exact_number(&t, 0, "quantity").parse::<f64>().unwrap(), t.quantity[0], "exact, not rounded");
+        assert_eq!(exact_number(&t, 0, "cost"), "", "no cost is empty, not 0");
         assert!(!cell(&t, 0, "usage_start").is_empty());
     }
 }

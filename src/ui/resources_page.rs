@@ -28,6 +28,68 @@ struct ResourceLine {
     tags: String,
 }
 
+/// One line per resource: its rows once, a quantity column per unit and a cost column per currency (never
+/// summed across units or currencies, never repeated on several lines).
+fn resources_csv(lines: &[ResourceLine]) -> String {
+    let mut units: Vec<&str> = lines.iter().flat_map(|l| l.quantity.iter().map(|(u, _)| u.as_str())).collect();
+    let mut currencies: Vec<&str> = lines.iter().flat_map(|l| l.cost.iter().map(|(c, _)| c.as_str())).collect();
+    units.sort_unstable();
+    units.dedup();
+    currencies.sort_unstable();
+    currencies.dedup();
+    let mut head =
+        vec!["resource".to_string(), "resource_group".into(), "subscription".into(), "location".into(), "rows".into()];
+    head.extend(units.iter().map(|u| csv_field(&format!("quantity ({u})"))));
+    head.extend(currencies.iter().map(|c| csv_field(&format!("cost ({c})"))));
+    head.push("tags".into());
+    let mut csv = head.join(",") + "\n";
+    for l in lines {
+        let mut line = vec![
+            csv_field(&l.uri),
+            csv_field(&l.group),
+            csv_field(&l.subscription),
+            csv_field(&l.location),
+            l.rows.to_string(),
+        ];
+        let value = |pairs: &[(String, f64)], key: &str| {
+            pairs.iter().find(|(k, _)| k == key).map_or(String::new(), |(_, v)| v.to_string())
+        };
+        line.extend(units.iter().map(|u| value(&l.quantity, u)));
+        line.extend(currencies.iter().map(|c| value(&l.cost, c)));
+        line.push(csv_field(&l.tags));
+        csv += &(line.join(",") + "\n");
+    }
+    csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_per_resource_with_a_column_per_unit_and_currency() {
+        let line = |uri: &str, quantity: Vec<(&str, f64)>, cost: Vec<(&str, f64)>| ResourceLine {
+            uri: uri.into(),
+            group: "=rg".into(),
+            subscription: "s".into(),
+            location: "local".into(),
+            rows: 3,
+            quantity: quantity.into_iter().map(|(u, q)| (u.to_string(), q)).collect(),
+            cost: cost.into_iter().map(|(c, v)| (c.to_string(), v)).collect(),
+            tags: "env=prod".into(),
+        };
+        let csv = resources_csv(&[
+            line("/r/a", vec![("GB*hours", 1.5), ("Virtual core hours", 2.0)], vec![("EUR", 4.0), ("USD", 5.0)]),
+            line("/r/b", vec![("GB*hours", 7.0)], vec![]),
+        ]);
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows[0], "resource,resource_group,subscription,location,rows,quantity (GB*hours),quantity (Virtual core hours),cost (EUR),cost (USD),tags");
+        assert_eq!(rows[1], "/r/a,'=rg,s,local,3,1.5,2,4,5,env=prod");
+        assert_eq!(rows[2], "/r/b,'=rg,s,local,3,7,,,,env=prod");
+        assert_eq!(rows.len(), 3, "one line per resource");
+    }
+}
+
 #[component]
 pub fn ResourcesPage() -> impl IntoView {
     let report = Report::get();
@@ -88,27 +150,7 @@ pub fn ResourcesPage() -> impl IntoView {
         })
     });
     let export = move |_| {
-        let mut csv =
-            String::from("resource,resource_group,subscription,location,rows,unit,quantity,currency,cost,tags\n");
-        lines.with_untracked(|(lines, _)| {
-            for l in lines {
-                let cost = l.cost.first().cloned().unwrap_or_default();
-                for (unit, quantity) in &l.quantity {
-                    csv += &format!(
-                        "{},{},{},{},{},{},{quantity},{},{},{}\n",
-                        csv_field(&l.uri),
-                        csv_field(&l.group),
-                        csv_field(&l.subscription),
-                        csv_field(&l.location),
-                        l.rows,
-                        csv_field(unit),
-                        csv_field(&cost.0),
-                        if cost.0.is_empty() { String::new() } else { cost.1.to_string() },
-                        csv_field(&l.tags)
-                    );
-                }
-            }
-        });
+        let csv = lines.with_untracked(|(lines, _)| resources_csv(lines));
         web::download_text("meterlens-resources.csv", "text/csv", &csv);
     };
     view! {

@@ -34,6 +34,16 @@ pub fn meterlens_query(spec: &str) -> String {
     })
 }
 
+/// Forgets the engine's caches, so that the next query is measured cold.
+#[wasm_bindgen(js_name = meterlensClearCaches)]
+pub fn meterlens_clear_caches() {
+    ENGINE.with(|e| {
+        if let Some(engine) = e.borrow().as_ref() {
+            engine.clear_caches();
+        }
+    });
+}
+
 fn parse(spec: &str) -> Result<Query, String> {
     let mut query = Query::default();
     for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {

@@ -52,6 +52,16 @@ pub fn download_text(file_name: &str, mime: &str, text: &str) {
     }
 }
 
+/// Offers text given in parts as one file download (no single giant string for millions of rows).
+pub fn download_parts(file_name: &str, mime: &str, parts: &[String]) {
+    let array: js_sys::Array = parts.iter().map(|p| wasm_bindgen::JsValue::from_str(p)).collect();
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    if let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&array, &options) {
+        download_blob(file_name, &blob);
+    }
+}
+
 /// Offers an SVG drawing as a PNG download (drawn on a canvas at twice its size, for sharp text).
 pub fn download_svg_as_png(file_name: &str, svg: &str, width: u32, height: u32) {
     use wasm_bindgen::closure::Closure;

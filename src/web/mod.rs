@@ -10,8 +10,8 @@ mod worker;
 
 pub use automation::set_query_engine;
 pub use browser::{
-    details_open, download_svg_as_png, download_text, load_setting, on_hash_change, page_hash, print_page,
-    save_setting, scroll_top, set_page_hash,
+    details_open, download_parts, download_svg_as_png, download_text, load_setting, on_hash_change, page_hash,
+    print_page, save_setting, scroll_top, set_page_hash,
 };
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};

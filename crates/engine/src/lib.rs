@@ -36,6 +36,11 @@ pub mod usage_api;
 
 pub use table::{StrId, UsageTable};
 
+/// A checksum of stored bytes (FNV-1a, 64 bits): enough to tell a damaged copy from a good one.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    fnv1a(bytes)
+}
+
 /// FNV-1a: a small, stable hash (file fingerprints, per-resource generator draws).
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))

@@ -289,6 +289,8 @@ enum TableRef<'t> {
 /// Row selections and answers kept for reuse (a report asks a few per filter state, and several visuals ask the
 /// same question); beyond this many the cache starts over.
 const SELECTIONS_KEPT: usize = 64;
+/// Row ids kept in cached selections, per table row (4 bytes each).
+const SELECTION_ROWS_PER_TABLE_ROW: usize = 3;
 
 /// Group index spaces up to this size accumulate into dense arrays.
 const DENSE_LIMIT: usize = 1 << 22;
@@ -320,6 +322,13 @@ impl<'t> QueryEngine<'t> {
             selections: RefCell::default(),
             results: RefCell::default(),
         }
+    }
+
+    /// Forgets every cached code, selection and answer (benchmarks measure cold queries with it).
+    pub fn clear_caches(&self) {
+        self.codes.borrow_mut().clear();
+        self.selections.borrow_mut().clear();
+        self.results.borrow_mut().clear();
     }
 
     /// The table queried.
@@ -503,7 +512,9 @@ impl<'t> QueryEngine<'t> {
             .collect();
         let rows = Rc::new(rows);
         let mut kept = self.selections.borrow_mut();
-        if kept.len() >= SELECTIONS_KEPT {
+        // Bounded by count and by size: at most a few tables' worth of row ids (wasm memory never shrinks).
+        let held: usize = kept.values().map(|r| r.len()).sum();
+        if kept.len() >= SELECTIONS_KEPT || held + rows.len() > SELECTION_ROWS_PER_TABLE_ROW * t.len().max(1 << 16) {
             kept.clear();
         }
         kept.insert(key, rows.clone());

@@ -14,6 +14,8 @@ pub const API_VERSION: &str = "2015-06-01-preview";
 pub const MAX_ATTEMPTS: u32 = 6;
 /// First backoff; doubled per attempt.
 pub const FIRST_BACKOFF_MS: u64 = 500;
+/// More pages than this in one load means the stamp is looping (1,000 rows a page: 100M rows).
+pub const MAX_PAGES: u32 = 100_000;
 /// The same page this many times in a row means the stamp is looping.
 pub const MAX_REPEATS_IN_A_ROW: u32 = 3;
 /// Longest wait between attempts (a longer `Retry-After` is capped too).
@@ -65,13 +67,20 @@ impl UsageRequest {
     /// listed, in words.
     pub fn validate(&self, now: i64) -> Result<(i64, i64), Vec<String>> {
         let mut problems = Vec::new();
-        let endpoint = self.endpoint.trim();
-        if !(endpoint.starts_with("https://")
-            || endpoint.starts_with("http://127.0.0.1")
-            || endpoint.starts_with("http://localhost"))
-        {
+        let local_http = origin(&self.endpoint).is_some_and(|o| {
+            let host = o.strip_prefix("http://").unwrap_or("");
+            let name = match host.rsplit_once(':') {
+                Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+                _ => host,
+            };
+            matches!(name, "127.0.0.1" | "localhost")
+        });
+        let https = origin(&self.endpoint).is_some_and(|o| o.starts_with("https://"));
+        if !(https || local_http) {
             problems.push(
-                "The ARM endpoint must start with https:// (e.g. https://management.local.azurestack.external).".into(),
+                "The ARM endpoint must be an https:// address (e.g. https://management.local.azurestack.external); \
+                 plain http only for this computer (127.0.0.1, localhost)."
+                    .into(),
             );
         }
         if !is_guid(self.subscription.trim()) {
@@ -142,6 +151,18 @@ fn escaped_time(seconds: i64) -> String {
     label.replace(':', "%3a")
 }
 
+/// `scheme://host[:port]` of a URL, lower-cased (None when it has no scheme).
+fn origin(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials in a URL (`user@host`) would hide the real host.
+    if authority.contains('@') || authority.is_empty() {
+        return None;
+    }
+    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+}
+
 fn is_guid(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     parts.len() == 5
@@ -169,6 +190,12 @@ pub enum ApiError {
     /// Another HTTP status.
     #[error("the stamp answered HTTP {status}: {detail}")]
     Http { status: u16, detail: String },
+    /// A `nextLink` to another host: following it would send the token there.
+    #[error("the stamp's next page link points to another host ({link}); it was not followed, so the token was not sent there")]
+    ForeignLink { link: String },
+    /// A link to a page already read, or far more pages than any stamp sends: a loop.
+    #[error("the stamp keeps linking to pages already read (after {pages} pages); stopped to avoid a loop")]
+    Loop { pages: u32 },
     /// No answer at all: CORS, network, certificate, or a wrong address.
     #[error(
         "no answer from {endpoint}: the browser blocked the call or could not reach the stamp. The stamp must allow \
@@ -229,6 +256,8 @@ pub struct Pager {
     url: String,
     attempts: u32,
     seen_pages: HashSet<u64>,
+    fetched: HashSet<String>,
+    endpoint_origin: Option<String>,
     repeats_in_a_row: u32,
     rows: Vec<Box<serde_json::value::RawValue>>,
     progress: PagerProgress,
@@ -265,6 +294,7 @@ impl Pager {
         };
         let url = request.first_url(range.0, range.1, subscribers[0].as_deref());
         let progress = PagerProgress { subscriber: subscribers[0].clone(), ..Default::default() };
+        let endpoint_origin = origin(&request.endpoint);
         Pager {
             request,
             range,
@@ -273,6 +303,8 @@ impl Pager {
             url,
             attempts: 0,
             seen_pages: HashSet::new(),
+            fetched: HashSet::new(),
+            endpoint_origin,
             repeats_in_a_row: 0,
             rows: Vec::new(),
             progress,
@@ -340,8 +372,15 @@ impl Pager {
             }
         }
 
+        self.fetched.insert(self.url.clone());
         match page.next_link.filter(|l| !l.is_empty()) {
             Some(next) => {
+                if origin(&next).is_none() || origin(&next) != self.endpoint_origin {
+                    return Step::Fail(ApiError::ForeignLink { link: origin(&next).unwrap_or(next) });
+                }
+                if self.fetched.contains(&next) || self.progress.pages >= MAX_PAGES {
+                    return Step::Fail(ApiError::Loop { pages: self.progress.pages });
+                }
                 self.url = next;
                 Step::Fetch { url: self.url.clone(), wait_ms: 0 }
             }

@@ -71,10 +71,12 @@ fn pages_are_followed_per_subscriber_and_repeats_dropped() {
         Pager::new(request(Mode::Provider { subscribers: vec![a.into(), b.into()] }), (OCT1, OCT1 + 86_400));
     let Step::Fetch { url, .. } = pager.start() else { panic!() };
     assert!(url.ends_with(&format!("subscriberId={a}")));
-    let step = pager.answer(200, None, &page(&["r1", "r2"], Some("https://x/next1")));
-    assert_eq!(step, Step::Fetch { url: "https://x/next1".into(), wait_ms: 0 });
+    let step =
+        pager.answer(200, None, &page(&["r1", "r2"], Some("https://management.local.azurestack.external/p/next1")));
+    assert_eq!(step, Step::Fetch { url: "https://management.local.azurestack.external/p/next1".into(), wait_ms: 0 });
     // The gateway served page one again: its rows are not counted twice.
-    let again = pager.answer(200, None, &page(&["r1", "r2"], Some("https://x/next1b")));
+    let again =
+        pager.answer(200, None, &page(&["r1", "r2"], Some("https://management.local.azurestack.external/p/next1b")));
     assert!(matches!(again, Step::Fetch { .. }));
     let step = pager.answer(200, None, &page(&["r3"], None));
     let Step::Fetch { url, .. } = step else { panic!("{step:?}") };
@@ -108,7 +110,10 @@ fn busy_answers_are_retried_with_bounded_backoff_and_retry_after() {
     assert!(matches!(pager.answer(429, Some(3.0), ""), Step::Fetch { wait_ms: 3000, .. }));
     assert!(matches!(pager.answer(429, Some(600.0), ""), Step::Fetch { wait_ms: MAX_BACKOFF_MS, .. }));
     // A success resets the count: a later burst gets its full budget again.
-    assert!(matches!(pager.answer(200, None, &page(&["r1"], Some("https://x/2"))), Step::Fetch { .. }));
+    assert!(matches!(
+        pager.answer(200, None, &page(&["r1"], Some("https://management.local.azurestack.external/p/2"))),
+        Step::Fetch { .. }
+    ));
     assert!(matches!(pager.answer(503, None, ""), Step::Fetch { wait_ms: 500, .. }));
     assert_eq!(pager.progress().retries, 3);
 }
@@ -116,7 +121,7 @@ fn busy_answers_are_retried_with_bounded_backoff_and_retry_after() {
 #[test]
 fn errors_become_sentences_and_keep_the_rows() {
     let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
-    pager.answer(200, None, &page(&["r1"], Some("https://x/2")));
+    pager.answer(200, None, &page(&["r1"], Some("https://management.local.azurestack.external/p/2")));
     assert_eq!(pager.answer(401, None, ""), Step::Fail(ApiError::Unauthorized));
     assert_eq!(pager.progress().rows, 1, "the rows before the failure are kept");
     let cases = [
@@ -145,12 +150,58 @@ fn errors_become_sentences_and_keep_the_rows() {
 
 #[test]
 fn a_stamp_that_keeps_sending_one_page_is_stopped() {
+    // The same rows under new links: dropped as repeats, then stopped.
     let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
-    let body = page(&["r1"], Some("https://x/again"));
-    assert!(matches!(pager.answer(200, None, &body), Step::Fetch { .. }));
-    assert!(matches!(pager.answer(200, None, &body), Step::Fetch { .. }));
-    assert!(matches!(pager.answer(200, None, &body), Step::Fetch { .. }));
-    let Step::Fail(error) = pager.answer(200, None, &body) else { panic!() };
+    for n in 0..MAX_REPEATS_IN_A_ROW {
+        let link = format!("https://management.local.azurestack.external/p/{n}");
+        assert!(matches!(pager.answer(200, None, &page(&["r1"], Some(&link))), Step::Fetch { .. }));
+    }
+    let Step::Fail(error) =
+        pager.answer(200, None, &page(&["r1"], Some("https://management.local.azurestack.external/p/x")))
+    else {
+        panic!()
+    };
     assert!(error.to_string().contains("keeps sending the same page"));
     assert_eq!(pager.progress().rows, 1);
+    // The same link again: a loop at once.
+    let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
+    let again = "https://management.local.azurestack.external/p/again";
+    assert!(matches!(pager.answer(200, None, &page(&["r1"], Some(again))), Step::Fetch { .. }));
+    assert!(matches!(pager.answer(200, None, &page(&["r2"], Some(again))), Step::Fail(ApiError::Loop { pages: 2 })));
+}
+
+#[test]
+fn the_token_never_follows_a_link_to_another_host_and_loops_stop() {
+    let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
+    let step = pager.answer(200, None, &page(&["r1"], Some("https://evil.example/steal?continuationToken=1")));
+    let Step::Fail(error) = step else { panic!("{step:?}") };
+    assert_eq!(error, ApiError::ForeignLink { link: "https://evil.example".into() });
+    assert!(error.to_string().contains("not followed"));
+    for trick in
+        ["https://management.local.azurestack.external@evil.example/x", "//evil.example/x", "javascript:alert(1)"]
+    {
+        let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
+        assert!(
+            matches!(pager.answer(200, None, &page(&["r1"], Some(trick))), Step::Fail(ApiError::ForeignLink { .. })),
+            "{trick}"
+        );
+    }
+    // A link back to a page already read (even with new rows) is a loop.
+    let mut pager = Pager::new(request(Mode::Tenant), (OCT1, OCT1 + 86_400));
+    let Step::Fetch { url: first, .. } = pager.start() else { panic!() };
+    assert!(matches!(pager.answer(200, None, &page(&[], Some(&first))), Step::Fail(ApiError::Loop { pages: 1 })));
+    // Endpoints: https anywhere, plain http only on this computer, exactly.
+    let now = OCT1 + 10 * 86_400;
+    for (endpoint, ok) in [
+        ("http://127.0.0.1:8097", true),
+        ("http://localhost", true),
+        ("http://localhost.evil.com", false),
+        ("http://127.0.0.1.evil.com:80", false),
+        ("http://stamp.example", false),
+        ("https://", false),
+    ] {
+        let mut r = request(Mode::Tenant);
+        r.endpoint = endpoint.into();
+        assert_eq!(r.validate(now).is_ok(), ok, "{endpoint}");
+    }
 }
