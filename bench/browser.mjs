@@ -115,7 +115,7 @@ async function meterlens(prep) {
   // A slicer click in the UI: every visual of the Overview re-renders.
   await page.locator('[data-testid=slicer-resource_group] summary').click();
   // Each click adds another resource group: every state is new, so no answer comes from a cache.
-  const groupsToClick = await page.locator('[data-testid=slicer-resource_group] input').evaluateAll((inputs, n) => inputs.slice(0, n).map((i) => i.dataset.value), SLICER_CLICKS);
+  const groupsToClick = await page.locator('[data-testid=slicer-resource_group] input[type=checkbox]').evaluateAll((inputs, n) => inputs.slice(0, n).map((i) => i.dataset.value), SLICER_CLICKS);
   const clicks = [];
   for (const group of groupsToClick) {
     clicks.push(await clickAndRender(page, `[data-testid=slicer-resource_group] input[data-value="${group}"]`));
