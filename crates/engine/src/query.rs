@@ -364,18 +364,19 @@ impl<'t> QueryEngine<'t> {
         let t = self.table();
         let shift = offset_minutes as i64 * 60;
         let by_string = |column: &Column<StrId>, empty: &str| {
-            compact(
-                t.len(),
-                |row| column[row].0 as i64,
-                |id| {
-                    let s = t.str(StrId(id as u32));
-                    if s.is_empty() {
-                        empty.to_string()
-                    } else {
-                        s.to_string()
-                    }
-                },
-            )
+            let label = |id: i64| {
+                let s = t.str(StrId(id as u32));
+                if s.is_empty() {
+                    empty.to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            // Dictionary ids are dense: index an array by them instead of hashing every row.
+            match column.as_slice() {
+                Some(ids) => compact_dense(ids, t.strings().len(), label),
+                None => compact(t.len(), |row| column[row].0 as i64, label),
+            }
         };
         match dimension {
             Dimension::Subscription => by_string(&t.subscription, ""),
@@ -846,20 +847,66 @@ impl Accumulators {
     }
 }
 
-/// Dense codes from sparse keys, numbered in label order.
-fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String) -> Codes {
-    let mut index: HashMap<i64, u32> = HashMap::new();
+/// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row.
+fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
+    let mut code_of_id = vec![u32::MAX; n_ids];
     let mut raw: Vec<i64> = Vec::new();
-    let per_row: Vec<u32> = (0..len)
-        .map(|row| {
-            let k = key(row);
-            *index.entry(k).or_insert_with(|| {
-                raw.push(k);
-                raw.len() as u32 - 1
-            })
+    let per_row: Vec<u32> = ids
+        .iter()
+        .map(|id| {
+            // An id outside the dictionary cannot come from ingest; it reads as the empty string (id 0).
+            let id = if (id.0 as usize) < n_ids { id.0 as usize } else { 0 };
+            match code_of_id.get_mut(id) {
+                Some(code) if *code != u32::MAX => *code,
+                Some(code) => {
+                    *code = raw.len() as u32;
+                    raw.push(id as i64);
+                    *code
+                }
+                None => 0,
+            }
         })
         .collect();
-    // Codes follow label order (time labels are ISO, so this is also chronological).
+    order_codes(per_row, raw, label)
+}
+
+/// Dense codes from sparse keys, numbered in label order.
+fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String) -> Codes {
+    let keys: Vec<i64> = (0..len).map(key).collect();
+    let (min, max) = keys.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+    let mut raw: Vec<i64> = Vec::new();
+    // Keys in a small range (days, hours, months, files) index an array; others go through a hash map.
+    let per_row: Vec<u32> = match max.checked_sub(min).filter(|&span| span < DENSE_LIMIT as i64) {
+        Some(span) if len > 0 => {
+            let mut code_of = vec![u32::MAX; span as usize + 1];
+            keys.iter()
+                .map(|&k| {
+                    let code = &mut code_of[(k - min) as usize];
+                    if *code == u32::MAX {
+                        *code = raw.len() as u32;
+                        raw.push(k);
+                    }
+                    *code
+                })
+                .collect()
+        }
+        _ => {
+            let mut index: HashMap<i64, u32> = HashMap::new();
+            keys.iter()
+                .map(|&k| {
+                    *index.entry(k).or_insert_with(|| {
+                        raw.push(k);
+                        raw.len() as u32 - 1
+                    })
+                })
+                .collect()
+        }
+    };
+    order_codes(per_row, raw, label)
+}
+
+/// Renumbers first-seen codes so that codes follow label order (time labels are ISO, so also chronological).
+fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) -> Codes {
     let labels: Vec<String> = raw.iter().map(|&k| label(k)).collect();
     let mut order: Vec<u32> = (0..raw.len() as u32).collect();
     order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]).then(raw[a as usize].cmp(&raw[b as usize])));
