@@ -238,7 +238,9 @@ test('the cost explorer adds up and a cell click filters the report', async () =
     const row = page.locator('[data-testid=matrix] tbody tr.level-0', { hasText: g.key.meter_category }).first();
     assert.equal(Number((await row.locator('td.total').textContent()).replace(/,/g, '')), g.rows, g.key.meter_category);
   }
-  await page.locator('[data-testid=matrix] tbody tr.level-2 td.cell').first().click();
+  // Keyboard: focus a cell and press Enter, as a click would.
+  await page.locator('[data-testid=matrix] tbody tr.level-2 td.cell').first().focus();
+  await page.keyboard.press('Enter');
   await page.waitForSelector('[data-testid=active-filters]');
   const chips = await page.getByTestId('active-filters').textContent();
   assert.match(chips, /Meter category: .*Meter: .*Resource: /);

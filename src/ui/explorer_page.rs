@@ -111,14 +111,23 @@ pub fn ExplorerPage() -> impl IntoView {
                                         let (key, bucket) = (key.clone(), columns[i][0].clone());
                                         let text = cell_text(cell, &measure);
                                         let tip = format!("{} · {} · {}", label, bucket, measure.show(cell));
+                                        let pick = move || report.update(|s| {
+                                            for (d, v) in HIERARCHY.iter().zip(&key) {
+                                                s.set_selection(d.clone(), vec![v.clone()]);
+                                            }
+                                            s.select_bucket(grain, &bucket);
+                                        });
+                                        let pick_by_key = pick.clone();
                                         view! {
-                                            <td class="num cell" title=tip.clone() aria-label=tip tabindex="0"
-                                                on:click=move |_| report.update(|s| {
-                                                    for (d, v) in HIERARCHY.iter().zip(&key) {
-                                                        s.set_selection(d.clone(), vec![v.clone()]);
+                                            <td class="num cell" title=tip.clone() aria-label=tip tabindex="0" role="button"
+                                                on:click=move |_| pick()
+                                                on:keydown=move |ev| {
+                                                    // Enter or Space picks the focused cell, as a click does.
+                                                    if ev.key() == "Enter" || ev.key() == " " {
+                                                        ev.prevent_default();
+                                                        pick_by_key();
                                                     }
-                                                    s.select_bucket(grain, &bucket);
-                                                })>{text}</td>
+                                                }>{text}</td>
                                         }
                                     }).collect_view();
                                     view! {
