@@ -56,24 +56,29 @@ fn colour(bar: &Bar, any_selected: bool, base: RGBColor) -> RGBColor {
 
 /// Vertical bars in label order (time buckets), the value axis described by `value_axis`.
 pub fn column_chart(bars: &[Bar], value_axis: &str, category_axis: &str, width: u32, height: u32) -> BarChart {
-    let mut chart = BarChart { width, height, ..Default::default() };
-    let result = {
-        let root = SVGBackend::with_string(&mut chart.svg, (width, height)).into_drawing_area();
-        draw_columns(&root, bars, value_axis, category_axis, &mut chart.hits)
-    };
-    if let Err(error) = result {
-        chart.svg = super::failed_svg(&error);
-        chart.hits.clear();
-    }
-    chart
+    render(bars, width, height, |root, hits| draw_columns(root, bars, value_axis, category_axis, hits))
 }
 
 /// Horizontal bars, first bar on top, labels on the left.
 pub fn bar_chart(bars: &[Bar], value_axis: &str, width: u32, height: u32) -> BarChart {
+    render(bars, width, height, |root, hits| draw_bars(root, bars, value_axis, hits))
+}
+
+/// Draws on a white SVG canvas ("nothing to show" without bars); a drawing error becomes the failed-chart SVG.
+fn render(
+    bars: &[Bar],
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(&Area<'_>, &mut Vec<HitBox>) -> Result<(), String>,
+) -> BarChart {
     let mut chart = BarChart { width, height, ..Default::default() };
     let result = {
         let root = SVGBackend::with_string(&mut chart.svg, (width, height)).into_drawing_area();
-        draw_bars(&root, bars, value_axis, &mut chart.hits)
+        match root.fill(&WHITE).map_err(|e| e.to_string()) {
+            Err(e) => Err(e),
+            Ok(()) if bars.is_empty() => nothing(&root),
+            Ok(()) => draw(&root, &mut chart.hits),
+        }
     };
     if let Err(error) = result {
         chart.svg = super::failed_svg(&error);
@@ -104,10 +109,6 @@ fn draw_columns(
     category_axis: &str,
     hits: &mut Vec<HitBox>,
 ) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    if bars.is_empty() {
-        return nothing(root);
-    }
     let n = bars.len();
     let range = value_range(bars);
     let mut chart = ChartBuilder::on(root)
@@ -153,10 +154,6 @@ fn draw_columns(
 }
 
 fn draw_bars(root: &Area<'_>, bars: &[Bar], value_axis: &str, hits: &mut Vec<HitBox>) -> Result<(), String> {
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    if bars.is_empty() {
-        return nothing(root);
-    }
     let n = bars.len();
     let range = value_range(bars);
     let mut chart = ChartBuilder::on(root)

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use meterlens_engine::admin::AdminClassifier;
 use meterlens_engine::summary::{Summary, SummaryOptions};
 
 use super::bill_page::BillPage;
@@ -285,9 +284,9 @@ pub fn App() -> impl IntoView {
             d.as_ref().map_or((0, Vec::new(), Vec::new()), |d| {
                 let s = Summary::with_engine(&d.engine, &SummaryOptions::default());
                 let t = &d.table;
-                let classifier = AdminClassifier::new(t);
+                // The engine classified every row once when the data arrived.
                 let examples: Vec<String> = (0..t.len())
-                    .filter_map(|row| classifier.classify(row).map(|why| (row, why)))
+                    .filter_map(|row| d.engine.admin_reason(row).map(|why| (row, why)))
                     .take(ADMIN_EXAMPLES)
                     .map(|(row, why)| {
                         let file = t.sources().get(t.source[row] as usize).map_or("", |s| s.file.as_str());

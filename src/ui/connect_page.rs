@@ -187,6 +187,21 @@ pub fn ConnectPage() -> impl IntoView {
             </label>
         }
     };
+    // A two-way choice: `flag` is true when the second option is chosen.
+    let choice = move |label: &'static str,
+                       id: &'static str,
+                       flag: RwSignal<bool>,
+                       off: (&'static str, &'static str),
+                       on: (&'static str, &'static str)| {
+        view! {
+            <label class="field"><span>{label}</span>
+                <select data-testid=id on:change=move |ev| flag.set(event_target_value(&ev) == on.0)>
+                    <option value=off.0 selected=move || !flag.get()>{off.1}</option>
+                    <option value=on.0 selected=move || flag.get()>{on.1}</option>
+                </select>
+            </label>
+        }
+    };
     view! {
         <section class="card connect" data-testid="connect-page">
             <h2>"Connect to an Azure Stack Hub stamp"</h2>
@@ -197,21 +212,13 @@ pub fn ConnectPage() -> impl IntoView {
             <div class="connect-grid">
                 {field("ARM endpoint", "api-endpoint", endpoint, "https://management.local.azurestack.external")}
                 {field("Subscription ID", "api-subscription", subscription, "11111111-aaaa-4bbb-8ccc-000000000001")}
-                <label class="field"><span>"API"</span>
-                    <select data-testid="api-mode" on:change=move |ev| provider.set(event_target_value(&ev) == "provider")>
-                        <option value="tenant" selected=move || !provider.get()>"Tenant: my subscription's usage (usageAggregates)"</option>
-                        <option value="provider" selected=move || provider.get()>"Operator: tenants' usage (subscriberUsageAggregates)"</option>
-                    </select>
-                </label>
+                {choice("API", "api-mode", provider, ("tenant", "Tenant: my subscription's usage (usageAggregates)"),
+                    ("provider", "Operator: tenants' usage (subscriberUsageAggregates)"))}
                 {move || provider.get().then(|| field("Subscribers (optional)", "api-subscribers", subscribers, "blank = all direct tenants; else GUIDs, comma separated (one call each)"))}
                 {field("Reported start (UTC)", "api-start", start, "2026-10-01T00:00:00Z")}
                 {field("Reported end (UTC, exclusive)", "api-end", end, "2026-11-01T00:00:00Z")}
-                <label class="field"><span>"Granularity"</span>
-                    <select data-testid="api-granularity" on:change=move |ev| hourly.set(event_target_value(&ev) == "hourly")>
-                        <option value="daily" selected=move || !hourly.get()>"Daily (times at UTC midnight)"</option>
-                        <option value="hourly" selected=move || hourly.get()>"Hourly (times on the hour)"</option>
-                    </select>
-                </label>
+                {choice("Granularity", "api-granularity", hourly, ("daily", "Daily (times at UTC midnight)"),
+                    ("hourly", "Hourly (times on the hour)"))}
                 <label class="field"><span>"Access token"</span>
                     <input type="password" data-testid="api-token" autocomplete="off" placeholder="paste a bearer token"
                         prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev)) />

@@ -144,6 +144,28 @@ pub fn TimeVisual(measure: Memo<Measure>) -> impl IntoView {
     }
 }
 
+/// The `top` values of `dimension` by the measure as horizontal bars (the others summed in `Others`), under every
+/// filter but the one on `dimension`, whose selected values are highlighted.
+fn ranked_bars(report: Report, dimension: &Dimension, measure: &Measure, top: usize) -> VisualData {
+    let state = report.state.get();
+    let query = Query {
+        group_by: vec![dimension.clone()],
+        sort: measure.sort(),
+        top: Some(top),
+        ..state.query(Some(dimension))
+    };
+    let result = report.run(&query).unwrap_or_default();
+    let selected = state.selection(dimension);
+    let height = 70 + 30 * result.groups.len().max(1) as u32;
+    visual_data(
+        dimension,
+        &result.groups,
+        measure,
+        |k| selected.iter().any(|s| s == k),
+        |bars| bar_chart(bars, &measure.title(), 540, height),
+    )
+}
+
 /// The top `top` values of `dimension` by the measure; a click toggles that value as a filter for every visual.
 #[component]
 pub fn TopVisual(
@@ -155,22 +177,7 @@ pub fn TopVisual(
 ) -> impl IntoView {
     let report = Report::get();
     let dim = dimension.clone();
-    let data = Memo::new(move |_| {
-        let state = report.state.get();
-        let measure = measure.get();
-        let query =
-            Query { group_by: vec![dim.clone()], sort: measure.sort(), top: Some(top), ..state.query(Some(&dim)) };
-        let result = report.run(&query).unwrap_or_default();
-        let selected = state.selection(&dim).to_vec();
-        let height = 70 + 30 * result.groups.len().max(1) as u32;
-        visual_data(
-            &dim,
-            &result.groups,
-            &measure,
-            |k| selected.iter().any(|s| s == k),
-            |bars| bar_chart(bars, &measure.title(), 540, height),
-        )
-    });
+    let data = Memo::new(move |_| ranked_bars(report, &dim, &measure.get(), top));
     let pick = Callback::new(move |key: String| {
         if key != OTHERS {
             report.update(|s| s.toggle(dimension.clone(), &key));
@@ -184,27 +191,7 @@ pub fn TopVisual(
 pub fn BreakdownVisual(measure: Memo<Measure>) -> impl IntoView {
     let report = Report::get();
     let level = Memo::new(move |_| report.state.get().drill_depth().min(HIERARCHY.len() - 1));
-    let data = Memo::new(move |_| {
-        let state = report.state.get();
-        let measure = measure.get();
-        let dimension = HIERARCHY[level.get()].clone();
-        let query = Query {
-            group_by: vec![dimension.clone()],
-            sort: measure.sort(),
-            top: Some(12),
-            ..state.query(Some(&dimension))
-        };
-        let result = report.run(&query).unwrap_or_default();
-        let selected = state.selection(&dimension).to_vec();
-        let height = 70 + 30 * result.groups.len().max(1) as u32;
-        visual_data(
-            &dimension,
-            &result.groups,
-            &measure,
-            |k| selected.iter().any(|s| s == k),
-            |bars| bar_chart(bars, &measure.title(), 540, height),
-        )
-    });
+    let data = Memo::new(move |_| ranked_bars(report, &HIERARCHY[level.get()], &measure.get(), 12));
     let title = Signal::derive(move || {
         format!("{} by {}", measure.get().title(), dimension_title(&HIERARCHY[level.get()]).to_lowercase())
     });

@@ -2,6 +2,8 @@
 
 use leptos::ev::{DragEvent, Event};
 use wasm_bindgen::JsCast;
+
+use super::describe;
 use web_sys::{File, FileList, HtmlInputElement};
 
 /// A file the user picked or dropped.
@@ -33,14 +35,14 @@ impl PickedFile {
     /// The first `len` bytes (fewer for a shorter file).
     pub async fn head(&self, len: usize) -> Result<Vec<u8>, String> {
         let end = (len as f64).min(self.0.size());
-        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(describe)?;
-        let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(describe)?;
+        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(|e| describe(&e))?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
 
     /// The whole file, for small files (price sheets); usage files go through the ingest worker in slices.
     pub async fn bytes(&self) -> Result<Vec<u8>, String> {
-        let buffer = wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()).await.map_err(describe)?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()).await.map_err(|e| describe(&e))?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
     }
 }
@@ -73,11 +75,4 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
         return Err(format!("{url}: HTTP {}", response.status()));
     }
     response.binary().await.map_err(|e| e.to_string())
-}
-
-fn describe(value: wasm_bindgen::JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| js_sys::JSON::stringify(&value).ok().map(String::from))
-        .unwrap_or_else(|| "browser error".into())
 }

@@ -17,3 +17,17 @@ pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
 pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
 pub use worker::{serve_ingest_worker, IngestWorker, Transferred, WorkerEvent};
+
+/// A browser error in words: a string as it is, an `Error` as `name: message`, anything else as JSON.
+fn describe(value: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    value
+        .as_string()
+        .or_else(|| {
+            value
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
+        })
+        .or_else(|| js_sys::JSON::stringify(value).ok().map(String::from))
+        .unwrap_or_else(|| "browser error".into())
+}

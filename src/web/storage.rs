@@ -2,6 +2,8 @@
 
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
+
+use super::describe;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Response};
 
@@ -37,14 +39,6 @@ pub async fn forget_dataset() {
     if let Ok(cache) = open().await {
         let _ = JsFuture::from(cache.delete_with_str(KEY)).await;
     }
-}
-
-fn describe(value: &wasm_bindgen::JsValue) -> String {
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| format!("{}: {}", String::from(e.name()), String::from(e.message())))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "the browser refused".into())
 }
 
 /// Milliseconds since the epoch (progress rates).

@@ -8,7 +8,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Blob, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent, Worker};
 
-use super::PickedFile;
+use super::{describe, PickedFile};
 use crate::load::{load_files, pack, FileSource, Progress};
 
 /// The worker script Trunk emits for the `meterlens-worker` binary.
@@ -109,13 +109,6 @@ impl Drop for IngestWorker {
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn describe(value: &JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| value.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| "browser error".into())
 }
 
 /// A `File` read synchronously by range, inside the worker.
