@@ -44,6 +44,17 @@ pub fn meterlens_clear_caches() {
     });
 }
 
+/// Forgets the engine's selections and answers but keeps its dimension codes (built once per dataset in the
+/// app), so that the next query is timed as the re-aggregation a slicer click asks for.
+#[wasm_bindgen(js_name = meterlensClearAnswers)]
+pub fn meterlens_clear_answers() {
+    ENGINE.with(|e| {
+        if let Some(engine) = e.borrow().as_ref() {
+            engine.clear_answers();
+        }
+    });
+}
+
 fn parse(spec: &str) -> Result<Query, String> {
     let mut query = Query::default();
     for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {

@@ -21,18 +21,26 @@ pub fn page_hash() -> String {
     window().and_then(|w| w.location().hash().ok()).unwrap_or_default().trim_start_matches('#').to_string()
 }
 
-/// Sets the URL hash (adds a history entry, so Back works).
+/// Sets the URL hash as a new history entry, so Back works. `pushState` rather than `location.hash`: a hash
+/// navigation also makes the browser fetch and decode the favicon again on every click.
 pub fn set_page_hash(hash: &str) {
     if let Some(w) = window() {
-        let _ = w.location().set_hash(hash);
+        let url = format!("#{hash}");
+        let pushed = w.history().and_then(|h| h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url)));
+        if pushed.is_err() {
+            let _ = w.location().set_hash(hash);
+        }
     }
 }
 
 /// Calls `f` with the new hash whenever it changes (Back/Forward, edited URL).
 pub fn on_hash_change(f: impl Fn(String) + 'static) {
-    let handle = leptos::prelude::window_event_listener(leptos::ev::hashchange, move |_| f(page_hash()));
-    // The listener lives as long as the page.
-    std::mem::forget(handle);
+    let f = std::rc::Rc::new(f);
+    let on_pop = f.clone();
+    let hash = leptos::prelude::window_event_listener(leptos::ev::hashchange, move |_| f(page_hash()));
+    let pop = leptos::prelude::window_event_listener(leptos::ev::popstate, move |_| on_pop(page_hash()));
+    // The listeners live as long as the page.
+    std::mem::forget((hash, pop));
 }
 
 /// Opens the browser's print dialog (print to PDF).

@@ -331,6 +331,13 @@ impl<'t> QueryEngine<'t> {
         self.results.borrow_mut().clear();
     }
 
+    /// Forgets cached selections and answers but keeps the dimension codes, which the app builds once per
+    /// dataset: the next query is a re-aggregation as a slicer click makes it.
+    pub fn clear_answers(&self) {
+        self.selections.borrow_mut().clear();
+        self.results.borrow_mut().clear();
+    }
+
     /// The table queried.
     pub fn table(&self) -> &UsageTable {
         match &self.table {
