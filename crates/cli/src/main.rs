@@ -1,14 +1,17 @@
 //! `meterlens`: the MeterLens engine on the command line (summaries, sample data, benchmarks).
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use meterlens_engine::bill::{bill, Bill, BillOptions};
+use meterlens_engine::focus::{FocusExport, FocusOptions};
 use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
-use meterlens_engine::ingest::{fingerprint, ColumnMapping, FileReport, IngestOptions, Ingester, FINGERPRINT_BYTES};
+use meterlens_engine::ingest::{
+    fingerprint, ColumnMapping, FileReport, IngestOptions, Ingester, FINGERPRINT_BYTES, PARQUET_MAGIC,
+};
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
 use meterlens_engine::reconcile::{reconcile, ReconcileOptions, Side, Status};
@@ -70,6 +73,29 @@ enum Command {
         /// Print JSON (the shape is documented in README.md and stable).
         #[arg(long)]
         json: bool,
+        /// Usage files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Writes the loaded data as FOCUS 1.2 (CSV or Parquet) or as MeterLens's own normalised Parquet.
+    Export {
+        /// focus-csv, focus-parquet (FOCUS 1.2: meters mapped, local usage priced, admin rows left out unless
+        /// --include-admin) or parquet (every normalised row, admin rows marked).
+        #[arg(long, value_parser = ["focus-csv", "focus-parquet", "parquet"])]
+        format: String,
+        /// Output file; with --partition-by-month a directory of `BillingPeriod=YYYY-MM/part-0.<ext>` files.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write one file per billing month (hive-style folders that DuckDB and Spark prune). On by itself for
+        /// more than 1,000,000 rows.
+        #[arg(long)]
+        partition_by_month: bool,
+        /// A price sheet or chargeback rates CSV for local usage.
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// Keep zero-priced admin (infrastructure) rows (FOCUS formats), with their reason in x_MeterLensAdminReason.
+        #[arg(long)]
+        include_admin: bool,
         /// Usage files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -195,6 +221,9 @@ fn main() -> ExitCode {
         Command::Reconcile { local, azure, shift_hours, tolerance, prices, json } => {
             reconcile_command(&local, &azure, prices.as_ref(), ReconcileOptions { shift_hours, tolerance }, json)
         }
+        Command::Export { format, out, partition_by_month, prices, include_admin, files } => {
+            export_command(&files, &format, &out, partition_by_month, prices.as_ref(), include_admin)
+        }
         Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
@@ -278,6 +307,74 @@ fn bill_command(files: &[PathBuf], prices: Option<&PathBuf>, options: BillOption
     } else {
         write_bill(&mut out, &bill)?;
     }
+    Ok(ok)
+}
+
+/// Rows above which `export` partitions by month even when not asked to.
+const PARTITION_ROWS: usize = 1_000_000;
+
+/// `meterlens export`: FOCUS CSV/Parquet or normalised Parquet, one file or one per billing month.
+fn export_command(
+    files: &[PathBuf],
+    format: &str,
+    out: &PathBuf,
+    partition_by_month: bool,
+    prices: Option<&PathBuf>,
+    include_admin: bool,
+) -> io::Result<bool> {
+    let (table, reports) = ingest_files(files, &IngestOptions::default())?;
+    let (book, prices_ok) = price_book(prices)?;
+    let mut ok = prices_ok;
+    for report in &reports {
+        if let Some(error) = &report.error {
+            eprintln!("meterlens: {}: {error}", report.file);
+            ok = false;
+        }
+    }
+    let create = |path: &PathBuf| -> io::Result<BufWriter<File>> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = File::create(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok(BufWriter::with_capacity(1 << 20, file))
+    };
+    let parquet_error =
+        |e: meterlens_engine::parquet_out::ParquetError| io::Error::other(format!("{}: {e}", out.display()));
+    if format == "parquet" {
+        meterlens_engine::parquet_out::write_table(&table, create(out)?).map_err(parquet_error)?;
+        eprintln!("meterlens: wrote {} normalised rows to {}", table.len(), out.display());
+        return Ok(ok);
+    }
+    let export = FocusExport::new(&table, &book, &FocusOptions { include_admin });
+    let partition = partition_by_month || export.len() > PARTITION_ROWS;
+    let parts: Vec<(PathBuf, Vec<u32>)> = if partition {
+        let ext = if format == "focus-csv" { "csv" } else { "parquet" };
+        export
+            .by_month()
+            .into_iter()
+            .map(|(month, rows)| (out.join(format!("BillingPeriod={month}")).join(format!("part-0.{ext}")), rows))
+            .collect()
+    } else {
+        vec![(out.clone(), (0..export.len() as u32).collect())]
+    };
+    for (path, rows) in &parts {
+        if format == "focus-csv" {
+            let mut writer = create(path)?;
+            export.write_csv(Some(rows), &mut writer)?;
+            writer.flush()?;
+        } else {
+            meterlens_engine::parquet_out::write_focus(&export, rows, create(path)?).map_err(parquet_error)?;
+        }
+    }
+    let totals: Vec<String> = export.billed_by_currency().iter().map(|(c, t)| format!("{t:.2} {c}")).collect();
+    eprintln!(
+        "meterlens: wrote {} FOCUS 1.2 rows ({} admin rows left out; billed {}) to {}{}",
+        export.len(),
+        export.admin_rows_excluded,
+        if totals.is_empty() { "nothing".to_string() } else { totals.join(", ") },
+        out.display(),
+        if partition { format!(", {} monthly partitions", parts.len()) } else { String::new() }
+    );
     Ok(ok)
 }
 
@@ -560,10 +657,17 @@ fn file_fingerprint(path: &PathBuf) -> io::Result<u64> {
     Ok(fingerprint(size, &head))
 }
 
-/// Reads `path` into `table` in 1 MiB chunks.
+/// Reads `path` into `table` in 1 MiB chunks (a Parquet file footer first, then row group by row group).
 fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io::Result<(UsageTable, FileReport)> {
     let mut file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let mut ingester = Ingester::with_options(table, &path.display().to_string(), options.clone());
+    let mut magic = [0u8; 4];
+    let is_parquet = file.read_exact(&mut magic).is_ok() && &magic == PARQUET_MAGIC;
+    if is_parquet {
+        ingester.read_parquet(file);
+        return Ok(ingester.finish());
+    }
+    file.seek(io::SeekFrom::Start(0))?;
     let mut buffer = vec![0; 1 << 20];
     loop {
         let n = file.read(&mut buffer)?;

@@ -22,10 +22,13 @@ pub mod bill;
 pub mod catalog;
 mod csv_records;
 pub mod export;
+pub mod focus;
 pub mod generate;
 pub mod ingest;
 pub mod kv;
 pub mod meter_id;
+#[cfg(feature = "parquet")]
+pub mod parquet_out;
 pub mod prices;
 pub mod query;
 pub mod reconcile;

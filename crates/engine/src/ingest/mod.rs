@@ -4,6 +4,8 @@
 
 mod detect;
 mod json;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod row;
 
 use std::fmt;
@@ -160,6 +162,12 @@ pub enum FileError {
     /// JSON with no array of usage rows.
     #[error("JSON without a \"value\" or \"items\" array of usage rows (expected a usage API page or Partner Center utilization records)")]
     JsonWithoutRows,
+    /// A Parquet file whose footer, schema or pages cannot be decoded.
+    #[error("the Parquet file cannot be read ({message}); rows before the damage were kept")]
+    Parquet {
+        /// What the Parquet reader said.
+        message: String,
+    },
     /// The header matches no known format.
     #[error("not a usage file MeterLens knows: the closest format is {closest} ({matched} of {expected} key columns), which also needs {}", missing.join(", "))]
     UnknownHeader {
@@ -210,6 +218,9 @@ pub struct FileReport {
     pub bytes: u64,
     /// True when the file was gzip-compressed.
     pub gzip: bool,
+    /// True when the file was Parquet.
+    #[serde(default)]
+    pub parquet: bool,
     /// Lines skipped before the header (preamble, other sections).
     pub preamble_lines: u64,
     /// The order of day and month in slash dates, decided from every date in the file.
@@ -233,6 +244,7 @@ impl FileReport {
             issue_count: 0,
             bytes: 0,
             gzip: false,
+            parquet: false,
             preamble_lines: 0,
             date_order: None,
             delimiter: ',',
@@ -265,9 +277,10 @@ impl fmt::Display for FileReport {
         }
         write!(
             f,
-            "{} rows as {} ({} rejected, {} issues)",
+            "{} rows as {}{} ({} rejected, {} issues)",
             self.rows,
             self.format.label(),
+            if self.parquet { " (Parquet)" } else { "" },
             self.rejected,
             self.issue_count
         )
@@ -281,6 +294,9 @@ pub struct IngestOptions {
     pub mapping: ColumnMapping,
 }
 
+/// The bytes a Parquet file starts with.
+pub const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
+
 /// Bytes looked at before deciding what a file is, if no line ends sooner.
 const SNIFF_BYTES: usize = 64 * 1024;
 /// Bytes checked for NUL (binary content) before deciding.
@@ -293,6 +309,10 @@ enum State {
     Sniffing(Vec<u8>),
     Csv(Box<CsvState>),
     Json(Box<JsonRows>),
+    /// A Parquet file fed as bytes: kept until the end, where its footer is.
+    Parquet(Vec<u8>),
+    /// Read another way (Parquet through random access, [`Ingester::read_parquet`]).
+    Read,
     Failed,
 }
 
@@ -341,6 +361,19 @@ impl Ingester {
     /// Rows in the table so far (this file's and earlier files'), for progress.
     pub fn rows_so_far(&self) -> u64 {
         self.table.len() as u64
+    }
+
+    /// Reads a whole Parquet file through random access (its footer first, then row group by row group), for
+    /// sources that can seek: a file on disk, a browser `File`. Call [`Ingester::finish`] after.
+    #[cfg(feature = "parquet")]
+    pub fn read_parquet<R: ::parquet::file::reader::ChunkReader + 'static>(&mut self, source: R) {
+        self.report.bytes = source.len();
+        self.report.parquet = true;
+        self.raw_head = None;
+        self.state = State::Read;
+        if let Err(error) = parquet::read(source, &self.options, &mut self.table, &mut self.rows, &mut self.report) {
+            self.fail(error);
+        }
     }
 
     /// Feeds the next chunk of the file.
@@ -430,7 +463,10 @@ impl Ingester {
                     report.error.get_or_insert(error);
                 }
             }
-            State::Sniffing(_) | State::Failed => {}
+            State::Parquet(bytes) => {
+                read_parquet_bytes(std::mem::take(bytes), &options, &mut table, &mut rows, &mut report)
+            }
+            State::Sniffing(_) | State::Read | State::Failed => {}
         }
         rows.finish(&mut table, &mut report);
         table.set_source_format(rows.source, report.format);
@@ -455,6 +491,11 @@ impl Ingester {
     fn start(&mut self, head: &[u8]) {
         let head_without_bom = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let first = head_without_bom.iter().find(|b| !b.is_ascii_whitespace());
+        if head.starts_with(PARQUET_MAGIC) {
+            self.report.parquet = true;
+            self.state = State::Parquet(Vec::new());
+            return self.feed_body(head);
+        }
         if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
             return self.fail(FileError::Utf16);
         }
@@ -504,9 +545,28 @@ impl Ingester {
             State::Json(scanner) => {
                 scanner.feed(chunk, &mut |event| on_json_event(event, table, rows, report));
             }
-            State::Sniffing(_) | State::Failed => {}
+            State::Parquet(bytes) => bytes.extend_from_slice(chunk),
+            State::Sniffing(_) | State::Read | State::Failed => {}
         }
     }
+}
+
+#[cfg(feature = "parquet")]
+fn read_parquet_bytes(
+    bytes: Vec<u8>,
+    options: &IngestOptions,
+    table: &mut UsageTable,
+    rows: &mut FileRows,
+    report: &mut FileReport,
+) {
+    if let Err(error) = parquet::read(bytes::Bytes::from(bytes), options, table, rows, report) {
+        report.error.get_or_insert(error);
+    }
+}
+
+#[cfg(not(feature = "parquet"))]
+fn read_parquet_bytes(_: Vec<u8>, _: &IngestOptions, _: &mut UsageTable, _: &mut FileRows, report: &mut FileReport) {
+    report.error.get_or_insert(FileError::Parquet { message: "this build has no Parquet reader".into() });
 }
 
 /// The CSV state other than the record stream (records borrow the stream's buffer).
