@@ -782,6 +782,7 @@ fn summary_json(reports: &[FileReport], summary: &Summary) -> Value {
                 "issue_count": r.issue_count,
                 "error": r.error.as_ref().map(|e| e.to_string()),
                 "gzip": r.gzip,
+                "parquet": r.parquet,
                 "preamble_lines": r.preamble_lines,
                 "date_order": r.date_order.map(|o| o.as_str()),
                 "issues": r.issues.iter().map(|i| json!({

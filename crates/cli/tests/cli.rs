@@ -464,3 +464,162 @@ fn a_50_mb_line_is_reported_and_the_other_rows_are_read() {
     assert!(issue["message"].as_str().unwrap().contains("MiB"), "{issue}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The summary figures that must not depend on the file's container.
+fn totals(summary: &Value) -> Value {
+    serde_json::json!({
+        "rows": summary["rows"], "cost": summary["cost"], "effective_cost": summary["effective_cost"],
+        "quantity": summary["quantity"], "subscriptions": summary["subscriptions"], "groups": summary["groups"],
+    })
+}
+
+#[test]
+fn parquet_exports_read_to_the_totals_of_their_csv_twins() {
+    let twins = [
+        ("cost-management-ea-actual.csv", "cost-management-ea-actual.snappy.parquet", "cost-management-csv"),
+        ("cost-management-ea-2024-08-01.csv", "cost-management-ea-2024-08-01.gzip.parquet", "cost-management-csv"),
+        ("focus-1.0.csv", "focus-1.0.uncompressed.parquet", "focus-1.0-csv"),
+        ("focus-1.2.csv", "focus-1.2.snappy.parquet", "focus-1.2-csv"),
+    ];
+    for (csv, parquet, format) in twins {
+        let args = |file: &str| {
+            let path = format!("tests/fixtures/{file}");
+            json_of(&meterlens(&["summary", "--json", "--include-admin", "--by", "subscription,meter_id,day", &path]))
+        };
+        let (from_csv, from_parquet) = (args(csv), args(&format!("parquet/{parquet}")));
+        assert!(from_csv["rows"].as_u64().unwrap() > 0);
+        assert_eq!(totals(&from_parquet), totals(&from_csv), "{parquet}");
+        assert_eq!(from_parquet["inputs"][0]["format"], format);
+        assert_eq!(from_parquet["inputs"][0]["parquet"], true);
+        assert_eq!(from_parquet["inputs"][0]["issue_count"], 0, "{}", from_parquet["inputs"][0]);
+    }
+}
+
+#[test]
+fn a_damaged_parquet_file_is_named_and_explained() {
+    let dir = std::env::temp_dir().join(format!("meterlens-cli-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read(root().join("tests/fixtures/parquet/focus-1.2.snappy.parquet")).unwrap();
+    let cut = dir.join("cut.parquet");
+    std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
+    let out = meterlens(&["summary", "--json", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cut.parquet") && stderr.contains("Parquet file cannot be read"), "{stderr}");
+}
+
+/// Runs Python with the `duckdb` package (installed by scripts/setup) on `script`; its stdout as JSON.
+fn duckdb(script: &str) -> Value {
+    let out = Command::new("python3").arg("-c").arg(script).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON from the DuckDB script")
+}
+
+#[test]
+fn focus_parquet_and_csv_give_duckdb_the_totals_of_meterlens_summary() {
+    let dir = std::env::temp_dir().join(format!("meterlens-cli-focus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let local = dir.join("usagesummary.csv");
+    let azure = dir.join("cost-management.csv");
+    for (file, format) in [(&local, "usagesummary-csv"), (&azure, "cost-management-csv")] {
+        let args = ["generate", "--rows", "3000", "--seed", "12", "--format", format, "--out", file.to_str().unwrap()];
+        assert!(meterlens(&args).status.success());
+    }
+    let (local, azure) = (local.to_str().unwrap(), azure.to_str().unwrap());
+    let parts = dir.join("focus-parts");
+    let single = dir.join("focus.parquet");
+    let csv = dir.join("focus.csv");
+    let normalised = dir.join("normalised.parquet");
+    for (format, out, partition) in [
+        ("focus-parquet", &parts, true),
+        ("focus-parquet", &single, false),
+        ("focus-csv", &csv, false),
+        ("parquet", &normalised, false),
+    ] {
+        let mut args = vec!["export", "--format", format, "--out", out.to_str().unwrap(), local, azure];
+        if partition {
+            args.push("--partition-by-month");
+        }
+        let result = meterlens(&args);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    }
+    // MeterLens's own figures: quantities per subscription, commerce meter and day, and rows after the admin filter.
+    let summary =
+        json_of(&meterlens(&["summary", "--json", "--by", "subscription,commerce_meter_id,day", local, azure]));
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    for group in summary["groups"].as_array().unwrap() {
+        let key = &group["key"];
+        let quantity: f64 = group["quantity"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).sum();
+        let k = format!(
+            "{}|{}|{}",
+            key["subscription"].as_str().unwrap(),
+            key["commerce_meter_id"].as_str().unwrap(),
+            key["day"].as_str().unwrap()
+        );
+        *want.entry(k).or_default() += quantity;
+    }
+    let query = |from: &str| {
+        format!(
+            "import duckdb, json\n\
+             rows = duckdb.sql(\"\"\"SELECT SubAccountId, coalesce(x_SkuMeterId, ''),\n\
+               strftime(ChargePeriodStart AT TIME ZONE 'UTC', '%Y-%m-%d'), sum(ConsumedQuantity), count(*)\n\
+               FROM {from} GROUP BY ALL\"\"\").fetchall()\n\
+             print(json.dumps([[a, b, c, d, e] for a, b, c, d, e in rows]))"
+        )
+    };
+    let sources = [
+        format!("read_parquet('{}/*/*.parquet', hive_partitioning = true)", parts.display()),
+        format!("'{}'", single.display()),
+        format!("read_csv('{}', header = true, types = {{'ChargePeriodStart': 'TIMESTAMPTZ'}})", csv.display()),
+    ];
+    for from in &sources {
+        let rows = duckdb(&query(from));
+        let mut got: BTreeMap<String, f64> = BTreeMap::new();
+        let mut count = 0;
+        for row in rows.as_array().unwrap() {
+            let k = format!("{}|{}|{}", row[0].as_str().unwrap(), row[1].as_str().unwrap(), row[2].as_str().unwrap());
+            *got.entry(k).or_default() += row[3].as_f64().unwrap();
+            count += row[4].as_u64().unwrap();
+        }
+        assert_eq!(count, summary["rows"].as_u64().unwrap(), "{from}");
+        assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{from}");
+        for (k, v) in &want {
+            assert!((got[k] - v).abs() <= 1e-6 * v.abs().max(1.0), "{from} {k}: {} vs {v}", got[k]);
+        }
+    }
+    // The FOCUS 1.2 columns DuckDB sees: every mandatory one, with the FOCUS type.
+    let described = duckdb(&format!(
+        "import duckdb, json\nprint(json.dumps(duckdb.sql(\"DESCRIBE SELECT * FROM '{}'\").fetchall()))",
+        single.display()
+    ));
+    let types: BTreeMap<String, String> = described
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_str().unwrap().to_string(), c[1].as_str().unwrap().to_string()))
+        .collect();
+    for column in meterlens_engine::focus::COLUMNS {
+        let want = match column.kind {
+            meterlens_engine::focus::FocusType::Decimal => "DOUBLE",
+            meterlens_engine::focus::FocusType::DateTime => "TIMESTAMP WITH TIME ZONE",
+            meterlens_engine::focus::FocusType::String => "VARCHAR",
+            meterlens_engine::focus::FocusType::Json => "JSON",
+        };
+        assert_eq!(types.get(column.name).map(String::as_str), Some(want), "{}", column.name);
+    }
+    for name in meterlens_engine::focus::FOCUS_12_MANDATORY {
+        assert!(types.contains_key(name), "{name}");
+    }
+    // The normalised Parquet keeps every row, admin ones marked.
+    let counted = duckdb(&format!(
+        "import duckdb, json\nprint(json.dumps(duckdb.sql(\"SELECT count(*), count(admin_reason) FROM '{}'\").fetchall()[0]))",
+        normalised.display()
+    ));
+    assert_eq!(
+        counted[0].as_u64().unwrap(),
+        summary["rows"].as_u64().unwrap() + summary["admin_rows_excluded"].as_u64().unwrap()
+    );
+    assert_eq!(counted[1], summary["admin_rows_excluded"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

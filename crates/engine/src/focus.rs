@@ -325,6 +325,7 @@ impl<'t> FocusExport<'t> {
                     pairs.iter().map(|(k, v)| (t.str(*k).to_string(), t.str(*v).into())).collect();
                 Cell::Text(Cow::Owned(serde_json::Value::Object(map).to_string()))
             }
+            "x_SkuMeterId" if p.commerce_meter.is_empty() => Cell::Null,
             "x_SkuMeterId" => shared(&p.commerce_meter),
             "x_MeterLensLocalMeterId" => text(t.str(t.local_meter_id[row])),
             "x_MeterLensPriceSource" => shared(&p.price_source),

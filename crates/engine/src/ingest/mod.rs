@@ -279,7 +279,7 @@ impl fmt::Display for FileReport {
             f,
             "{} rows as {}{} ({} rejected, {} issues)",
             self.rows,
-            self.format.label(),
+            if self.parquet { self.format.label().trim_end_matches(" CSV") } else { self.format.label() },
             if self.parquet { " (Parquet)" } else { "" },
             self.rejected,
             self.issue_count
