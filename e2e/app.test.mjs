@@ -281,3 +281,69 @@ test('the same file picked twice: the user is asked before anything is counted t
   await page.waitForFunction(() => document.querySelector('[data-testid=notice]')?.textContent.includes('both were counted'));
   assert.equal((await kpis()).rows, 2 * engineSummary(fixture).rows);
 });
+
+const PARQUET_TWINS = [
+  ['cost-management-ea-actual.csv', 'cost-management-ea-actual.snappy.parquet', 'Cost Management export (Parquet)'],
+  ['cost-management-ea-2024-08-01.csv', 'cost-management-ea-2024-08-01.gzip.parquet', 'Cost Management export (Parquet)'],
+  ['focus-1.0.csv', 'focus-1.0.uncompressed.parquet', 'FOCUS 1.0 (Parquet)'],
+  ['focus-1.2.csv', 'focus-1.2.snappy.parquet', 'FOCUS 1.2 (Parquet)'],
+];
+
+test('Parquet exports load to the figures of their CSV twins', async () => {
+  for (const [csv, parquet, label] of PARQUET_TWINS) {
+    await page.getByTestId('file-input').setInputFiles(`tests/fixtures/parquet/${parquet}`);
+    await waitForSource(parquet);
+    const twin = engineSummary(`tests/fixtures/${csv}`);
+    assert.ok(twin.rows > 0);
+    assertKpisMatch(await kpis(), twin);
+    assert.match(await page.getByTestId('issues').textContent(), new RegExp(`${parquet}: ${twin.rows} rows as ${label.replace(/[()]/g, '\\$&')}, 0 rejected`));
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the selected rows export as FOCUS 1.2, the same text meterlens export writes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meterlens-focus-'));
+  const files = ['usagesummary-small.csv', 'cost-management-ea-actual.csv'];
+  for (const f of files) copyFileSync(`tests/fixtures/${f}`, join(dir, f));
+  await page.getByTestId('file-input').setInputFiles(files.map((f) => join(dir, f)));
+  await waitForSource('cost-management-ea-actual.csv');
+  await page.getByTestId('nav-data').click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-focus').click()]);
+  const fromPage = readFileSync(await download.path(), 'utf8');
+  execFileSync(join(process.cwd(), CLI), ['export', '--format', 'focus-csv', '--out', 'focus.csv', ...files], { cwd: dir, stdio: 'pipe' });
+  const fromCli = readFileSync(join(dir, 'focus.csv'), 'utf8');
+  assert.ok(fromPage.startsWith('BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,'));
+  assert.equal(fromPage.split('\n').length, engineSummary(...files.map((f) => join(dir, f))).rows + 2);
+  assert.equal(fromPage, fromCli);
+  await page.getByTestId('nav-overview').click();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the bill page applies the licensing model chosen, per stamp, and says so', async () => {
+  const sample = 'public/sample/usage-sample.csv';
+  await page.getByTestId('nav-overview').click();
+  await page.getByTestId('file-input').setInputFiles(sample);
+  await waitForSource('usage-sample.csv');
+  for (const model of ['payg-included', 'payg-byol', 'capacity', 'asdk']) {
+    await page.getByTestId('nav-bill').click();
+    await page.getByTestId('bill-licensing').selectOption(model);
+    await page.waitForSelector(`[data-testid=bill-licensing-shown][data-value=${model}]`);
+    const engine = engineBill('--licensing', model, sample);
+    const shown = await billTotal();
+    assert.ok(Math.abs(shown - engine.total) < 1e-6, `${model}: ${shown} vs ${engine.total}`);
+    assert.equal(await page.getByTestId('assumptions').locator('li').first().textContent(), engine.assumptions[0]);
+    if (model === 'capacity' || model === 'asdk') assert.equal(shown, 0);
+    if (model === 'payg-byol') {
+      const windows = await page.locator('[data-testid=bill-lines] tr[data-meter="9CD92D4C-BAFD-4492-B278-BEDC2DE8232A"]').evaluateAll((rows) => rows.map((r) => Number(r.dataset.cost)));
+      assert.ok(windows.length > 0 && windows.every((c) => c === 0));
+    }
+  }
+  // The choice is kept in this browser, and reconciliation says which model its costs assume.
+  await page.reload();
+  await waitForSource('usage-sample.csv');
+  await page.getByTestId('nav-bill').click();
+  await page.waitForSelector('[data-testid=bill-licensing-shown][data-value=asdk]');
+  await page.getByTestId('bill-licensing').selectOption('payg-included');
+  await page.waitForSelector('[data-testid=bill-licensing-shown][data-value=payg-included]');
+  assert.deepEqual(pageErrors, []);
+});

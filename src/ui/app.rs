@@ -22,7 +22,7 @@ use super::slicers::{ActiveFilters, SlicerPanel};
 use super::view_state::{Page, ViewState};
 use crate::load::{self, Progress};
 use crate::web::{self, IngestWorker, PickedFile, WorkerEvent};
-use meterlens_engine::ingest::{fingerprint, FINGERPRINT_BYTES};
+use meterlens_engine::ingest::{fingerprint, FINGERPRINT_BYTES, PARQUET_MAGIC};
 
 /// Hidden admin rows listed with their reason in the banner.
 const ADMIN_EXAMPLES: usize = 20;
@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
 
     // Every load (files or sample) bumps the generation: a late answer of an older load is ignored.
     let generation = StoredValue::new(0u64);
-    let pending = StoredValue::new_local(None::<Vec<PickedFile>>);
+    let pending = StoredValue::new_local(None::<(Vec<PickedFile>, bool)>);
     let repeats = RwSignal::new(Vec::<String>::new());
     let load_sample = move || {
         generation.update_value(|g| *g += 1);
@@ -216,7 +216,7 @@ pub fn App() -> impl IntoView {
         }
     };
 
-    let start_load = move |files: Vec<PickedFile>, count_repeats: bool| {
+    let start_load = move |files: Vec<PickedFile>, count_repeats: bool, parquet: bool| {
         generation.update_value(|g| *g += 1);
         repeats.set(Vec::new());
         pending.set_value(None);
@@ -233,7 +233,7 @@ pub fn App() -> impl IntoView {
             started_ms: web::now_ms(),
             progress: Progress { total_bytes, ..Default::default() },
         }));
-        match IngestWorker::start(files, count_repeats, on_worker_event) {
+        match IngestWorker::start(files, count_repeats, parquet, on_worker_event) {
             Ok(started) => worker.set_value(Some(started)),
             Err(error) => {
                 loading.set(None);
@@ -247,24 +247,26 @@ pub fn App() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            let mut prints = Vec::new();
+            let (mut prints, mut parquet) = (Vec::new(), false);
             for file in &files {
                 let head = file.head(FINGERPRINT_BYTES).await.unwrap_or_default();
+                parquet |= head.starts_with(PARQUET_MAGIC);
                 prints.push((file.name(), fingerprint(file.size() as u64, &head)));
             }
             let found = load::repeats(&prints);
             if found.is_empty() {
-                start_load(files, false);
+                start_load(files, false, parquet);
             } else {
-                pending.set_value(Some(files));
+                pending.set_value(Some((files, parquet)));
                 repeats.set(found);
             }
         });
     };
     let decide = move |count_repeats: Option<bool>| {
         repeats.set(Vec::new());
-        if let (Some(files), Some(count)) = (pending.try_update_value(Option::take).flatten(), count_repeats) {
-            start_load(files, count);
+        if let (Some((files, parquet)), Some(count)) = (pending.try_update_value(Option::take).flatten(), count_repeats)
+        {
+            start_load(files, count, parquet);
         }
     };
     provide_context(LoadFiles(Callback::new(on_files)));
@@ -403,7 +405,7 @@ pub fn App() -> impl IntoView {
                             {move || match page.get() {
                                 Page::Explorer => view! { <ExplorerPage /> }.into_any(),
                                 Page::Resources => view! { <ResourcesPage /> }.into_any(),
-                                Page::Data => view! { <DataPage /> <IssuesPanel dataset=dataset /> }.into_any(),
+                                Page::Data => view! { <DataPage prices=prices /> <IssuesPanel dataset=dataset /> }.into_any(),
                                 _ => view! { <OverviewPage /> <IssuesPanel dataset=dataset /> }.into_any(),
                             }}
                         </div>

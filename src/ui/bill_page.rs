@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use meterlens_engine::bill::{bill, BillOptions};
+use meterlens_engine::licensing::Licensing;
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::time::parse_timestamp;
@@ -24,21 +25,26 @@ fn month_range(month: &str) -> Option<(i64, i64)> {
 pub fn BillPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoView {
     let subscription = RwSignal::new(String::new());
     let month = RwSignal::new(String::new());
+    let stamp = RwSignal::new(String::new());
     let choices = Memo::new(move |_| {
         dataset.with(|d| {
-            let Some(d) = d else { return (Vec::new(), Vec::new()) };
+            let Some(d) = d else { return (Vec::new(), Vec::new(), Vec::new()) };
             let all = bill(&d.table, &PriceBook::default(), &BillOptions::default());
             let subscriptions: Vec<String> = all.subscriptions.iter().map(|s| s.subscription.clone()).collect();
-            let options = SummaryOptions { by: vec![Dimension::Month], include_admin: true, ..Default::default() };
-            let months = Summary::of(&d.table, &options).groups.into_iter().map(|g| g.key[0].1.clone()).collect();
-            (subscriptions, months)
+            let keys = |by: Dimension| {
+                let options = SummaryOptions { by: vec![by], include_admin: true, ..Default::default() };
+                Summary::of(&d.table, &options).groups.into_iter().map(|g| g.key[0].1.clone()).collect::<Vec<_>>()
+            };
+            (subscriptions, keys(Dimension::Month), keys(Dimension::Location))
         })
     });
+    let licensing = Memo::new(move |_| prices.with(|p| p.book.licensing));
     let result = Memo::new(move |_| {
         let options = BillOptions {
             subscription: Some(subscription.get()).filter(|s| !s.is_empty()),
             period: month_range(&month.get()),
             include_admin: false,
+            location: Some(stamp.get()).filter(|s| !s.is_empty()),
         };
         prices.with(|p| dataset.with(|d| d.as_ref().map(|d| bill(&d.table, &p.book, &options))))
     });
@@ -59,6 +65,25 @@ pub fn BillPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoVi
                             {move || choices.get().1.into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
                         </select>
                     </label>
+                    {move || (choices.get().2.len() > 1).then(|| view! {
+                        <label>"Stamp "
+                            <select data-testid="bill-stamp" on:change=move |ev| stamp.set(event_target_value(&ev))>
+                                <option value="">"All stamps"</option>
+                                {choices.get().2.into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    })}
+                    <label title="How the stamp is licensed decides which usage is charged">"Licensing "
+                        <select data-testid="bill-licensing" on:change=move |ev| {
+                            if let Some(model) = Licensing::from_name(&event_target_value(&ev)) {
+                                prices.update(|p| p.set_licensing(model));
+                            }
+                        }>
+                            {Licensing::ALL.into_iter().map(|l| view! {
+                                <option value=l.as_str() selected=move || licensing.get() == l>{l.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
                     <button data-testid="print" on:click=move |_| web::print_page()>"Print / PDF"</button>
                 </div>
             </div>
@@ -66,10 +91,12 @@ pub fn BillPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoVi
                 let currency = b.currency.clone();
                 let period = if month.get().is_empty() { "all usage loaded".to_string() } else { month.get() };
                 let who = if subscription.get().is_empty() { "all subscriptions".to_string() } else { subscription.get() };
+                let stamp_text = if stamp.get().is_empty() { String::new() } else { format!(" · stamp {}", stamp.get()) };
                 view! {
                     <header class="invoice-head">
                         <h3>"Azure Stack Hub usage bill"</h3>
-                        <p>{format!("For {who} · period {period} · amounts in {currency}")}</p>
+                        <p>{format!("For {who} · period {period}{stamp_text} · amounts in {currency}")}</p>
+                        <p data-testid="bill-licensing-shown" data-value=b.licensing.as_str()>{b.licensing.label()}</p>
                     </header>
                     {b.subscriptions.iter().map(|s| {
                         let currency = currency.clone();

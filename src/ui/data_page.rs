@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use meterlens_engine::export::csv_field;
+use meterlens_engine::focus::{self, FocusExport, FocusOptions};
 use meterlens_engine::time::hour_label;
 use meterlens_engine::UsageTable;
 
 use super::format::format_number;
+use super::prices_store::Prices;
 use super::report::Report;
 use crate::web;
 
@@ -133,7 +135,7 @@ pub fn sort_rows(t: &UsageTable, rows: &[u32], key: &str, descending: bool) -> V
 }
 
 #[component]
-pub fn DataPage() -> impl IntoView {
+pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
     let report = Report::get();
     let shown = RwSignal::new(COLUMNS.iter().filter(|c| c.shown).map(|c| c.key).collect::<Vec<_>>());
     let scroll = RwSignal::new(0.0f64);
@@ -204,6 +206,23 @@ pub fn DataPage() -> impl IntoView {
         });
         web::download_parts("meterlens-rows.csv", "text/csv", &parts);
     };
+    // The selected rows in FOCUS 1.2 terms: local usage priced with the Bill page's prices, the admin choice kept.
+    let export_focus = move |_| {
+        let include_admin = report.state.get_untracked().include_admin;
+        let query = report.state.get_untracked().query(None);
+        let parts = report.dataset.with_untracked(|d| {
+            let Some(d) = d else { return Vec::new() };
+            let selected = d.engine.rows(&query);
+            prices.with_untracked(|p| {
+                let export = FocusExport::new(&d.table, &p.book, &FocusOptions { include_admin });
+                let indices = export.indices_of(&selected);
+                let mut parts = vec![focus::csv_header()];
+                parts.extend(indices.chunks(EXPORT_PART_ROWS).map(|c| export.csv_lines(c.iter().map(|&i| i as usize))));
+                parts
+            })
+        });
+        web::download_parts("meterlens-focus-1.2.csv", "text/csv", &parts);
+    };
     view! {
         <section class="card data-page" data-testid="data-page">
             <div class="card-head">
@@ -225,6 +244,10 @@ pub fn DataPage() -> impl IntoView {
                         </div>
                     </details>
                     <button class="tool" data-testid="export-csv" on:click=export>"CSV"</button>
+                    <button class="tool" data-testid="export-focus" on:click=export_focus
+                        title="The selected rows as FOCUS 1.2 CSV: meters mapped, local usage priced, choices in x_ columns">
+                        "FOCUS 1.2"
+                    </button>
                 </div>
             </div>
             <div class="data-scroll" data-testid="data-scroll" style=format!("height:{}px", ROW_HEIGHT * (VIEWPORT_ROWS as f64 + 1.0))

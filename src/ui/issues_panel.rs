@@ -20,7 +20,7 @@ fn describe(r: &FileReport) -> String {
     text += &format!(
         "{} rows as {}, {} rejected, {} issues",
         format_number(r.rows as f64, 0),
-        r.format.label(),
+        r.format_label(),
         r.rejected,
         r.issue_count
     );

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use meterlens_engine::licensing::Licensing;
 use meterlens_engine::prices::{PriceBook, PriceSheetReport};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,9 @@ struct Stored {
     version: u32,
     sheets: Vec<StoredSheet>,
     edited: BTreeMap<String, f64>,
+    /// The stamp's licensing model (a later addition: absent in older saves).
+    #[serde(default)]
+    licensing: Licensing,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +44,7 @@ impl Prices {
             .filter(|s: &Stored| s.version == 1)
             .unwrap_or_default();
         let mut book = PriceBook::default();
+        book.licensing = stored.licensing;
         for sheet in &stored.sheets {
             book.import_csv(&sheet.file, sheet.csv.as_bytes());
         }
@@ -73,14 +78,22 @@ impl Prices {
         self.save();
     }
 
-    /// Back to the list prices: forgets sheets and edits.
+    /// Sets the stamp's licensing model (which usage charges are waived).
+    pub fn set_licensing(&mut self, licensing: Licensing) {
+        self.book.licensing = licensing;
+        self.stored.licensing = licensing;
+        self.save();
+    }
+
+    /// Back to the list prices: forgets sheets and edits (the licensing model stays: it is not a price).
     pub fn reset(&mut self) {
+        let licensing = self.book.licensing;
         *self = Prices {
             book: PriceBook::default(),
             stored: Stored { version: 1, ..Default::default() },
             save_failed: false,
         };
-        self.save();
+        self.set_licensing(licensing);
     }
 
     fn save(&mut self) {

@@ -141,7 +141,9 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                                     view! { <tr data-status=s.as_str() data-value=n.to_string()><td>{s.label()}</td><td class="num">{format_number(n as f64, 0)}</td></tr> }
                                 }).collect_view()}
                             </tbody>
-                            <tfoot><tr><td>"Cost of unexplained differences"</td><td class="num" data-testid="unexplained-cost">
+                            <tfoot><tr><td>"Cost of unexplained differences"
+                                <div class="note" data-testid="reconcile-licensing">{move || prices.with(|p| p.book.licensing.describe())}</div>
+                            </td><td class="num" data-testid="unexplained-cost">
                                 {if r.unexplained_cost.is_empty() { "—".to_string() } else {
                                     r.unexplained_cost.iter().map(|(c, v)| format!("{} {c}", format_number(*v, 2))).collect::<Vec<_>>().join(", ")
                                 }}

@@ -13,6 +13,8 @@ use crate::load::{load_files, pack, FileSource, Progress};
 
 /// The worker script Trunk emits for the `meterlens-worker` binary.
 const WORKER_URL: &str = "./meterlens-worker_loader.js";
+/// The same worker with the Parquet reader, which costs more than the rest of the worker: loaded only for Parquet.
+const PARQUET_WORKER_URL: &str = "./meterlens-parquet-worker_loader.js";
 
 /// What the page hears from the worker.
 pub enum WorkerEvent {
@@ -40,15 +42,16 @@ pub struct IngestWorker {
 }
 
 impl IngestWorker {
-    /// Starts a worker on `files` (`count_repeats`: the user chose to count a repeated file twice); `on_event`
-    /// hears its progress and its end.
+    /// Starts a worker on `files` (`count_repeats`: the user chose to count a repeated file twice; `parquet`: some
+    /// file is Parquet, so the worker with the Parquet reader is started); `on_event` hears its progress and its end.
     pub fn start(
         files: Vec<PickedFile>,
         count_repeats: bool,
+        parquet: bool,
         on_event: impl Fn(WorkerEvent) + 'static,
     ) -> Result<IngestWorker, String> {
-        let worker =
-            Worker::new(WORKER_URL).map_err(|e| format!("the ingest worker could not start: {}", describe(&e)))?;
+        let url = if parquet { PARQUET_WORKER_URL } else { WORKER_URL };
+        let worker = Worker::new(url).map_err(|e| format!("the ingest worker could not start: {}", describe(&e)))?;
         let on_event = std::rc::Rc::new(on_event);
         let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
         let job = message("load", "files", &files_array);

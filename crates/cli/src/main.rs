@@ -12,6 +12,7 @@ use meterlens_engine::generate::{generate, GenerateFormat, GenerateOptions};
 use meterlens_engine::ingest::{
     fingerprint, ColumnMapping, FileReport, IngestOptions, Ingester, FINGERPRINT_BYTES, PARQUET_MAGIC,
 };
+use meterlens_engine::licensing::Licensing;
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
 use meterlens_engine::reconcile::{reconcile, ReconcileOptions, Side, Status};
@@ -61,12 +62,14 @@ enum Command {
     },
     /// Prices local Azure Stack Hub usage: the tenant bill per subscription and meter.
     Bill {
-        /// A price sheet or chargeback rates CSV (meter ID, unit price, currency, unit, effective date).
-        #[arg(long)]
-        prices: Option<PathBuf>,
+        #[command(flatten)]
+        pricing: Pricing,
         /// Only this subscription.
         #[arg(long)]
         subscription: Option<String>,
+        /// Only this stamp (location as the usage rows give it, e.g. `local`): one bill per stamp.
+        #[arg(long)]
+        location: Option<String>,
         /// Bill zero-priced admin (infrastructure) usage too.
         #[arg(long)]
         include_admin: bool,
@@ -90,9 +93,8 @@ enum Command {
         /// more than 1,000,000 rows.
         #[arg(long)]
         partition_by_month: bool,
-        /// A price sheet or chargeback rates CSV for local usage.
-        #[arg(long)]
-        prices: Option<PathBuf>,
+        #[command(flatten)]
+        pricing: Pricing,
         /// Keep zero-priced admin (infrastructure) rows (FOCUS formats), with their reason in x_MeterLensAdminReason.
         #[arg(long)]
         include_admin: bool,
@@ -114,9 +116,8 @@ enum Command {
         /// Relative difference still counted as a match.
         #[arg(long, default_value_t = 0.001)]
         tolerance: f64,
-        /// A price sheet for the cost of unexplained differences (else list prices).
-        #[arg(long)]
-        prices: Option<PathBuf>,
+        #[command(flatten)]
+        pricing: Pricing,
         /// Print JSON (the shape is documented in README.md and stable).
         #[arg(long)]
         json: bool,
@@ -215,14 +216,15 @@ fn main() -> ExitCode {
             let options = SummaryOptions { by, include_admin, filters: merge_filters(filters), top };
             summary(&files, &ingest, options, matrix, json)
         }
-        Command::Bill { prices, subscription, include_admin, json, files } => {
-            bill_command(&files, prices.as_ref(), BillOptions { subscription, period: None, include_admin }, json)
+        Command::Bill { pricing, subscription, location, include_admin, json, files } => {
+            let options = BillOptions { subscription, period: None, include_admin, location };
+            bill_command(&files, &pricing, options, json)
         }
-        Command::Reconcile { local, azure, shift_hours, tolerance, prices, json } => {
-            reconcile_command(&local, &azure, prices.as_ref(), ReconcileOptions { shift_hours, tolerance }, json)
+        Command::Reconcile { local, azure, shift_hours, tolerance, pricing, json } => {
+            reconcile_command(&local, &azure, &pricing, ReconcileOptions { shift_hours, tolerance }, json)
         }
-        Command::Export { format, out, partition_by_month, prices, include_admin, files } => {
-            export_command(&files, &format, &out, partition_by_month, prices.as_ref(), include_admin)
+        Command::Export { format, out, partition_by_month, pricing, include_admin, files } => {
+            export_command(&files, &format, &out, partition_by_month, &pricing, include_admin)
         }
         Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
@@ -271,10 +273,32 @@ fn ingest_files(files: &[PathBuf], ingest: &IngestOptions) -> io::Result<(UsageT
     Ok((table, reports))
 }
 
-/// List prices, plus the price sheet at `path` if given; problems go to stderr. False when the sheet is unusable.
-fn price_book(path: Option<&PathBuf>) -> io::Result<(PriceBook, bool)> {
+/// How local usage is priced: a price sheet and the stamp's licensing model.
+#[derive(clap::Args)]
+struct Pricing {
+    /// A price sheet or chargeback rates CSV (meter ID, unit price, currency, unit, effective date); else list
+    /// prices.
+    #[arg(long)]
+    prices: Option<PathBuf>,
+    /// The stamp's licensing model: payg-included (Windows licences included), payg-byol (own Windows licences:
+    /// no Windows meter charge), capacity (annual: usage costs 0) or asdk (development kit: nothing billed).
+    #[arg(long, default_value = "payg-included", value_parser = parse_licensing)]
+    licensing: Licensing,
+}
+
+fn parse_licensing(text: &str) -> Result<Licensing, String> {
+    Licensing::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = Licensing::ALL.iter().map(|l| l.as_str()).collect();
+        format!("unknown licensing model {text:?} (one of {})", names.join(", "))
+    })
+}
+
+/// List prices, plus the price sheet if given, under the licensing model; problems go to stderr. False when the
+/// sheet is unusable.
+fn price_book(pricing: &Pricing) -> io::Result<(PriceBook, bool)> {
     let mut book = PriceBook::default();
-    let Some(path) = path else { return Ok((book, true)) };
+    book.licensing = pricing.licensing;
+    let Some(path) = pricing.prices.as_ref() else { return Ok((book, true)) };
     let bytes = std::fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let report = book.import_csv(&path.display().to_string(), &bytes);
     for (line, why) in &report.skipped {
@@ -290,7 +314,7 @@ fn price_book(path: Option<&PathBuf>) -> io::Result<(PriceBook, bool)> {
 }
 
 /// Prints the bill; returns false when some usage or price file could not be read.
-fn bill_command(files: &[PathBuf], prices: Option<&PathBuf>, options: BillOptions, as_json: bool) -> io::Result<bool> {
+fn bill_command(files: &[PathBuf], prices: &Pricing, options: BillOptions, as_json: bool) -> io::Result<bool> {
     let (table, reports) = ingest_files(files, &IngestOptions::default())?;
     let (book, prices_ok) = price_book(prices)?;
     let ok = prices_ok && reports.iter().all(|r| r.error.is_none());
@@ -319,7 +343,7 @@ fn export_command(
     format: &str,
     out: &PathBuf,
     partition_by_month: bool,
-    prices: Option<&PathBuf>,
+    prices: &Pricing,
     include_admin: bool,
 ) -> io::Result<bool> {
     let (table, reports) = ingest_files(files, &IngestOptions::default())?;
@@ -406,6 +430,7 @@ fn bill_json(bill: &Bill) -> Value {
         "azure_rows_skipped": bill.azure_rows_skipped,
         "unpriced_meters": bill.unpriced_meters,
         "assumptions": bill.assumptions,
+        "licensing": bill.licensing.as_str(),
     })
 }
 
@@ -488,7 +513,7 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
 fn reconcile_command(
     local: &[PathBuf],
     azure: &[PathBuf],
-    prices: Option<&PathBuf>,
+    prices: &Pricing,
     options: ReconcileOptions,
     as_json: bool,
 ) -> io::Result<bool> {
@@ -528,7 +553,7 @@ fn reconcile_command(
             "summary": {
                 "cells": r.cells.len(), "by_status": by_status, "local_quantity": sums(&r.local_quantity),
                 "azure_quantity": sums(&r.azure_quantity), "unexplained_cost": sums(&r.unexplained_cost),
-                "delta_by_status": delta,
+                "delta_by_status": delta, "licensing": book.licensing.as_str(),
             },
             "cells": cells,
         });
@@ -536,6 +561,7 @@ fn reconcile_command(
         writeln!(out)?;
     } else {
         writeln!(out, "{} cells compared (local meter × local subscription × UTC day)", r.cells.len())?;
+        writeln!(out, "{}", book.licensing.describe())?;
         for status in Status::ALL {
             if let Some(n) = r.by_status.get(&status) {
                 writeln!(out, "  {:<30} {n:>8}", status.label())?;

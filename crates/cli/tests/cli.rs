@@ -623,3 +623,32 @@ fn focus_parquet_and_csv_give_duckdb_the_totals_of_meterlens_summary() {
     assert_eq!(counted[1], summary["admin_rows_excluded"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bill_under_each_licensing_model() {
+    let sample = "public/sample/usage-sample.csv";
+    let bill = |model: &str| json_of(&meterlens(&["bill", "--json", "--licensing", model, sample]));
+    let lines = |b: &Value| -> Vec<Value> {
+        b["subscriptions"].as_array().unwrap().iter().flat_map(|s| s["lines"].as_array().unwrap().clone()).collect()
+    };
+    let included = bill("payg-included");
+    let windows: f64 = lines(&included)
+        .iter()
+        .filter(|l| l["meter_id"] == "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A")
+        .map(|l| l["cost"].as_f64().unwrap())
+        .sum();
+    let total = included["total"].as_f64().unwrap();
+    assert!(windows > 0.0 && total > windows);
+    let byol = bill("payg-byol");
+    assert!((byol["total"].as_f64().unwrap() - (total - windows)).abs() < 1e-6);
+    assert_eq!(byol["licensing"], "payg-byol");
+    for model in ["capacity", "asdk"] {
+        let zero = bill(model);
+        assert_eq!((zero["licensing"].as_str(), zero["total"].as_f64()), (Some(model), Some(0.0)));
+        assert_eq!(lines(&zero).len(), lines(&included).len(), "usage is still listed");
+        assert!(zero["assumptions"][0].as_str().unwrap().starts_with("Licensing: "));
+    }
+    let wrong = meterlens(&["bill", "--licensing", "free", sample]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("payg-included, payg-byol, capacity, asdk"));
+}

@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::admin::AdminClassifier;
 use crate::catalog::{Catalog, LocalMeter};
+use crate::licensing::Licensing;
 use crate::prices::PriceBook;
 use crate::table::{StrId, UsageTable};
 use crate::time::DAY;
 
 const BASE_VM: &str = "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5";
-const WINDOWS_VM: &str = "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A";
+const WINDOWS_VM: &str = crate::licensing::WINDOWS_VM_METER;
 
 /// What to bill.
 #[derive(Clone, Debug, Default)]
@@ -21,6 +22,8 @@ pub struct BillOptions {
     pub period: Option<(i64, i64)>,
     /// Bill admin (infrastructure) usage too.
     pub include_admin: bool,
+    /// Only usage of this stamp (location, e.g. `local` or `redmond`): one bill per stamp.
+    pub location: Option<String>,
 }
 
 /// One line of a bill.
@@ -78,6 +81,8 @@ pub struct Bill {
     pub unpriced_meters: Vec<String>,
     /// The rules applied, in words.
     pub assumptions: Vec<String>,
+    /// The licensing model the bill was priced under (the price book's).
+    pub licensing: Licensing,
 }
 
 #[derive(Default)]
@@ -99,7 +104,8 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
     let mut used_meters: BTreeMap<StrId, BTreeSet<StrId>> = BTreeMap::new();
     let (mut rows, mut admin_rows, mut azure_rows, mut informational_rows) = (0u64, 0u64, 0u64, 0u64);
     let subscription = options.subscription.as_deref().and_then(|s| table.strings().find(s));
-    if options.subscription.is_some() && subscription.is_none() {
+    let location = options.location.as_deref().and_then(|l| table.strings().find(l));
+    if options.subscription.is_some() && subscription.is_none() || options.location.is_some() && location.is_none() {
         return empty_bill(prices, options);
     }
     for row in 0..table.len() {
@@ -111,6 +117,9 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
             continue;
         }
         if subscription.is_some_and(|s| table.subscription[row] != s) {
+            continue;
+        }
+        if location.is_some_and(|l| table.location[row] != l) {
             continue;
         }
         if let Some((from, to)) = options.period {
@@ -153,8 +162,10 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
         }
     }
 
-    let mut assumptions =
-        vec![format!("All amounts are in {}; rates in other currencies are not used.", prices.currency)];
+    let mut assumptions = vec![
+        prices.licensing.describe().to_string(),
+        format!("All amounts are in {}; rates in other currencies are not used.", prices.currency),
+    ];
     // Lines by subscription, meter ID and rate (a rate change inside the period makes a second line).
     let mut lines: BTreeMap<(StrId, String, u64), Line> =
         lines.into_iter().map(|((sub, meter, bits), line)| ((sub, table.str(meter).to_string(), bits), line)).collect();
@@ -259,6 +270,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
         azure_rows_skipped: azure_rows,
         unpriced_meters: unpriced.into_iter().collect(),
         assumptions,
+        licensing: prices.licensing,
     }
 }
 
@@ -276,7 +288,8 @@ fn empty_bill(prices: &PriceBook, _options: &BillOptions) -> Bill {
         admin_rows_excluded: 0,
         azure_rows_skipped: 0,
         unpriced_meters: Vec::new(),
-        assumptions: Vec::new(),
+        assumptions: vec![prices.licensing.describe().to_string()],
+        licensing: prices.licensing,
     }
 }
 

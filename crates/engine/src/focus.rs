@@ -340,24 +340,40 @@ impl<'t> FocusExport<'t> {
 
     /// Writes the rows at `indices` (all rows when `None`) as FOCUS 1.2 CSV: a header, then one line a row.
     pub fn write_csv(&self, indices: Option<&[u32]>, out: &mut impl Write) -> io::Result<()> {
-        let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
-        writeln!(out, "{}", names.join(","))?;
-        let mut line = String::new();
-        let mut write_row = |i: usize, out: &mut dyn Write| -> io::Result<()> {
-            line.clear();
+        out.write_all(csv_header().as_bytes())?;
+        match indices {
+            Some(indices) => out.write_all(self.csv_lines(indices.iter().map(|&i| i as usize)).as_bytes()),
+            None => out.write_all(self.csv_lines(0..self.len()).as_bytes()),
+        }
+    }
+
+    /// CSV lines (no header) of the exported rows `indices`.
+    pub fn csv_lines(&self, indices: impl Iterator<Item = usize>) -> String {
+        let mut text = String::new();
+        for i in indices {
             for column in 0..COLUMNS.len() {
                 if column > 0 {
-                    line.push(',');
+                    text.push(',');
                 }
-                push_csv(&self.cell(i, column), &mut line);
+                push_csv(&self.cell(i, column), &mut text);
             }
-            line.push('\n');
-            out.write_all(line.as_bytes())
-        };
-        match indices {
-            Some(indices) => indices.iter().try_for_each(|&i| write_row(i as usize, out)),
-            None => (0..self.len()).try_for_each(|i| write_row(i, out)),
+            text.push('\n');
         }
+        text
+    }
+
+    /// The exported rows that come from table rows `rows` (ascending), e.g. a report's selection.
+    pub fn indices_of(&self, rows: &[u32]) -> Vec<u32> {
+        let mut indices = Vec::with_capacity(rows.len());
+        let mut from = 0;
+        for &row in rows {
+            let at = from + self.priced[from..].partition_point(|p| p.row < row);
+            if self.priced.get(at).is_some_and(|p| p.row == row) {
+                indices.push(at as u32);
+            }
+            from = at;
+        }
+        indices
     }
 
     /// Exported row indices per billing month, months in order.
@@ -368,6 +384,12 @@ impl<'t> FocusExport<'t> {
         }
         months.into_values().map(|rows| (self.month(rows[0] as usize), rows)).collect()
     }
+}
+
+/// The FOCUS CSV header line.
+pub fn csv_header() -> String {
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+    names.join(",") + "\n"
 }
 
 /// A CSV field: quoted when it holds a comma, quote or line break. Values are data, not spreadsheet formulas:

@@ -26,6 +26,7 @@ pub mod focus;
 pub mod generate;
 pub mod ingest;
 pub mod kv;
+pub mod licensing;
 pub mod meter_id;
 #[cfg(feature = "parquet")]
 pub mod parquet_out;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::catalog::Catalog;
 use crate::csv_records::{CsvRecords, Event};
 use crate::export::csv_field;
+use crate::licensing::Licensing;
 use crate::meter_id;
 use crate::time::parse_timestamp;
 
@@ -25,6 +26,11 @@ pub enum RateSource {
     },
     /// Edited by the user.
     Edited,
+    /// Waived by the stamp's licensing model (the rate is 0).
+    Licensing {
+        /// Why, in words.
+        reason: &'static str,
+    },
 }
 
 impl RateSource {
@@ -35,6 +41,7 @@ impl RateSource {
             RateSource::List { date } => format!("list price ({date})"),
             RateSource::PriceSheet { file } => format!("price sheet {file}"),
             RateSource::Edited => "edited".to_string(),
+            RateSource::Licensing { reason } => reason.to_string(),
         }
     }
 }
@@ -61,11 +68,19 @@ pub struct PriceBook {
     edited: BTreeMap<String, f64>,
     /// Use the catalog's USD list prices for meters the sheet does not price (only when the book is in USD).
     pub list_prices: bool,
+    /// The stamp's licensing model: which usage charges are waived.
+    pub licensing: Licensing,
 }
 
 impl Default for PriceBook {
     fn default() -> Self {
-        PriceBook { currency: "USD".into(), sheet: BTreeMap::new(), edited: BTreeMap::new(), list_prices: true }
+        PriceBook {
+            currency: "USD".into(),
+            sheet: BTreeMap::new(),
+            edited: BTreeMap::new(),
+            list_prices: true,
+            licensing: Licensing::default(),
+        }
     }
 }
 
@@ -219,6 +234,9 @@ impl PriceBook {
         let billed = local.and_then(|m| m.billed_as());
         // Without a known commerce meter, the local unit is the billing unit.
         let unit = billed.map(|c| c.unit.clone()).or_else(|| local.map(|m| m.unit.clone())).unwrap_or_default();
+        if let Some(reason) = self.licensing.waiver(meter) {
+            return Some(Rate { unit_price: 0.0, unit, effective: None, source: RateSource::Licensing { reason } });
+        }
         if let Some(&unit_price) = self.edited.get(meter) {
             return Some(Rate { unit_price, unit, effective: None, source: RateSource::Edited });
         }

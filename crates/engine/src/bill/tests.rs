@@ -175,3 +175,82 @@ fn azure_billing_rows_are_not_priced_again() {
     assert_eq!((bill.azure_rows_skipped, bill.rows, bill.total), (2, 0, 0.0));
     assert!(bill.assumptions.iter().any(|a| a.contains("Azure-side rows carry Azure's own prices")));
 }
+
+#[test]
+fn the_same_month_under_each_licensing_model() {
+    use crate::generate::{generate, GenerateFormat, GenerateOptions};
+    use crate::licensing::Licensing;
+    let mut bytes = Vec::new();
+    let options =
+        GenerateOptions { rows: 1500, seed: 2026, format: GenerateFormat::UsageSummaryCsv, ..Default::default() };
+    generate(&options, &mut bytes).unwrap();
+    let mut ingester = Ingester::new(UsageTable::default(), "month.csv");
+    ingester.feed(&bytes);
+    let (table, _) = ingester.finish();
+    let under = |licensing: Licensing| {
+        let mut prices = PriceBook::default();
+        prices.licensing = licensing;
+        bill(&table, &prices, &BillOptions::default())
+    };
+    let lines = |b: &Bill| -> Vec<BillLine> { b.subscriptions.iter().flat_map(|s| s.lines.clone()).collect() };
+    let included = under(Licensing::PaygIncluded);
+    let windows: f64 = lines(&included).iter().filter(|l| l.meter_id == WINDOWS_VM).map(|l| l.cost).sum();
+    assert!(windows > 1.0 && included.total > windows);
+    assert_eq!(included.licensing, Licensing::PaygIncluded);
+    assert!(included.assumptions[0].contains("licences included"));
+
+    let byol = under(Licensing::PaygByol);
+    assert!((byol.total - (included.total - windows)).abs() < 1e-6, "{} vs {}", byol.total, included.total - windows);
+    for (with, without) in lines(&included).iter().zip(lines(&byol)) {
+        assert_eq!((&with.meter_id, with.quantity), (&without.meter_id, without.quantity));
+        if with.meter_id == WINDOWS_VM {
+            assert_eq!((without.cost, without.rate), (0.0, Some(0.0)));
+            assert!(without.rate_source.contains("BYOL"), "{}", without.rate_source);
+        } else {
+            assert_eq!(with.cost, without.cost);
+        }
+    }
+    assert!(byol.assumptions[0].contains("BYOL"));
+
+    for (model, words) in [(Licensing::Capacity, "capacity model"), (Licensing::Asdk, "development kit")] {
+        let zero = under(model);
+        assert_eq!(zero.total, 0.0);
+        assert_eq!(zero.rows, included.rows, "usage is still analysed");
+        assert!(zero.unpriced_meters.is_empty());
+        for (a, b) in lines(&included).iter().zip(lines(&zero)) {
+            assert_eq!((&a.meter_id, a.quantity, a.billed_quantity), (&b.meter_id, b.quantity, b.billed_quantity));
+            assert_eq!((b.cost, b.rate), (0.0, Some(0.0)));
+            assert!(b.rate_source.contains(words), "{}", b.rate_source);
+        }
+        assert!(zero.assumptions[0].to_lowercase().contains(words));
+    }
+}
+
+#[test]
+fn a_bill_per_stamp_counts_only_that_location() {
+    let mut table = local_table(&[(BASE_VM, "/vm/a", "rg", 10.0)]);
+    let source = table.add_source("b.csv", Format::UsageSummaryCsv);
+    let start = parse_timestamp("2026-10-01").unwrap();
+    let record = UsageRecord {
+        usage_start: start,
+        usage_end: start + DAY,
+        azure_stack: true,
+        local: true,
+        subscription: SUB,
+        local_subscription: SUB,
+        meter_id: BASE_VM,
+        local_meter_id: BASE_VM,
+        resource_uri: "/vm/b",
+        location: "redmond",
+        quantity: 5.0,
+        ..Default::default()
+    };
+    table.push(source, 2, &record);
+    let bill_of = |location: Option<&str>| {
+        let options = BillOptions { location: location.map(str::to_string), ..Default::default() };
+        bill(&table, &PriceBook::default(), &options)
+    };
+    assert_eq!(line(&bill_of(None), BASE_VM).quantity, 15.0);
+    assert_eq!(line(&bill_of(Some("redmond")), BASE_VM).quantity, 5.0);
+    assert_eq!(bill_of(Some("nowhere")).rows, 0);
+}

@@ -126,6 +126,11 @@ fn csv_has_the_header_and_one_line_a_row_with_iso_times() {
     assert_eq!(text.lines().count(), export.len() + 1);
     let start = first.split(',').nth(column("ChargePeriodStart")).unwrap();
     assert!(chrono::DateTime::parse_from_rfc3339(start).is_ok() && start.ends_with('Z'), "{start}");
+    // A selection of table rows maps to the exported rows it holds (admin rows are not exported).
+    let selection: Vec<u32> = (0..table.len() as u32).step_by(7).collect();
+    let indices = export.indices_of(&selection);
+    assert!(!indices.is_empty() && indices.len() <= selection.len());
+    assert_eq!(indices.len() as u64, selection.iter().filter(|&&r| engine_admin(&table, r).is_none()).count() as u64);
     let months = export.by_month();
     assert_eq!(months.iter().map(|(_, rows)| rows.len()).sum::<usize>(), export.len());
     assert_eq!(months[0].0, "2026-10");
@@ -136,4 +141,8 @@ fn text_with_commas_and_quotes_is_quoted() {
     let mut out = String::new();
     push_csv(&Cell::Text("{\"a\":\"b,c\"}".into()), &mut out);
     assert_eq!(out, "\"{\"\"a\"\":\"\"b,c\"\"}\"");
+}
+
+fn engine_admin(table: &UsageTable, row: u32) -> Option<crate::admin::AdminReason> {
+    AdminClassifier::new(table).classify(row as usize)
 }

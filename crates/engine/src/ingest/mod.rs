@@ -253,6 +253,14 @@ impl FileReport {
         }
     }
 
+    /// The format for people, with the container: "Cost Management export (Parquet)".
+    pub fn format_label(&self) -> String {
+        match self.parquet {
+            true => format!("{} (Parquet)", self.format.label().trim_end_matches(" CSV")),
+            false => self.format.label().to_string(),
+        }
+    }
+
     fn push_issue(&mut self, issue: Issue) {
         self.issue_count += 1;
         if issue.dropped {
@@ -277,10 +285,9 @@ impl fmt::Display for FileReport {
         }
         write!(
             f,
-            "{} rows as {}{} ({} rejected, {} issues)",
+            "{} rows as {} ({} rejected, {} issues)",
             self.rows,
-            if self.parquet { self.format.label().trim_end_matches(" CSV") } else { self.format.label() },
-            if self.parquet { " (Parquet)" } else { "" },
+            self.format_label(),
             self.rejected,
             self.issue_count
         )
@@ -311,7 +318,8 @@ enum State {
     Json(Box<JsonRows>),
     /// A Parquet file fed as bytes: kept until the end, where its footer is.
     Parquet(Vec<u8>),
-    /// Read another way (Parquet through random access, [`Ingester::read_parquet`]).
+    /// Read another way (Parquet through random access, `Ingester::read_parquet`).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     Read,
     Failed,
 }
