@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use meterlens_engine::export::csv_field;
-use meterlens_engine::reconcile::{reconcile, Cell, ReconcileOptions, Side, Status};
+use meterlens_engine::reconcile::{reconcile, Cell, ReconcileOptions, Registration, Side, Status};
 
 use super::dataset::DatasetSignal;
 use super::format::format_number;
@@ -15,11 +15,11 @@ const LISTED: usize = 200;
 
 fn cells_csv(cells: &[Cell]) -> String {
     let mut out = String::from(
-        "day,local_meter_id,meter_name,subscription,unit,local_quantity,azure_quantity,delta,status,cost_impact\n",
+        "day,local_meter_id,meter_name,subscription,unit,local_quantity,azure_quantity,delta,status,cost_impact,stamp\n",
     );
     for c in cells {
         out += &format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             c.day,
             csv_field(&c.local_meter_id),
             csv_field(&c.meter_name),
@@ -29,10 +29,20 @@ fn cells_csv(cells: &[Cell]) -> String {
             c.azure_quantity,
             c.delta,
             c.status.as_str(),
-            c.cost_impact.map(|v| v.to_string()).unwrap_or_default()
+            c.cost_impact.map(|v| v.to_string()).unwrap_or_default(),
+            csv_field(&c.stamp)
         );
     }
     out
+}
+
+/// `LOCAL=AZURE` lines → (Azure subscription, local tenant subscription); other lines are ignored.
+fn parse_tenants(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(local, azure)| (azure.trim().to_string(), local.trim().to_string()))
+        .filter(|(azure, local)| !azure.is_empty() && !local.is_empty())
+        .collect()
 }
 
 #[component]
@@ -40,8 +50,20 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
     let shift_hours = RwSignal::new(ReconcileOptions::default().shift_hours);
     let tolerance = RwSignal::new(ReconcileOptions::default().tolerance);
     let unit = RwSignal::new(String::new());
+    // The registration context usage data does not carry: the stamp's registration subscription, and for CSP
+    // the customer subscription each tenant is billed to (`LOCAL=AZURE`, one a line).
+    let stamp_subscription = RwSignal::new(String::new());
+    let tenants_text = RwSignal::new(String::new());
+    let registration = Memo::new(move |_| Registration {
+        stamp_subscription: Some(stamp_subscription.get().trim().to_string()).filter(|s| !s.is_empty()),
+        tenants: parse_tenants(&tenants_text.get()),
+    });
     let result = Memo::new(move |_| {
-        let options = ReconcileOptions { shift_hours: shift_hours.get(), tolerance: tolerance.get() };
+        let options = ReconcileOptions {
+            shift_hours: shift_hours.get(),
+            tolerance: tolerance.get(),
+            registration: registration.get(),
+        };
         prices.with(|p| {
             dataset.with(|d| {
                 d.as_ref().map(|d| {
@@ -102,6 +124,25 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                 "Azure billing files (Cost Management, EA, Account Center, FOCUS, Partner Center), mapped back to the local "
                 "meter and subscription and converted to the local unit. Compared per meter × subscription × UTC day."
             </p>
+            <details class="registration" data-testid="registration">
+                <summary>"Registration (who Azure bills for which tenant)"</summary>
+                <label>"Azure subscription the stamp is registered to "
+                    <input type="text" data-testid="registration-subscription" placeholder="00000000-0000-0000-0000-000000000000"
+                        prop:value=move || stamp_subscription.get()
+                        on:change=move |ev| stamp_subscription.set(event_target_value(&ev)) />
+                </label>
+                <label>"CSP: tenants billed to their own customer subscription, one "<code>"LOCAL=AZURE"</code>" a line"
+                    <textarea rows="3" data-testid="registration-tenants"
+                        prop:value=move || tenants_text.get()
+                        on:change=move |ev| tenants_text.set(event_target_value(&ev))></textarea>
+                </label>
+                <p class="muted">{move || format!("{} tenant registrations read", registration.with(|r| r.tenants.len()))}</p>
+            </details>
+            {move || result.with(|r| r.as_ref().filter(|r| !r.notes.is_empty()).map(|r| view! {
+                <ul class="notes" data-testid="reconcile-notes">
+                    {r.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+                </ul>
+            }))}
             {move || (!has_both_sides.get()).then(|| view! {
                 <p class="notice" data-testid="reconcile-hint">
                     "Load both sides together to compare: for example a Usagesummary CSV or usage API JSON from the stamp "

@@ -137,6 +137,7 @@ pub fn dimension_title(dimension: &Dimension) -> String {
         Dimension::MeterCategory => "Meter category".into(),
         Dimension::MeterSubcategory => "Meter subcategory".into(),
         Dimension::Location => "Location".into(),
+        Dimension::Customer => "Customer".into(),
         Dimension::Unit => "Unit".into(),
         Dimension::SourceFormat => "Source format".into(),
         Dimension::Day => "Day".into(),

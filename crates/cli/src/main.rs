@@ -15,7 +15,7 @@ use meterlens_engine::ingest::{
 use meterlens_engine::licensing::Licensing;
 use meterlens_engine::prices::PriceBook;
 use meterlens_engine::query::{Filter, Matrix, Query, QueryEngine, SortBy, Totals};
-use meterlens_engine::reconcile::{reconcile, ReconcileOptions, Side, Status};
+use meterlens_engine::reconcile::{reconcile, Grain, ReconcileOptions, Registration, Side, Status};
 use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
@@ -118,6 +118,14 @@ enum Command {
         tolerance: f64,
         #[command(flatten)]
         pricing: Pricing,
+        /// The Azure subscription the stamp is registered to (said in the notes: usage of tenants not registered
+        /// on their own is billed to it).
+        #[arg(long)]
+        registration: Option<String>,
+        /// CSP: LOCAL_SUBSCRIPTION=AZURE_SUBSCRIPTION, a tenant registered to its customer's Azure subscription
+        /// (repeatable); Azure rows without azureStack.SubscriptionId are attributed to the tenant through it.
+        #[arg(long = "tenant", value_parser = parse_tenant)]
+        tenants: Vec<(String, String)>,
         /// Print JSON (the shape is documented in README.md and stable).
         #[arg(long)]
         json: bool,
@@ -220,8 +228,9 @@ fn main() -> ExitCode {
             let options = BillOptions { subscription, period: None, include_admin, location };
             bill_command(&files, &pricing, options, json)
         }
-        Command::Reconcile { local, azure, shift_hours, tolerance, pricing, json } => {
-            reconcile_command(&local, &azure, &pricing, ReconcileOptions { shift_hours, tolerance }, json)
+        Command::Reconcile { local, azure, shift_hours, tolerance, pricing, registration, tenants, json } => {
+            let registration = Registration { stamp_subscription: registration, tenants };
+            reconcile_command(&local, &azure, &pricing, ReconcileOptions { shift_hours, tolerance, registration }, json)
         }
         Command::Export { format, out, partition_by_month, pricing, include_admin, files } => {
             export_command(&files, &format, &out, partition_by_month, &pricing, include_admin)
@@ -284,6 +293,16 @@ struct Pricing {
     /// no Windows meter charge), capacity (annual: usage costs 0) or asdk (development kit: nothing billed).
     #[arg(long, default_value = "payg-included", value_parser = parse_licensing)]
     licensing: Licensing,
+}
+
+/// `LOCAL=AZURE` → (Azure subscription, local subscription).
+fn parse_tenant(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((local, azure)) if !local.trim().is_empty() && !azure.trim().is_empty() => {
+            Ok((azure.trim().to_string(), local.trim().to_string()))
+        }
+        _ => Err(format!("{text:?} is not LOCAL_SUBSCRIPTION=AZURE_SUBSCRIPTION")),
+    }
 }
 
 fn parse_licensing(text: &str) -> Result<Licensing, String> {
@@ -539,7 +558,8 @@ fn reconcile_command(
             .iter()
             .map(|c| {
                 json!({
-                    "local_meter_id": c.local_meter_id, "meter_name": c.meter_name, "subscription": c.subscription,
+                    "stamp": c.stamp, "local_meter_id": c.local_meter_id, "meter_name": c.meter_name,
+                    "subscription": c.subscription,
                     "day": c.day, "unit": c.unit, "local_quantity": c.local_quantity, "azure_quantity": c.azure_quantity,
                     "delta": c.delta, "status": c.status.as_str(), "cost_impact": c.cost_impact,
                 })
@@ -553,15 +573,21 @@ fn reconcile_command(
             "summary": {
                 "cells": r.cells.len(), "by_status": by_status, "local_quantity": sums(&r.local_quantity),
                 "azure_quantity": sums(&r.azure_quantity), "unexplained_cost": sums(&r.unexplained_cost),
-                "delta_by_status": delta, "licensing": book.licensing.as_str(),
+                "delta_by_status": delta, "licensing": book.licensing.as_str(), "grain": r.grain.as_str(),
+                "per_subscription": r.per_subscription, "unattributed_rows": r.unattributed_rows, "notes": r.notes,
             },
             "cells": cells,
         });
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{} cells compared (local meter × local subscription × UTC day)", r.cells.len())?;
+        let tenant = if r.per_subscription { "local subscription" } else { "all tenants" };
+        let grain = if r.grain == Grain::Month { "month" } else { "UTC day" };
+        writeln!(out, "{} cells compared (stamp × local meter × {tenant} × {grain})", r.cells.len())?;
         writeln!(out, "{}", book.licensing.describe())?;
+        for note in &r.notes {
+            writeln!(out, "{note}")?;
+        }
         for status in Status::ALL {
             if let Some(n) = r.by_status.get(&status) {
                 writeln!(out, "  {:<30} {n:>8}", status.label())?;
@@ -573,7 +599,8 @@ fn reconcile_command(
         for c in r.cells.iter().filter(|c| c.status != Status::Match) {
             writeln!(
                 out,
-                "{} {:<28} {:<38} local {:>12.4} azure {:>12.4} delta {:>12.4} {}  {}",
+                "{} {} {:<28} {:<38} local {:>12.4} azure {:>12.4} delta {:>12.4} {}  {}",
+                c.stamp,
                 c.day,
                 c.meter_name,
                 c.subscription,

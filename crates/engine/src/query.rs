@@ -52,6 +52,8 @@ pub enum Dimension {
     Week,
     /// Source file name.
     SourceFile,
+    /// CSP customer (Partner Center files).
+    Customer,
     /// The value of one tag (key matched ignoring ASCII case).
     Tag(String),
 }
@@ -77,6 +79,7 @@ impl Dimension {
         Dimension::Currency,
         Dimension::Week,
         Dimension::SourceFile,
+        Dimension::Customer,
     ];
 
     /// The names accepted by [`Dimension::from_str`], besides `tag:KEY`.
@@ -99,6 +102,7 @@ impl Dimension {
         "currency",
         "week",
         "source_file",
+        "customer",
     ];
 
     /// Stable name, used as the key in JSON output (`tag:KEY` for tags).
@@ -394,6 +398,7 @@ impl<'t> QueryEngine<'t> {
             Dimension::MeterCategory => by_string(&t.meter_category, ""),
             Dimension::MeterSubcategory => by_string(&t.meter_subcategory, ""),
             Dimension::Location => by_string(&t.location, ""),
+            Dimension::Customer => by_string(&t.customer, ""),
             Dimension::Unit => by_string(&t.unit, UNKNOWN_UNIT),
             Dimension::Currency => by_string(&t.currency, UNKNOWN_CURRENCY),
             Dimension::CommerceMeterId => by_string(&t.commerce_meter_id, ""),

@@ -27,12 +27,55 @@ pub struct ReconcileOptions {
     pub shift_hours: f64,
     /// Relative difference still counted as equal.
     pub tolerance: f64,
+    /// How the stamp is registered: which Azure subscriptions bill which tenants.
+    pub registration: Registration,
 }
 
 impl Default for ReconcileOptions {
     /// Shift window: the docs speak of "a few hours" of upload delay after the 24-hour aggregation.
     fn default() -> Self {
-        ReconcileOptions { shift_hours: 4.0, tolerance: 0.001 }
+        ReconcileOptions { shift_hours: 4.0, tolerance: 0.001, registration: Registration::default() }
+    }
+}
+
+/// The registration context the user states: usage data does not carry it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Registration {
+    /// The Azure subscription the stamp is registered to (billed for tenants not registered on their own).
+    pub stamp_subscription: Option<String>,
+    /// CSP: (Azure customer subscription, local tenant subscription) for each tenant registered to its own
+    /// customer subscription. Azure rows without `azureStack.SubscriptionId` are attributed through it.
+    pub tenants: Vec<(String, String)>,
+}
+
+impl Registration {
+    /// The one tenant billed to Azure subscription `billed`, if the user said so.
+    fn tenant_of(&self, billed: &str) -> Option<&str> {
+        let mut tenants = self.tenants.iter().filter(|(azure, _)| azure.eq_ignore_ascii_case(billed));
+        match (tenants.next(), tenants.next()) {
+            (Some((_, tenant)), None) => Some(tenant),
+            _ => None,
+        }
+    }
+}
+
+/// The time grain cells are compared at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Grain {
+    /// UTC day (daily Azure-side data).
+    #[default]
+    Day,
+    /// Calendar month (an Azure side that bills per billing cycle, e.g. the Partner Center usage-based file).
+    Month,
+}
+
+impl Grain {
+    /// Name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Month => "month",
+        }
     }
 }
 
@@ -99,16 +142,18 @@ impl Status {
     }
 }
 
-/// One compared cell: a local meter, a local subscription, a UTC day.
+/// One compared cell: a stamp, a local meter, a local subscription, a UTC day (or month).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cell {
+    /// The stamp (its location name, e.g. `local`); rows of different stamps are never compared.
+    pub stamp: String,
     /// Local meter ID (the commerce meter ID for unmapped Azure rows).
     pub local_meter_id: String,
     /// Meter name.
     pub meter_name: String,
-    /// Local (Azure Stack) subscription.
+    /// Local (Azure Stack) subscription; empty when the Azure side cannot say which tenant (all tenants together).
     pub subscription: String,
-    /// UTC day, `YYYY-MM-DD`.
+    /// UTC day, `YYYY-MM-DD` (`YYYY-MM` at month grain).
     pub day: String,
     /// Local unit both quantities are in.
     pub unit: String,
@@ -143,6 +188,14 @@ pub struct Reconciliation {
     pub unexplained_cost: BTreeMap<String, f64>,
     /// Currency of the cost figures.
     pub currency: String,
+    /// The grain cells were compared at.
+    pub grain: Grain,
+    /// False when no Azure-side row names its tenant: tenants are compared together, per stamp.
+    pub per_subscription: bool,
+    /// Azure-side Azure Stack rows that could not be attributed to a tenant.
+    pub unattributed_rows: u64,
+    /// What the comparison had to assume, in words.
+    pub notes: Vec<String>,
 }
 
 #[derive(Default)]
@@ -177,25 +230,101 @@ pub fn reconcile(
 ) -> Reconciliation {
     let catalog = Catalog::builtin();
     let admin = AdminClassifier::new(table);
-    // Cells by (meter, subscription, day) as dictionary ids; strings only once per cell, at the end.
-    let mut cells: HashMap<(StrId, StrId, i64), Acc> = HashMap::new();
+    // Stamps are numbered by their location names: local rows by their location, Azure rows by their
+    // `azureStack.Location` (or the one local stamp when they do not say).
+    let mut stamp_names: Vec<String> = Vec::new();
+    let mut stamp_id = |name: &str| -> u32 {
+        let name = name.to_ascii_lowercase();
+        match stamp_names.iter().position(|s| *s == name) {
+            Some(i) => i as u32,
+            None => {
+                stamp_names.push(name);
+                stamp_names.len() as u32 - 1
+            }
+        }
+    };
+    let rows: Vec<(usize, Side)> = (0..table.len())
+        .filter_map(|row| side(row).map(|s| (row, s)))
+        .filter(|(row, _)| table.azure_stack[*row])
+        .collect();
+    let local_stamps: BTreeSet<u32> = rows
+        .iter()
+        .filter(|(_, s)| *s == Side::AzureStack)
+        .map(|(r, _)| stamp_id(table.str(table.location[*r])))
+        .collect();
+    let only_stamp = (local_stamps.len() == 1).then(|| *local_stamps.first().unwrap_or(&0));
+    let registration = &options.registration;
+    // The tenant of an Azure row: its azureStack.SubscriptionId, else the registration the user stated.
+    let tenant_of = |row: usize| -> Option<StrId> {
+        let marked = table.local_subscription[row];
+        if marked != StrId::EMPTY {
+            return Some(marked);
+        }
+        registration
+            .tenant_of(table.str(table.subscription[row]))
+            .map(|t| table.strings().find(t).unwrap_or(StrId::EMPTY))
+    };
+    let azure_rows = rows.iter().filter(|(_, s)| *s == Side::Azure).count();
+    let unattributed = rows.iter().filter(|(r, s)| *s == Side::Azure && tenant_of(*r).is_none()).count();
+    let per_subscription = azure_rows == 0 || unattributed < azure_rows;
+    let spans_cycle = |row: usize| table.usage_end[row] - table.usage_start[row] > DAY + 3600;
+    let grain = if rows.iter().any(|(r, s)| *s == Side::Azure && spans_cycle(*r)) { Grain::Month } else { Grain::Day };
+    let period_of = |seconds: i64| match grain {
+        Grain::Day => time::day_of(seconds),
+        Grain::Month => time::day_of(time::month_start(seconds)),
+    };
+    let mut notes = Vec::new();
+    if grain == Grain::Month {
+        notes.push(
+            "The Azure side bills per billing cycle (no daily usage): quantities are compared per calendar month, and \
+             usage late on a month's last day may show in the next."
+                .to_string(),
+        );
+    }
+    if !per_subscription {
+        notes.push(format!(
+            "No Azure-side row says which tenant it is for (no azureStack.SubscriptionId, no tenant registration \
+             given): all tenants of a stamp are compared together ({unattributed} rows)."
+        ));
+    } else if unattributed > 0 {
+        notes.push(format!(
+            "{unattributed} Azure-side rows could not be attributed to a tenant (no azureStack.SubscriptionId, and \
+             their subscription is not a registered tenant's): they are compared under no tenant."
+        ));
+    }
+    if let Some(stamp) = &registration.stamp_subscription {
+        let to_stamp = rows
+            .iter()
+            .filter(|(r, s)| *s == Side::Azure && table.str(table.subscription[*r]).eq_ignore_ascii_case(stamp))
+            .count();
+        notes.push(format!(
+            "The stamp is registered to Azure subscription {stamp}: {to_stamp} Azure-side rows are billed to it \
+             (usage of tenants not registered to a subscription of their own)."
+        ));
+    }
+    // Cells by (stamp, meter, subscription, period) as ids; strings only once per cell, at the end.
+    let mut cells: HashMap<(u32, StrId, StrId, i64), Acc> = HashMap::new();
     // A row twice on one side: same meter, subscription, resource, additional info, charge type, window, quantity.
     type Identity = (bool, StrId, StrId, StrId, StrId, StrId, i64, i64, u64);
     let mut seen_rows: HashMap<Identity, u32> = HashMap::new();
     let mut billed_meters: BTreeSet<StrId> = BTreeSet::new();
     let mut factors: HashMap<StrId, f64> = HashMap::new();
     let (mut local_days, mut azure_days) = (BTreeSet::new(), BTreeSet::new());
-    for row in 0..table.len() {
-        let Some(side) = side(row) else { continue };
-        if !table.azure_stack[row] {
-            continue;
-        }
+    for &(row, side) in &rows {
         let local_meter = table.local_meter_id[row];
         let unmapped = side == Side::Azure && local_meter == StrId::EMPTY;
-        let (meter, subscription) = match side {
-            Side::AzureStack => (local_meter, table.subscription[row]),
-            Side::Azure if unmapped => (table.meter_id[row], table.local_subscription[row]),
-            Side::Azure => (local_meter, table.local_subscription[row]),
+        let subscription = match side {
+            Side::AzureStack => table.subscription[row],
+            Side::Azure => tenant_of(row).unwrap_or(StrId::EMPTY),
+        };
+        let subscription = if per_subscription { subscription } else { StrId::EMPTY };
+        let meter = if unmapped { table.meter_id[row] } else { local_meter };
+        let stamp = match side {
+            Side::AzureStack => stamp_id(table.str(table.location[row])),
+            Side::Azure => match table.key_value(table.additional_info[row], "azureStack.Location") {
+                Some(location) => stamp_id(location),
+                None => only_stamp.unwrap_or_else(|| stamp_id("")),
+            },
         };
         let quantity = if side == Side::Azure && !unmapped {
             billed_meters.insert(local_meter);
@@ -218,9 +347,10 @@ pub fn reconcile(
             table.quantity[row]
         };
         let day = time::day_of(table.usage_start[row]);
+        let period = period_of(table.usage_start[row]);
         match side {
-            Side::AzureStack => local_days.insert(day),
-            Side::Azure => azure_days.insert(day),
+            Side::AzureStack => local_days.insert(period),
+            Side::Azure => azure_days.insert(period),
         };
         let identity = (
             side == Side::Azure,
@@ -237,7 +367,7 @@ pub fn reconcile(
         *copies += 1;
         let duplicate = *copies > 1;
         let is_admin = admin.classify(row).is_some();
-        let acc = cells.entry((meter, subscription, day)).or_default();
+        let acc = cells.entry((stamp, meter, subscription, period)).or_default();
         acc.rows.push(row as u32);
         acc.admin_rows += usize::from(is_admin);
         acc.unmapped |= unmapped;
@@ -269,16 +399,20 @@ pub fn reconcile(
         _ => None,
     };
     let equal = |a: f64, b: f64| (a - b).abs() <= options.tolerance * a.abs().max(b.abs()) + 1e-9;
-    let mut keys: Vec<(StrId, StrId, i64)> = cells.keys().copied().collect();
-    keys.sort_by(|a, b| (table.str(a.0), table.str(a.1), a.2).cmp(&(table.str(b.0), table.str(b.1), b.2)));
+    type Key = (u32, StrId, StrId, i64);
+    let mut keys: Vec<Key> = cells.keys().copied().collect();
+    let order = |k: &Key| (stamp_names[k.0 as usize].clone(), table.str(k.1), table.str(k.2), k.3);
+    keys.sort_by_key(order);
+    // The same stamp, meter and tenant.
+    let series = |a: &Key, b: &Key| a.0 == b.0 && a.1 == b.1 && a.2 == b.2;
 
     // Midnight shift: walk each meter × subscription day by day, carrying what Azure billed a day late. A chain
     // of days counts only when the carry comes back to zero; a broken chain explains nothing.
-    let mut shifted: HashSet<(StrId, StrId, i64)> = HashSet::new();
-    let mut chain: Vec<(StrId, StrId, i64)> = Vec::new();
+    let mut shifted: HashSet<Key> = HashSet::new();
+    let mut chain: Vec<Key> = Vec::new();
     let mut carry_in = 0.0;
     for (i, key) in keys.iter().enumerate() {
-        let consecutive = i > 0 && keys[i - 1].0 == key.0 && keys[i - 1].1 == key.1 && keys[i - 1].2 == key.2 - 1;
+        let consecutive = grain == Grain::Day && i > 0 && series(&keys[i - 1], key) && keys[i - 1].3 == key.3 - 1;
         if !consecutive {
             chain.clear();
             carry_in = 0.0;
@@ -286,7 +420,7 @@ pub fn reconcile(
         let acc = &cells[key];
         let (local, azure) = acc.compared();
         let shift_out = local + carry_in - azure;
-        let next = keys.get(i + 1).filter(|n| n.0 == key.0 && n.1 == key.1 && n.2 == key.2 + 1);
+        let next = keys.get(i + 1).filter(|n| grain == Grain::Day && series(n, key) && n.3 == key.3 + 1);
         let starts_shift = shift_out > 1e-9
             && shift_out <= acc.late * (1.0 + options.tolerance) + 1e-9
             && next.is_some_and(|n| {
@@ -306,16 +440,23 @@ pub fn reconcile(
         carry_in = 0.0;
     }
 
-    let mut result = Reconciliation { currency: prices.currency.clone(), ..Default::default() };
+    let mut result = Reconciliation {
+        currency: prices.currency.clone(),
+        grain,
+        per_subscription,
+        unattributed_rows: unattributed as u64,
+        notes,
+        ..Default::default()
+    };
     for key in keys {
         let Some(acc) = cells.remove(&key) else { continue };
-        let (meter_id, subscription) = (table.str(key.0).to_string(), table.str(key.1).to_string());
+        let (meter_id, subscription) = (table.str(key.1).to_string(), table.str(key.2).to_string());
         let local_meter = catalog.local_meter(&meter_id);
         let unit = local_meter.map_or_else(|| table_unit(table, &acc), |m| m.unit.clone());
-        let in_period = period.is_some_and(|(from, to)| (from..=to).contains(&key.2));
+        let in_period = period.is_some_and(|(from, to)| (from..=to).contains(&key.3));
         let (local, azure) = acc.compared();
         let local_only = acc.azure == 0.0
-            && !billed_meters.contains(&key.0)
+            && !billed_meters.contains(&key.1)
             && local_meter.is_none_or(|m| m.informational || m.billed_as().is_none());
         let status = if acc.unmapped {
             Status::Unmapped
@@ -340,7 +481,7 @@ pub fn reconcile(
         let delta = acc.azure - acc.local;
         let cost_impact = (status == Status::Unexplained)
             .then(|| {
-                let rate = prices.rate(&meter_id, key.2 * DAY)?;
+                let rate = prices.rate(&meter_id, key.3 * DAY)?;
                 let factor = local_meter.and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
                 // The admin part of a cell is billed at zero: only the compared quantities cost money.
                 Some((azure - local) * factor * rate.unit_price)
@@ -356,9 +497,13 @@ pub fn reconcile(
         result.cells.push(Cell {
             meter_name: local_meter
                 .map_or_else(|| table.str(table.meter_name[acc.rows[0] as usize]).to_string(), |m| m.name.clone()),
+            stamp: stamp_names[key.0 as usize].clone(),
             local_meter_id: meter_id,
             subscription,
-            day: time::day_label(key.2),
+            day: match grain {
+                Grain::Day => time::day_label(key.3),
+                Grain::Month => time::month_label(key.3 * DAY),
+            },
             unit,
             local_quantity: acc.local,
             azure_quantity: acc.azure,

@@ -371,6 +371,8 @@ string_columns! {
     charge_type,
     /// Pricing model (OnDemand, Reservation…).
     pricing_model,
+    /// CSP customer (Partner Center files): the customer's name as Partner Center shows it.
+    customer,
 }
 
 impl UsageTable {

@@ -196,6 +196,15 @@ pub fn day_label(day: i64) -> String {
     DateTime::from_timestamp(day * DAY, 0).map_or_else(|| day.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
+/// The first instant (UTC) of the calendar month holding `seconds`.
+pub fn month_start(seconds: i64) -> i64 {
+    use chrono::Datelike;
+    DateTime::from_timestamp(seconds, 0)
+        .and_then(|d| chrono::NaiveDate::from_ymd_opt(d.year(), d.month(), 1))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(seconds, |d| d.and_utc().timestamp())
+}
+
 /// `YYYY-MM` of a UTC timestamp.
 pub fn month_label(seconds: i64) -> String {
     DateTime::from_timestamp(seconds, 0).map_or_else(|| seconds.to_string(), |d| d.format("%Y-%m").to_string())

@@ -30,9 +30,10 @@ pub enum Field {
     Currency,
     ChargeType,
     PricingModel,
+    Customer,
 }
 
-const FIELD_COUNT: usize = Field::PricingModel as usize + 1;
+const FIELD_COUNT: usize = Field::Customer as usize + 1;
 
 impl Field {
     /// Every field, for listing and for `--map`.
@@ -61,6 +62,7 @@ impl Field {
         Field::Currency,
         Field::ChargeType,
         Field::PricingModel,
+        Field::Customer,
     ];
 
     /// Stable snake_case name (used by `--map FIELD=COLUMN`).
@@ -90,6 +92,7 @@ impl Field {
             Field::Currency => "currency",
             Field::ChargeType => "charge_type",
             Field::PricingModel => "pricing_model",
+            Field::Customer => "customer",
         }
     }
 
@@ -126,6 +129,7 @@ impl Field {
             Field::Currency => &["BillingCurrency", "BillingCurrencyCode", "Currency"],
             Field::ChargeType => &["ChargeType", "ChargeCategory"],
             Field::PricingModel => &["PricingModel", "PricingCategory"],
+            Field::Customer => &["CustomerName", "CustomerCompanyName", "Customer Name"],
         }
     }
 }
@@ -184,14 +188,51 @@ impl ColumnMapping {
     }
 }
 
-/// A format's identity: every group must have one of its columns present.
+/// A format's identity: every group must have one of its columns present. `columns` names the column of a field
+/// where the shared synonyms would pick the wrong one (`""`: none).
 struct Spec {
     format: Format,
     signature: &'static [&'static [&'static str]],
+    columns: &'static [(Field, &'static str)],
 }
 
 /// Most specific first: the first spec whose signature is complete wins.
 const SPECS: &[Spec] = &[
+    // Partner Center legacy usage-based reconciliation file: one row per meter and billing cycle, no resources.
+    Spec {
+        format: Format::PartnerCenterUsageCsv,
+        signature: &[&["PartnerBillableAccountId"], &["ResourceGuid"], &["ConsumedQuantity"], &["ChargeStartDate"]],
+        columns: &[
+            (Field::UsageStart, "ChargeStartDate"),
+            (Field::UsageEnd, "ChargeEndDate"),
+            (Field::MeterId, "ResourceGuid"),
+            (Field::MeterName, "ResourceName"),
+            (Field::MeterCategory, "ServiceName"),
+            (Field::MeterSubcategory, "ServiceType"),
+            (Field::MeterRegion, "Region"),
+            (Field::Quantity, "ConsumedQuantity"),
+            (Field::Cost, "PretaxCharges"),
+            (Field::UnitPrice, "ListPrice"),
+            (Field::Location, "MeteredRegion"),
+            (Field::ResourceName, ""),
+            (Field::Customer, "CustomerCompanyName"),
+        ],
+    },
+    // Partner Center daily rated usage reconciliation file (Azure plan, new commerce).
+    Spec {
+        format: Format::PartnerCenterDailyCsv,
+        signature: &[&["EntitlementId"], &["UsageDate"], &["MeterId"], &["Quantity"], &["BillingPreTaxTotal"]],
+        columns: &[
+            (Field::UsageStart, "UsageDate"),
+            (Field::Subscription, "EntitlementId"),
+            (Field::SubscriptionName, "EntitlementDescription"),
+            (Field::Cost, "BillingPreTaxTotal"),
+            (Field::UnitPrice, "EffectiveUnitPrice"),
+            (Field::Currency, "BillingCurrency"),
+            (Field::Location, "ResourceLocation"),
+            (Field::ResourceUri, "ResourceURI"),
+        ],
+    },
     Spec {
         format: Format::UsageSummaryCsv,
         signature: &[
@@ -202,14 +243,17 @@ const SPECS: &[Spec] = &[
             &["resourceGroup"],
             &["subowner"],
         ],
+        columns: &[],
     },
     Spec {
         format: Format::AppServiceUsageSummaryCsv,
         signature: &[&["UsageStartTime"], &["UsageEndTime"], &["MeterId"], &["Quantity"], &["UnitPrice"], &["Amount"]],
+        columns: &[],
     },
     Spec {
         format: Format::Focus12Csv,
         signature: &[&["ChargePeriodStart"], &["BilledCost"], &["EffectiveCost"], &["ConsumedQuantity"], &["SkuMeter"]],
+        columns: &[],
     },
     Spec {
         format: Format::Focus10Csv,
@@ -220,6 +264,7 @@ const SPECS: &[Spec] = &[
             &["ConsumedQuantity"],
             &["x_SkuMeterId"],
         ],
+        columns: &[],
     },
     Spec {
         format: Format::EaDetailCsv,
@@ -231,18 +276,22 @@ const SPECS: &[Spec] = &[
             &["Consumed Quantity"],
             &["ExtendedCost"],
         ],
+        columns: &[],
     },
     Spec {
         format: Format::PaygUsageCsv,
         signature: &[&["SubscriptionGuid"], &["UsageDateTime"], &["MeterId"], &["UsageQuantity"], &["PreTaxCost"]],
+        columns: &[],
     },
     Spec {
         format: Format::AccountCenterDailyCsv,
         signature: &[&["Usage Date"], &["Meter ID"], &["Consumed Quantity"], &["Instance ID"]],
+        columns: &[],
     },
     Spec {
         format: Format::CostManagementCsv,
         signature: &[&["Date"], &["MeterId"], &["Quantity"], &["CostInBillingCurrency", "Cost"], &["UnitOfMeasure"]],
+        columns: &[],
     },
 ];
 
@@ -284,6 +333,7 @@ pub(super) fn detect(names: Vec<String>, mapping: &ColumnMapping, closest: &mut 
         }
     }
     let mapped = |field: Field| mapping.0.iter().find(|(f, _)| *f == field).and_then(|(_, column)| position(column));
+    let spec_columns = SPECS.iter().find(|s| Some(s.format) == format).map_or(&[][..], |s| s.columns);
     let mapping_complete = !mapping.0.is_empty()
         && [Field::UsageStart, Field::MeterId, Field::Quantity].iter().all(|f| mapped(*f).is_some());
     let format = match format {
@@ -293,7 +343,11 @@ pub(super) fn detect(names: Vec<String>, mapping: &ColumnMapping, closest: &mut 
     };
     let mut columns = [None; FIELD_COUNT];
     for field in Field::ALL {
-        columns[field as usize] = mapped(field).or_else(|| field.synonyms().iter().find_map(|name| position(name)));
+        let own = spec_columns.iter().find(|(f, _)| *f == field).map(|(_, column)| position(column));
+        columns[field as usize] = mapped(field).or_else(|| match own {
+            Some(column) => column,
+            None => field.synonyms().iter().find_map(|name| position(name)),
+        });
     }
     Some(Layout { format, columns, names })
 }

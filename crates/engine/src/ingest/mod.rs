@@ -46,6 +46,10 @@ pub enum Format {
     Focus10Csv,
     /// FOCUS 1.2 export.
     Focus12Csv,
+    /// Partner Center legacy usage-based reconciliation file (CSP, one row per meter and billing cycle).
+    PartnerCenterUsageCsv,
+    /// Partner Center daily rated usage reconciliation file (CSP, Azure plan / new commerce).
+    PartnerCenterDailyCsv,
     /// A CSV read through the user's own column mapping.
     Mapped,
     /// Not yet known (the header has not been read).
@@ -54,7 +58,7 @@ pub enum Format {
 
 impl Format {
     /// Every format, `Unknown` last.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 14] = [
         Format::UsageSummaryCsv,
         Format::AppServiceUsageSummaryCsv,
         Format::UsageApiJson,
@@ -65,6 +69,8 @@ impl Format {
         Format::CostManagementCsv,
         Format::Focus10Csv,
         Format::Focus12Csv,
+        Format::PartnerCenterUsageCsv,
+        Format::PartnerCenterDailyCsv,
         Format::Mapped,
         Format::Unknown,
     ];
@@ -87,6 +93,8 @@ impl Format {
             Format::CostManagementCsv => "cost-management-csv",
             Format::Focus10Csv => "focus-1.0-csv",
             Format::Focus12Csv => "focus-1.2-csv",
+            Format::PartnerCenterUsageCsv => "partner-center-usage-csv",
+            Format::PartnerCenterDailyCsv => "partner-center-daily-csv",
             Format::Mapped => "mapped-csv",
             Format::Unknown => "unknown",
         }
@@ -105,6 +113,8 @@ impl Format {
             Format::CostManagementCsv => "Cost Management export CSV",
             Format::Focus10Csv => "FOCUS 1.0 CSV",
             Format::Focus12Csv => "FOCUS 1.2 CSV",
+            Format::PartnerCenterUsageCsv => "Partner Center usage-based reconciliation CSV",
+            Format::PartnerCenterDailyCsv => "Partner Center daily rated usage CSV",
             Format::Mapped => "CSV with a user column mapping",
             Format::Unknown => "unknown format",
         }

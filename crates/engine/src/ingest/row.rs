@@ -16,7 +16,7 @@ use crate::time::{parse_timestamp_in_order, swap_day_and_month, DateOrder, Order
 const EXCERPT_CHARS: usize = 60;
 
 /// Names of the JSON keys feeding each field, for messages (in `Field::ALL` order).
-pub(super) const FIELD_NAMES_JSON: [&str; 24] = [
+pub(super) const FIELD_NAMES_JSON: [&str; 25] = [
     "usageStartTime",
     "usageEndTime",
     "meterId",
@@ -41,6 +41,7 @@ pub(super) const FIELD_NAMES_JSON: [&str; 24] = [
     "currency",
     "chargeType",
     "pricingModel",
+    "customer",
 ];
 
 /// Field texts of one row, as read, before any typing (stage one of two).
@@ -324,6 +325,7 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
         additional_info,
         subscription,
         subscription_name: raw.get(Field::SubscriptionName),
+        customer: raw.get(Field::Customer),
         local_subscription,
         resource_group,
         resource_uri,

@@ -82,6 +82,7 @@ fn naive_label(t: &UsageTable, row: usize, dimension: &Dimension, offset_minutes
         Dimension::MeterCategory => t.str(t.meter_category[row]).into(),
         Dimension::MeterSubcategory => t.str(t.meter_subcategory[row]).into(),
         Dimension::Location => t.str(t.location[row]).into(),
+        Dimension::Customer => t.str(t.customer[row]).into(),
         Dimension::Unit => or(t.str(t.unit[row]), UNKNOWN_UNIT),
         Dimension::Currency => or(t.str(t.currency[row]), UNKNOWN_CURRENCY),
         Dimension::CommerceMeterId => t.str(t.commerce_meter_id[row]).into(),

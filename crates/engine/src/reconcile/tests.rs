@@ -172,3 +172,139 @@ fn a_shift_the_next_day_does_not_cancel_is_unexplained_and_partial_admin_cells_s
     assert_eq!(status_of(&r, BASE, TENANT, 1), Status::Unexplained);
     assert_eq!(status_of(&r, BLOB, PROVIDER, 0), Status::Unexplained);
 }
+
+fn read(tables: &[(&str, &[u8])]) -> UsageTable {
+    let mut table = UsageTable::default();
+    for (name, bytes) in tables {
+        let mut ingester = crate::ingest::Ingester::new(table, name);
+        ingester.feed(bytes);
+        table = ingester.finish().0;
+    }
+    table
+}
+
+const LOCAL_FIXTURE: &[u8] = include_bytes!("../../../../tests/fixtures/reconcile-local.csv");
+
+/// Reconciles the local fixture (source 0) against `azure` (source 1).
+fn against(azure: &[u8], options: &ReconcileOptions) -> Reconciliation {
+    let table = read(&[("local.csv", LOCAL_FIXTURE), ("azure.csv", azure)]);
+    let side = |row: usize| Some(if table.source[row] == 0 { Side::AzureStack } else { Side::Azure });
+    reconcile(&table, &side, &PriceBook::default(), options)
+}
+
+#[test]
+fn the_partner_center_daily_file_reconciles_as_the_cost_management_export_it_mirrors() {
+    let options = ReconcileOptions::default();
+    let cm = against(include_bytes!("../../../../tests/fixtures/reconcile-azure.csv"), &options);
+    let pc = against(include_bytes!("../../../../tests/fixtures/partner-center-daily.csv"), &options);
+    let view = |r: &Reconciliation| -> Vec<(String, String, String, f64, f64, Status)> {
+        r.cells
+            .iter()
+            .map(|c| {
+                (c.stamp.clone(), c.subscription.clone(), c.day.clone(), c.local_quantity, c.azure_quantity, c.status)
+            })
+            .collect()
+    };
+    assert_eq!(view(&pc), view(&cm));
+    assert!(cm.by_status.len() >= 6, "the fixture pair shows most statuses: {:?}", cm.by_status);
+    // The one row without a tenant is the unmapped meter's (no azureStack.* markers at all).
+    assert_eq!((pc.grain, pc.per_subscription, pc.unattributed_rows), (Grain::Day, true, 1));
+    assert!(pc.notes[0].starts_with("1 Azure-side rows could not be attributed"), "{:?}", pc.notes);
+}
+
+#[test]
+fn the_legacy_usage_based_file_is_compared_per_month_and_stamp() {
+    let r =
+        against(include_bytes!("../../../../tests/fixtures/partner-center-usage.csv"), &ReconcileOptions::default());
+    assert_eq!((r.grain, r.per_subscription), (Grain::Month, false));
+    assert_eq!(r.unattributed_rows, 4);
+    assert!(r.notes.iter().any(|n| n.contains("per calendar month")));
+    assert!(r.notes.iter().any(|n| n.contains("all tenants of a stamp are compared together")));
+    assert!(r.cells.iter().all(|c| c.day == "2026-10" && c.subscription.is_empty() && c.stamp == "local"));
+    // Per meter, the month's quantities are the sums of the daily sides.
+    let daily = against(include_bytes!("../../../../tests/fixtures/reconcile-azure.csv"), &ReconcileOptions::default());
+    for cell in &r.cells {
+        let (local, azure) = daily
+            .cells
+            .iter()
+            .filter(|c| c.local_meter_id == cell.local_meter_id)
+            .fold((0.0, 0.0), |(l, a), c| (l + c.local_quantity, a + c.azure_quantity));
+        assert!((cell.local_quantity - local).abs() < 1e-9, "{}", cell.meter_name);
+        assert!((cell.azure_quantity - azure).abs() < 1e-9, "{}", cell.meter_name);
+    }
+}
+
+#[test]
+fn rows_of_two_stamps_are_never_matched_across_stamps() {
+    let mut s = Scenario::new();
+    let mut local = |s: &mut Scenario, stamp: &str, quantity: f64| {
+        let record = UsageRecord {
+            usage_start: OCT1,
+            usage_end: OCT1 + DAY,
+            azure_stack: true,
+            local: true,
+            subscription: TENANT,
+            local_subscription: TENANT,
+            meter_id: BASE,
+            local_meter_id: BASE,
+            location: stamp,
+            quantity,
+            ..Default::default()
+        };
+        s.table.push(s.local_source, 2, &record);
+    };
+    local(&mut s, "east", 24.0);
+    local(&mut s, "west", 10.0);
+    for (stamp, quantity) in [("east", 10.0), ("west", 24.0)] {
+        let info = format!("{{\"azureStack.MeterId\": \"{BASE}\", \"azureStack.Location\": \"{stamp}\"}}");
+        let (additional_info, _) = s.table.intern_key_values(&info);
+        let record = UsageRecord {
+            usage_start: OCT1,
+            usage_end: OCT1 + DAY,
+            azure_stack: true,
+            subscription: "billing-sub",
+            local_subscription: TENANT,
+            meter_id: BASE,
+            local_meter_id: BASE,
+            location: "azurestack",
+            additional_info,
+            quantity,
+            ..Default::default()
+        };
+        s.table.push(s.azure_source, 2, &record);
+    }
+    let table = &s.table;
+    let side = |row: usize| Some(if table.local[row] { Side::AzureStack } else { Side::Azure });
+    let r = reconcile(table, &side, &PriceBook::default(), &ReconcileOptions::default());
+    let cells: Vec<(&str, f64, f64, Status)> =
+        r.cells.iter().map(|c| (c.stamp.as_str(), c.local_quantity, c.azure_quantity, c.status)).collect();
+    // Summed over both stamps the sides agree (34 = 34); per stamp they do not, and that is what is shown.
+    assert_eq!(cells, vec![("east", 24.0, 10.0, Status::Unexplained), ("west", 10.0, 24.0, Status::Unexplained)]);
+}
+
+#[test]
+fn azure_rows_without_a_tenant_marker_are_attributed_through_the_stated_registration() {
+    let azure =
+        String::from_utf8(include_bytes!("../../../../tests/fixtures/partner-center-daily.csv").to_vec()).unwrap();
+    // The same file as Partner Center would give it for a stamp whose rows carry no azureStack.SubscriptionId.
+    let stripped =
+        azure.replace("\"\"azureStack.SubscriptionId\"\": \"\"8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11\"\", ", "");
+    assert_ne!(stripped, azure);
+    let unattributed = against(stripped.as_bytes(), &ReconcileOptions::default());
+    assert_eq!((unattributed.per_subscription, unattributed.unattributed_rows), (true, 9));
+    assert!(unattributed.by_status.get(&Status::Match).is_none(), "nothing matches without the tenant");
+    let registration = Registration {
+        stamp_subscription: Some("0aaaaaaa-1bbb-4ccc-8ddd-2eeeeeeeeeee".into()),
+        tenants: vec![("5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10".into(), TENANT.into())],
+    };
+    let attributed = against(stripped.as_bytes(), &ReconcileOptions { registration, ..Default::default() });
+    let marked = against(azure.as_bytes(), &ReconcileOptions::default());
+    assert!(attributed.per_subscription && attributed.unattributed_rows == 0);
+    // The unmapped row is attributed too now (its subscription is the tenant's); every other cell is as marked.
+    let statuses = |r: &Reconciliation| {
+        let cells = r.cells.iter().filter(|c| c.status != Status::Unmapped);
+        cells.map(|c| (c.subscription.clone(), c.day.clone(), c.status)).collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(&attributed), statuses(&marked));
+    assert!(attributed.notes.iter().any(|n| n.contains("registered to Azure subscription 0aaaaaaa")));
+}

@@ -4,7 +4,7 @@
 use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable};
 use crate::ingest::Format;
 
-const MAGIC: &[u8; 8] = b"MLTABLE1";
+const MAGIC: &[u8; 8] = b"MLTABLE2";
 
 /// Why a snapshot could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
