@@ -347,3 +347,36 @@ test('the bill page applies the licensing model chosen, per stamp, and says so',
   await page.waitForSelector('[data-testid=bill-licensing-shown][data-value=payg-included]');
   assert.deepEqual(pageErrors, []);
 });
+
+/** The status counts the Reconciliation page shows. */
+async function reconcileStatuses() {
+  await page.waitForSelector('[data-testid=rec-status]');
+  return page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('[data-testid=rec-status] tr[data-status]')].map((tr) => [tr.dataset.status, Number(tr.dataset.value)])));
+}
+
+test('Partner Center files (daily rated and legacy usage-based) reconcile against local usage as the CLI does', async () => {
+  const local = 'tests/fixtures/reconcile-local.csv';
+  for (const azure of ['tests/fixtures/partner-center-daily.csv', 'tests/fixtures/partner-center-usage.csv']) {
+    await page.getByTestId('nav-overview').click();
+    await page.getByTestId('file-input').setInputFiles([local, azure]);
+    await waitForSource(azure.split('/').pop());
+    const engine = JSON.parse(execFileSync(CLI, ['reconcile', '--json', '--local', local, '--azure', azure]));
+    await page.getByTestId('nav-reconcile').click();
+    const shown = await reconcileStatuses();
+    assert.ok(Object.values(shown).some((n) => n > 0));
+    for (const [status, count] of Object.entries(shown)) assert.equal(count, engine.summary.by_status[status] ?? 0, `${azure} ${status}`);
+    const notes = await page.getByTestId('reconcile-notes').locator('li').allTextContents();
+    assert.deepEqual(notes, engine.summary.notes);
+    if (azure.endsWith('usage.csv')) {
+      assert.ok(notes.some((n) => n.includes('per calendar month')));
+      // The registration the user states is used and said.
+      await page.getByTestId('registration').locator('summary').click();
+      await page.getByTestId('registration-subscription').fill('0aaaaaaa-1bbb-4ccc-8ddd-2eeeeeeeeeee');
+      await page.getByTestId('registration-subscription').dispatchEvent('change');
+      await page.waitForFunction(() => document.querySelector('[data-testid=reconcile-notes]')?.textContent.includes('registered to Azure subscription 0aaaaaaa'));
+      await page.screenshot({ path: join(OUT, 'reconcile-partner-center.png'), fullPage: true });
+    }
+  }
+  assert.deepEqual(pageErrors, []);
+});

@@ -652,3 +652,70 @@ fn bill_under_each_licensing_model() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("payg-included, payg-byol, capacity, asdk"));
 }
+
+#[test]
+fn partner_center_files_read_to_their_column_sums_with_the_customer() {
+    let daily = "tests/fixtures/partner-center-daily.csv";
+    let s = json_of(&meterlens(&["summary", "--json", "--include-admin", "--by", "customer", daily]));
+    let (rows, cost) = csv_sums(daily, "BillingPreTaxTotal", "BillingCurrency");
+    let (_, quantity) = csv_sums(daily, "Quantity", "Unit");
+    assert_eq!(
+        (s["rows"].as_u64(), s["inputs"][0]["format"].as_str()),
+        (Some(rows as u64), Some("partner-center-daily-csv"))
+    );
+    assert_sums(&s["cost"], &cost);
+    assert_sums(&s["quantity"], &quantity);
+    assert_eq!(s["groups"][0]["key"]["customer"], "Contoso Ltd");
+
+    let legacy = "tests/fixtures/partner-center-usage.csv";
+    let s = json_of(&meterlens(&["summary", "--json", "--include-admin", "--by", "customer,month", legacy]));
+    let (rows, cost) = csv_sums(legacy, "PretaxCharges", "Currency");
+    let (_, quantity) = csv_sums(legacy, "ConsumedQuantity", "Unit");
+    assert_eq!(
+        (s["rows"].as_u64(), s["inputs"][0]["format"].as_str()),
+        (Some(rows as u64), Some("partner-center-usage-csv"))
+    );
+    assert_eq!(s["inputs"][0]["issue_count"], 0);
+    assert_sums(&s["cost"], &cost);
+    assert_sums(&s["quantity"], &quantity);
+    assert_eq!(s["groups"][0]["key"]["month"], "2026-10");
+    assert_eq!(s["groups"][0]["key"]["customer"], "Contoso Ltd");
+}
+
+#[test]
+fn partner_center_files_reconcile_against_local_usage() {
+    let local = "tests/fixtures/reconcile-local.csv";
+    let reconcile = |azure: &str, extra: &[&str]| {
+        let mut args = vec!["reconcile", "--json", "--local", local, "--azure", azure];
+        args.extend_from_slice(extra);
+        json_of(&meterlens(&args))
+    };
+    let cm = reconcile("tests/fixtures/reconcile-azure.csv", &[]);
+    let daily = reconcile("tests/fixtures/partner-center-daily.csv", &[]);
+    assert_eq!(daily["summary"]["by_status"], cm["summary"]["by_status"]);
+    assert_eq!(daily["cells"], cm["cells"]);
+    assert_eq!(
+        (daily["summary"]["grain"].as_str(), daily["summary"]["per_subscription"].as_bool()),
+        (Some("day"), Some(true))
+    );
+    assert!(daily["cells"].as_array().unwrap().iter().all(|c| c["stamp"] == "local"));
+
+    let legacy = reconcile(
+        "tests/fixtures/partner-center-usage.csv",
+        &["--registration", "0aaaaaaa-1bbb-4ccc-8ddd-2eeeeeeeeeee"],
+    );
+    let summary = &legacy["summary"];
+    assert_eq!((summary["grain"].as_str(), summary["per_subscription"].as_bool()), (Some("month"), Some(false)));
+    assert_eq!(summary["unattributed_rows"], 4);
+    let notes: Vec<&str> = summary["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.contains("per calendar month")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("registered to Azure subscription 0aaaaaaa")), "{notes:?}");
+    // Per month and stamp, the quantities are the daily sides summed.
+    let total = |r: &Value, side: &str| -> f64 {
+        r["cells"].as_array().unwrap().iter().map(|c| c[side].as_f64().unwrap()).sum()
+    };
+    assert!((total(&legacy, "local_quantity") - total(&cm, "local_quantity")).abs() < 1e-9);
+    assert!((total(&legacy, "azure_quantity") - total(&cm, "azure_quantity")).abs() < 1e-9);
+    let bad = meterlens(&["reconcile", "--local", local, "--azure", local, "--tenant", "nonsense"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -237,7 +237,7 @@ fn the_legacy_usage_based_file_is_compared_per_month_and_stamp() {
 #[test]
 fn rows_of_two_stamps_are_never_matched_across_stamps() {
     let mut s = Scenario::new();
-    let mut local = |s: &mut Scenario, stamp: &str, quantity: f64| {
+    let local = |s: &mut Scenario, stamp: &str, quantity: f64| {
         let record = UsageRecord {
             usage_start: OCT1,
             usage_end: OCT1 + DAY,
@@ -292,7 +292,7 @@ fn azure_rows_without_a_tenant_marker_are_attributed_through_the_stated_registra
     assert_ne!(stripped, azure);
     let unattributed = against(stripped.as_bytes(), &ReconcileOptions::default());
     assert_eq!((unattributed.per_subscription, unattributed.unattributed_rows), (true, 9));
-    assert!(unattributed.by_status.get(&Status::Match).is_none(), "nothing matches without the tenant");
+    assert!(!unattributed.by_status.contains_key(&Status::Match), "nothing matches without the tenant");
     let registration = Registration {
         stamp_subscription: Some("0aaaaaaa-1bbb-4ccc-8ddd-2eeeeeeeeeee".into()),
         tenants: vec![("5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10".into(), TENANT.into())],
