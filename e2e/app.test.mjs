@@ -296,7 +296,7 @@ test('Parquet exports load to the figures of their CSV twins', async () => {
     const twin = engineSummary(`tests/fixtures/${csv}`);
     assert.ok(twin.rows > 0);
     assertKpisMatch(await kpis(), twin);
-    assert.match(await page.getByTestId('issues').textContent(), new RegExp(`${parquet}: ${twin.rows} rows as ${label.replace(/[()]/g, '\\$&')}, 0 rejected`));
+    assert.match(await page.getByTestId('issues').textContent(), new RegExp(`${parquet}: ${twin.inputs[0].rows} rows as ${label.replace(/[()]/g, '\\$&')}, 0 rejected`));
   }
   assert.deepEqual(pageErrors, []);
 });
