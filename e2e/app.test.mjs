@@ -315,6 +315,17 @@ test('the selected rows export as FOCUS 1.2, the same text meterlens export writ
   assert.ok(fromPage.startsWith('BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,'));
   assert.equal(fromPage.split('\n').length, engineSummary(...files.map((f) => join(dir, f))).rows + 2);
   assert.equal(fromPage, fromCli);
+  // The same rows as Parquet, written by the Parquet worker: DuckDB finds them equal to `meterlens export`'s.
+  const [parquet] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-focus-parquet').click()]);
+  await parquet.saveAs(join(dir, 'page.parquet'));
+  execFileSync(join(process.cwd(), CLI), ['export', '--format', 'focus-parquet', '--out', 'cli.parquet', ...files], { cwd: dir, stdio: 'pipe' });
+  const compare = `import duckdb, json
+a, b = "${join(dir, 'page.parquet')}", "${join(dir, 'cli.parquet')}"
+q = lambda s: duckdb.sql(s).fetchall()
+print(json.dumps([q(f"SELECT count(*) FROM '{a}'")[0][0], q(f"SELECT count(*) FROM (SELECT * FROM '{a}' EXCEPT ALL SELECT * FROM '{b}')")[0][0],
+  q(f"SELECT count(*) FROM (SELECT * FROM '{b}' EXCEPT ALL SELECT * FROM '{a}')")[0][0]]))`;
+  const [rows, onlyPage, onlyCli] = JSON.parse(execFileSync('python3', ['-c', compare]).toString());
+  assert.deepEqual([rows, onlyPage, onlyCli], [fromPage.split('\n').length - 2, 0, 0]);
   await page.getByTestId('nav-overview').click();
   assert.deepEqual(pageErrors, []);
 });

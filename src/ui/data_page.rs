@@ -223,6 +223,33 @@ pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
         });
         web::download_parts("meterlens-focus-1.2.csv", "text/csv", &parts);
     };
+    // The same rows as FOCUS 1.2 Parquet, written by the Parquet worker from a snapshot of the table.
+    let parquet_job = StoredValue::new_local(None::<web::FocusParquetJob>);
+    let parquet_status = RwSignal::new(None::<String>);
+    let export_focus_parquet = move |_| {
+        let state = report.state.get_untracked();
+        let started = report.dataset.with_untracked(|d| {
+            let d = d.as_ref()?;
+            let rows = d.engine.rows(&state.query(None));
+            let prices = prices.with_untracked(|p| serde_json::to_string(&p.book).unwrap_or_default());
+            let on_done = move |result: Result<web::Transferred, String>| match result {
+                Ok(file) => {
+                    file.download("meterlens-focus-1.2.parquet", "application/vnd.apache.parquet");
+                    parquet_status.set(None);
+                }
+                Err(error) => parquet_status.set(Some(format!("FOCUS Parquet: {error}"))),
+            };
+            Some(web::FocusParquetJob::start(d.table.to_snapshot(), &rows, state.include_admin, prices, on_done))
+        });
+        match started {
+            Some(Ok(job)) => {
+                parquet_status.set(Some("Writing FOCUS Parquet…".into()));
+                parquet_job.set_value(Some(job));
+            }
+            Some(Err(error)) => parquet_status.set(Some(error)),
+            None => {}
+        }
+    };
     view! {
         <section class="card data-page" data-testid="data-page">
             <div class="card-head">
@@ -248,6 +275,11 @@ pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
                         title="The selected rows as FOCUS 1.2 CSV: meters mapped, local usage priced, choices in x_ columns">
                         "FOCUS 1.2"
                     </button>
+                    <button class="tool" data-testid="export-focus-parquet" on:click=export_focus_parquet
+                        title="The selected rows as FOCUS 1.2 Parquet, for DuckDB, Spark or Fabric">
+                        "FOCUS Parquet"
+                    </button>
+                    {move || parquet_status.get().map(|s| view! { <span class="muted" data-testid="parquet-status">{s}</span> })}
                 </div>
             </div>
             <div class="data-scroll" data-testid="data-scroll" style=format!("height:{}px", ROW_HEIGHT * (VIEWPORT_ROWS as f64 + 1.0))

@@ -122,7 +122,8 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
             <p class="muted">
                 "Azure Stack side: usage as the stamp reports it (usage API, Usagesummary). Azure side: Azure Stack rows of "
                 "Azure billing files (Cost Management, EA, Account Center, FOCUS, Partner Center), mapped back to the local "
-                "meter and subscription and converted to the local unit. Compared per meter × subscription × UTC day."
+                "meter and subscription and converted to the local unit. Compared per stamp × meter × subscription × UTC day "
+                "(never across stamps)."
             </p>
             <details class="registration" data-testid="registration">
                 <summary>"Registration (who Azure bills for which tenant)"</summary>
@@ -161,6 +162,7 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                 differing.sort_by(|a, b| b.cost_impact.unwrap_or(0.0).abs().total_cmp(&a.cost_impact.unwrap_or(0.0).abs())
                     .then(b.delta.abs().total_cmp(&a.delta.abs())));
                 let total_differing = differing.len();
+                let per_subscription = r.per_subscription;
                 differing.truncate(LISTED);
                 view! {
                     <div class="rec-grid">
@@ -205,7 +207,7 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                     <div class="chart" data-testid="waterfall" inner_html=svg></div>
                     <h3>{format!("Cells that differ ({total_differing}; largest cost impact first)")}</h3>
                     <table class="meters-table" data-testid="rec-cells">
-                        <thead><tr><th>"Day"</th><th>"Meter"</th><th>"Subscription"</th><th class="num">"Azure Stack"</th>
+                        <thead><tr><th>"Stamp"</th><th>"Day"</th><th>"Meter"</th><th>"Subscription"</th><th class="num">"Azure Stack"</th>
                             <th class="num">"Azure"</th><th class="num">"Δ"</th><th>"Unit"</th><th>"Status"</th><th class="num">"Cost impact"</th></tr></thead>
                         <tbody>
                             {differing.into_iter().map(|c| {
@@ -219,10 +221,15 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                                 }).unwrap_or_default());
                                 view! {
                                     <tr data-status=c.status.as_str()>
+                                        <td>{c.stamp.clone()}</td>
                                         <td>{c.day.clone()}</td>
                                         <td>{c.meter_name.clone()}<details><summary class="muted">"rows"</summary>
                                             <ul class="examples">{rows.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul></details></td>
-                                        <td class="mono">{c.subscription.clone()}</td>
+                                        <td class="mono">{match (c.subscription.is_empty(), per_subscription) {
+                                            (false, _) => c.subscription.clone(),
+                                            (true, true) => "no tenant".to_string(),
+                                            (true, false) => "all tenants".to_string(),
+                                        }}</td>
                                         <td class="num">{format_number(c.local_quantity, 4)}</td>
                                         <td class="num">{format_number(c.azure_quantity, 4)}</td>
                                         <td class="num">{format_number(c.delta, 4)}</td>

@@ -60,6 +60,16 @@ pub fn download_text(file_name: &str, mime: &str, text: &str) {
     }
 }
 
+/// Offers the bytes of a JS buffer as a file download.
+pub(super) fn download_buffer(file_name: &str, mime: &str, buffer: &js_sys::ArrayBuffer) {
+    let parts = js_sys::Array::of1(buffer);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options) {
+        download_blob(file_name, &blob);
+    }
+}
+
 /// Offers text given in parts as one file download (no single giant string for millions of rows).
 pub fn download_parts(file_name: &str, mime: &str, parts: &[String]) {
     let array: js_sys::Array = parts.iter().map(|p| wasm_bindgen::JsValue::from_str(p)).collect();

@@ -16,7 +16,7 @@ pub use browser::{
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
 pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
-pub use worker::{serve_ingest_worker, IngestWorker, Transferred, WorkerEvent};
+pub use worker::{serve_ingest_worker, FocusParquetJob, IngestWorker, Transferred, WorkerEvent};
 
 /// A browser error in words: a string as it is, an `Error` as `name: message`, anything else as JSON.
 fn describe(value: &wasm_bindgen::JsValue) -> String {

@@ -1,7 +1,7 @@
 //! The ingest Web Worker, both ends. The page posts the picked `File`s; the worker reads them in slices with
 //! `FileReaderSync` (no whole-file copy), posts progress, then the packed dataset as a transferred buffer.
 //! Cancelling terminates the worker; a worker that dies reports an error event. Either way the page keeps what
-//! it showed before.
+//! it showed before. The Parquet worker also writes FOCUS 1.2 Parquet for the page, which has no Parquet writer.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
@@ -15,6 +15,65 @@ use crate::load::{load_files, pack, FileSource, Progress};
 const WORKER_URL: &str = "./meterlens-worker_loader.js";
 /// The same worker with the Parquet reader, which costs more than the rest of the worker: loaded only for Parquet.
 const PARQUET_WORKER_URL: &str = "./meterlens-parquet-worker_loader.js";
+
+/// A FOCUS 1.2 Parquet file written by the Parquet worker from a snapshot of the page's table; `on_done` hears
+/// the file or why there is none. The worker stops when it has answered.
+pub struct FocusParquetJob {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl FocusParquetJob {
+    /// Starts the worker on `snapshot` (`UsageTable::to_snapshot`), the table `rows` to export, the admin choice
+    /// and the price book as JSON.
+    pub fn start(
+        snapshot: Vec<u8>,
+        rows: &[u32],
+        include_admin: bool,
+        prices_json: String,
+        on_done: impl Fn(Result<Transferred, String>) + 'static,
+    ) -> Result<FocusParquetJob, String> {
+        let worker = Worker::new(PARQUET_WORKER_URL)
+            .map_err(|e| format!("the Parquet worker could not start: {}", describe(&e)))?;
+        let buffer = Uint8Array::from(snapshot.as_slice()).buffer();
+        drop(snapshot);
+        let job = message("focus-parquet", "snapshot", &buffer);
+        let _ = Reflect::set(&job, &"rows".into(), &js_sys::Uint32Array::from(rows));
+        let _ = Reflect::set(&job, &"includeAdmin".into(), &include_admin.into());
+        let _ = Reflect::set(&job, &"prices".into(), &prices_json.into());
+        let on_done = std::rc::Rc::new(on_done);
+        let (poster, done) = (worker.clone(), on_done.clone());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let data = message.data();
+            if data.as_string().as_deref() == Some("ready") {
+                if let Err(e) = poster.post_message_with_transfer(&job, &Array::of1(&buffer)) {
+                    done(Err(format!("the table could not be handed to the Parquet worker: {}", describe(&e))));
+                }
+                return;
+            }
+            poster.terminate();
+            match get(&data, "kind").as_string().as_deref() {
+                Some("focus") => done(Ok(Transferred(get(&data, "parquet").unchecked_into()))),
+                _ => done(Err(get(&data, "message").as_string().unwrap_or_else(|| "the Parquet worker failed".into()))),
+            }
+        });
+        let (stopper, done) = (worker.clone(), on_done);
+        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            stopper.terminate();
+            done(Err(format!("the Parquet worker stopped unexpectedly ({})", event.message())));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(FocusParquetJob { worker, _on_message: on_message, _on_error: on_error })
+    }
+}
+
+impl Drop for FocusParquetJob {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
 
 /// What the page hears from the worker.
 pub enum WorkerEvent {
@@ -31,6 +90,11 @@ impl Transferred {
     /// A copy in wasm memory, to decode.
     pub fn to_vec(&self) -> Vec<u8> {
         Uint8Array::new(&self.0).to_vec()
+    }
+
+    /// Offers the bytes as a file download, without a copy into wasm.
+    pub fn download(&self, file_name: &str, mime: &str) {
+        super::browser::download_buffer(file_name, mime, &self.0);
     }
 }
 
@@ -143,6 +207,29 @@ fn message(kind: &str, key: &str, value: &JsValue) -> Object {
     object
 }
 
+/// Writes the FOCUS 1.2 Parquet a [`FocusParquetJob`] asks for.
+#[cfg(feature = "parquet")]
+fn focus_parquet(job: &JsValue) -> Result<js_sys::ArrayBuffer, String> {
+    use meterlens_engine::focus::{FocusExport, FocusOptions};
+    let snapshot = Uint8Array::new(&get(job, "snapshot")).to_vec();
+    let table = meterlens_engine::UsageTable::from_snapshot(&snapshot).map_err(|e| e.to_string())?;
+    drop(snapshot);
+    let rows = js_sys::Uint32Array::new(&get(job, "rows")).to_vec();
+    let include_admin = get(job, "includeAdmin").as_bool().unwrap_or(false);
+    let prices = get(job, "prices").as_string().unwrap_or_default();
+    let book: meterlens_engine::prices::PriceBook =
+        serde_json::from_str(&prices).map_err(|e| format!("the price book could not be read: {e}"))?;
+    let export = FocusExport::new(&table, &book, &FocusOptions { include_admin });
+    let indices = export.indices_of(&rows);
+    let bytes = meterlens_engine::parquet_out::focus_parquet(&export, &indices).map_err(|e| e.to_string())?;
+    Ok(Uint8Array::from(bytes.as_slice()).buffer())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn focus_parquet(_: &JsValue) -> Result<js_sys::ArrayBuffer, String> {
+    Err("this worker has no Parquet writer".into())
+}
+
 /// The worker's side: waits for files, loads them, posts progress and the packed result.
 pub fn serve_ingest_worker() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -156,6 +243,15 @@ pub fn serve_ingest_worker() {
             Err(e) => return post(&message("failed", "message", &describe(&e).into())),
         };
         let job = event.data();
+        if get(&job, "kind").as_string().as_deref() == Some("focus-parquet") {
+            return match focus_parquet(&job) {
+                Ok(parquet) => {
+                    let reply = message("focus", "parquet", &parquet);
+                    let _ = replies.post_message_with_transfer(&reply, &Array::of1(&parquet));
+                }
+                Err(error) => post(&message("failed", "message", &error.into())),
+            };
+        }
         let count_repeats = get(&job, "countRepeats").as_bool().unwrap_or(false);
         let files: Vec<WorkerFile> = Array::from(&get(&job, "files"))
             .iter()

@@ -99,6 +99,13 @@ pub fn focus_schema() -> String {
     schema
 }
 
+/// The exported rows at `indices` as a FOCUS 1.2 Parquet file in memory (for the browser, which downloads it).
+pub fn focus_parquet(export: &FocusExport<'_>, indices: &[u32]) -> Result<Vec<u8>, ParquetError> {
+    let mut bytes = Vec::new();
+    write_focus(export, indices, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// Writes the exported rows at `indices` as FOCUS 1.2 Parquet.
 pub fn write_focus<W: Write + Send>(export: &FocusExport<'_>, indices: &[u32], out: W) -> Result<(), ParquetError> {
     let mut writer = writer(&focus_schema(), out)?;

@@ -12,7 +12,7 @@ use crate::meter_id;
 use crate::time::parse_timestamp;
 
 /// Where a rate comes from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RateSource {
     /// The catalog's list price, with the date it was seen.
     List {
@@ -29,7 +29,7 @@ pub enum RateSource {
     /// Waived by the stamp's licensing model (the rate is 0).
     Licensing {
         /// Why, in words.
-        reason: &'static str,
+        reason: String,
     },
 }
 
@@ -41,13 +41,13 @@ impl RateSource {
             RateSource::List { date } => format!("list price ({date})"),
             RateSource::PriceSheet { file } => format!("price sheet {file}"),
             RateSource::Edited => "edited".to_string(),
-            RateSource::Licensing { reason } => reason.to_string(),
+            RateSource::Licensing { reason } => reason.clone(),
         }
     }
 }
 
 /// A rate for one meter.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rate {
     /// Price per billing unit.
     pub unit_price: f64,
@@ -60,7 +60,7 @@ pub struct Rate {
 }
 
 /// The rates a bill is priced with, in one currency.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriceBook {
     /// Currency of every rate in the book.
     pub currency: String,
@@ -235,7 +235,8 @@ impl PriceBook {
         // Without a known commerce meter, the local unit is the billing unit.
         let unit = billed.map(|c| c.unit.clone()).or_else(|| local.map(|m| m.unit.clone())).unwrap_or_default();
         if let Some(reason) = self.licensing.waiver(meter) {
-            return Some(Rate { unit_price: 0.0, unit, effective: None, source: RateSource::Licensing { reason } });
+            let source = RateSource::Licensing { reason: reason.to_string() };
+            return Some(Rate { unit_price: 0.0, unit, effective: None, source });
         }
         if let Some(&unit_price) = self.edited.get(meter) {
             return Some(Rate { unit_price, unit, effective: None, source: RateSource::Edited });
