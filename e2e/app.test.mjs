@@ -391,3 +391,21 @@ test('Partner Center files (daily rated and legacy usage-based) reconcile agains
   }
   assert.deepEqual(pageErrors, []);
 });
+
+test('two stamps load side by side: location is a slicer and the bill can be per stamp', async () => {
+  const files = ['tests/fixtures/usagesummary-small.csv', 'tests/fixtures/usagesummary-redmond.csv'];
+  await page.getByTestId('nav-overview').click();
+  await page.getByTestId('file-input').setInputFiles(files);
+  await waitForSource('usagesummary-redmond.csv');
+  await page.locator('[data-testid=slicer-location] summary').click();
+  const stamps = await page.locator('[data-testid=slicer-location] input[type=checkbox]').evaluateAll((inputs) => inputs.map((i) => i.dataset.value));
+  assert.deepEqual(stamps.sort(), ['local', 'redmond']);
+  await page.getByTestId('nav-bill').click();
+  for (const stamp of ['redmond', 'local']) {
+    await page.getByTestId('bill-stamp').selectOption(stamp);
+    await page.waitForFunction((s) => document.querySelector('[data-testid=bill-page] .invoice-head')?.textContent.includes(`stamp ${s}`), stamp);
+    const engine = engineBill('--location', stamp, ...files);
+    assert.ok(Math.abs((await billTotal()) - engine.total) < 1e-6, stamp);
+  }
+  assert.deepEqual(pageErrors, []);
+});

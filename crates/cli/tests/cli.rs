@@ -719,3 +719,27 @@ fn partner_center_files_reconcile_against_local_usage() {
     let bad = meterlens(&["reconcile", "--local", local, "--azure", local, "--tenant", "nonsense"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn two_stamps_load_side_by_side_and_bill_one_at_a_time() {
+    let files = ["tests/fixtures/usagesummary-small.csv", "tests/fixtures/usagesummary-redmond.csv"];
+    let bill = |extra: &[&str]| {
+        let mut args = vec!["bill", "--json"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&files);
+        json_of(&meterlens(&args))
+    };
+    let (both, local, redmond) = (bill(&[]), bill(&["--location", "local"]), bill(&["--location", "redmond"]));
+    let total = |b: &Value| b["total"].as_f64().unwrap();
+    assert!(total(&local) > 0.0 && total(&redmond) > 0.0);
+    assert!((total(&local) + total(&redmond) - total(&both)).abs() < 1e-9);
+    let subscriptions = |b: &Value| -> Vec<String> {
+        b["subscriptions"].as_array().unwrap().iter().map(|s| s["subscription"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(subscriptions(&redmond).contains(&"2b7e9c4d-6a1f-4e3b-9d8c-7f6e5d4c3b2a".to_string()));
+    assert!(!subscriptions(&local).contains(&"2b7e9c4d-6a1f-4e3b-9d8c-7f6e5d4c3b2a".to_string()));
+    let s = json_of(&meterlens(&["summary", "--json", "--by", "location", files[0], files[1]]));
+    let stamps: Vec<&str> =
+        s["groups"].as_array().unwrap().iter().map(|g| g["key"]["location"].as_str().unwrap()).collect();
+    assert_eq!(stamps, ["local", "redmond"]);
+}
