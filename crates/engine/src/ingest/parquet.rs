@@ -2,10 +2,14 @@
 
 use std::borrow::Cow;
 
-use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
-use parquet::record::Field as Value;
+use ::parquet::basic::{ConvertedType, LogicalType, TimeUnit};
+use ::parquet::column::reader::ColumnReader;
+use ::parquet::data_type::{ByteArray, FixedLenByteArray, Int96};
+use ::parquet::errors::ParquetError;
+use ::parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
+use ::parquet::schema::types::ColumnDescriptor;
 
-use super::detect::{self, Closest, Layout};
+use super::detect::{self, Closest};
 use super::row::{self, FileRows, RawRow};
 use super::{FileError, FileReport, IngestOptions};
 use crate::table::UsageTable;
@@ -29,107 +33,171 @@ pub(super) fn read<R: ChunkReader + 'static>(
     };
     report.format = layout.format;
     rows.format = layout.format;
+    // Only the columns the layout reads are decoded (a FOCUS export has ~60, a usage row needs ~20), column by
+    // column in batches, as the CSV twin's texts.
+    let mut used: Vec<(usize, usize)> = Vec::new();
+    for index in 0..layout.width() {
+        if !detect::Field::ALL.iter().any(|&f| layout.column(f) == Some(index)) {
+            continue;
+        }
+        let name = layout.column_name(index);
+        match schema.columns().iter().position(|c| c.path().parts() == [name.to_string()]) {
+            Some(leaf) => used.push((index, leaf)),
+            None => report.push_issue(super::Issue {
+                line: 0,
+                column: Some(name.to_string()),
+                message: "a nested Parquet column (list, map or group) is not read; its field is left empty".into(),
+                excerpt: String::new(),
+                dropped: false,
+            }),
+        }
+    }
+    let slots: Vec<(detect::Field, usize)> = detect::Field::ALL
+        .iter()
+        .filter_map(|&f| layout.column(f).and_then(|c| used.iter().position(|(index, _)| *index == c)).map(|k| (f, k)))
+        .collect();
     let mut line = 0u64;
-    let mut cells: Vec<String> = vec![String::new(); layout.width()];
+    let mut texts: Vec<Vec<String>> = vec![Vec::new(); used.len()];
     for group in 0..reader.num_row_groups() {
-        let row_group = reader.get_row_group(group).map_err(|e| broken(format!("row group {group}: {e}")))?;
-        let iter = row_group.get_row_iter(None).map_err(|e| broken(format!("row group {group}: {e}")))?;
-        for row in iter {
-            line += 1;
-            let row = match row {
-                Ok(row) => row,
-                Err(e) => return Err(broken(format!("row {line}: {e}"))),
-            };
-            for (cell, (_, value)) in cells.iter_mut().zip(row.get_column_iter()) {
-                cell.clear();
-                write_text(value, cell);
+        let in_group = |e: ParquetError| broken(format!("row group {group}: {e}"));
+        let row_group = reader.get_row_group(group).map_err(in_group)?;
+        let rows_in_group = usize::try_from(row_group.metadata().num_rows()).unwrap_or(0);
+        let mut columns = Vec::with_capacity(used.len());
+        for &(_, leaf) in &used {
+            columns.push((row_group.get_column_reader(leaf).map_err(in_group)?, schema.column(leaf)));
+        }
+        let mut done = 0;
+        while done < rows_in_group {
+            let batch = (rows_in_group - done).min(BATCH_ROWS);
+            for ((column, descr), out) in columns.iter_mut().zip(texts.iter_mut()) {
+                read_texts(column, descr, batch, out).map_err(in_group)?;
             }
-            ingest_cells(line, &cells, &layout, table, rows, report);
+            for r in 0..batch {
+                line += 1;
+                let mut raw = RawRow::csv(line, &layout);
+                for &(field, k) in &slots {
+                    raw.set(field, Cow::Borrowed(texts[k][r].as_str()));
+                }
+                row::ingest_row(&raw, rows, table, report);
+            }
+            done += batch;
         }
     }
     Ok(())
 }
 
-fn ingest_cells(
-    line: u64,
-    cells: &[String],
-    layout: &Layout,
-    table: &mut UsageTable,
-    rows: &mut FileRows,
-    report: &mut FileReport,
-) {
-    let mut raw = RawRow::csv(line, layout);
-    for field in detect::Field::ALL {
-        if let Some(index) = layout.column(field) {
-            raw.set(field, Cow::Borrowed(cells[index].as_str()));
+/// Rows decoded per column at a time: bounds the texts held while a row group is read.
+const BATCH_ROWS: usize = 8192;
+
+/// Reads the next `batch` values of `column` into `out` as texts ("" for null).
+fn read_texts(
+    column: &mut ColumnReader,
+    descr: &ColumnDescriptor,
+    batch: usize,
+    out: &mut Vec<String>,
+) -> Result<(), ParquetError> {
+    out.clear();
+    let max_def = descr.max_def_level();
+    let mut levels: Vec<i16> = Vec::with_capacity(batch);
+    macro_rules! texts {
+        ($reader:expr, $text:expr) => {{
+            let mut values = Vec::with_capacity(batch);
+            let mut total = 0;
+            while total < batch {
+                let (records, _, _) = $reader.read_records(batch - total, Some(&mut levels), None, &mut values)?;
+                if records == 0 {
+                    break;
+                }
+                total += records;
+            }
+            let mut next = values.iter();
+            if max_def == 0 {
+                out.extend(next.map($text));
+            } else {
+                for &level in &levels {
+                    out.push(if level == max_def {
+                        next.next().map_or_else(String::new, $text)
+                    } else {
+                        String::new()
+                    });
+                }
+            }
+        }};
+    }
+    match column {
+        ColumnReader::BoolColumnReader(r) => texts!(r, |v: &bool| v.to_string()),
+        ColumnReader::Int32ColumnReader(r) => texts!(r, |v: &i32| integer_text(i64::from(*v), descr)),
+        ColumnReader::Int64ColumnReader(r) => texts!(r, |v: &i64| integer_text(*v, descr)),
+        ColumnReader::Int96ColumnReader(r) => texts!(r, |v: &Int96| timestamp(v.to_seconds(), 0)),
+        ColumnReader::FloatColumnReader(r) => texts!(r, |v: &f32| v.to_string()),
+        ColumnReader::DoubleColumnReader(r) => texts!(r, |v: &f64| v.to_string()),
+        ColumnReader::ByteArrayColumnReader(r) => texts!(r, |v: &ByteArray| bytes_text(v.data(), descr)),
+        ColumnReader::FixedLenByteArrayColumnReader(r) => {
+            texts!(r, |v: &FixedLenByteArray| bytes_text(v.data(), descr))
         }
     }
-    row::ingest_row(&raw, rows, table, report);
+    out.resize(batch, String::new());
+    Ok(())
 }
 
-/// A Parquet value as the CSV export writes it: ISO dates and times in UTC, numbers in their shortest form.
-fn write_text(value: &Value, out: &mut String) {
-    use std::fmt::Write;
-    let _ = match value {
-        Value::Null => Ok(()),
-        Value::Str(s) => {
-            out.push_str(s);
-            Ok(())
-        }
-        Value::Bytes(b) => {
-            out.push_str(&String::from_utf8_lossy(b.data()));
-            Ok(())
-        }
-        Value::Bool(b) => write!(out, "{b}"),
-        Value::Byte(n) => write!(out, "{n}"),
-        Value::Short(n) => write!(out, "{n}"),
-        Value::Int(n) => write!(out, "{n}"),
-        Value::Long(n) => write!(out, "{n}"),
-        Value::UByte(n) => write!(out, "{n}"),
-        Value::UShort(n) => write!(out, "{n}"),
-        Value::UInt(n) => write!(out, "{n}"),
-        Value::ULong(n) => write!(out, "{n}"),
-        Value::Float(n) => write!(out, "{n}"),
-        Value::Double(n) => write!(out, "{n}"),
-        Value::Decimal(d) => {
-            out.push_str(&decimal_text(d));
-            Ok(())
-        }
-        Value::Date(days) => match chrono::DateTime::from_timestamp(i64::from(*days) * 86_400, 0) {
-            Some(t) => write!(out, "{}", t.format("%Y-%m-%d")),
-            None => write!(out, "{days}"),
+/// An integer column's value: a date, a timestamp or a decimal when its type says so.
+fn integer_text(value: i64, descr: &ColumnDescriptor) -> String {
+    match descr.logical_type_ref() {
+        Some(LogicalType::Date) => date(value),
+        Some(LogicalType::Timestamp { unit, .. }) => match unit {
+            TimeUnit::MILLIS => timestamp(value.div_euclid(1000), value.rem_euclid(1000) as u32 * 1_000_000),
+            TimeUnit::MICROS => timestamp(value.div_euclid(1_000_000), value.rem_euclid(1_000_000) as u32 * 1000),
+            TimeUnit::NANOS => timestamp(value.div_euclid(1_000_000_000), value.rem_euclid(1_000_000_000) as u32),
         },
-        Value::TimestampMillis(ms) => timestamp(out, ms.div_euclid(1000), ms.rem_euclid(1000) as u32 * 1_000_000),
-        Value::TimestampMicros(us) => timestamp(out, us.div_euclid(1_000_000), us.rem_euclid(1_000_000) as u32 * 1000),
-        // Lists, maps and groups (rare in usage exports) keep the reader's JSON-like text.
-        other => write!(out, "{other}"),
-    };
-}
-
-fn timestamp(out: &mut String, seconds: i64, nanos: u32) -> std::fmt::Result {
-    use std::fmt::Write;
-    match chrono::DateTime::from_timestamp(seconds, nanos) {
-        Some(t) if nanos == 0 => write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
-        Some(t) => write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S%.fZ")),
-        None => write!(out, "{seconds}"),
+        Some(LogicalType::Decimal { scale, .. }) => scaled(i128::from(value), *scale),
+        _ => match descr.converted_type() {
+            ConvertedType::DATE => date(value),
+            ConvertedType::TIMESTAMP_MILLIS => timestamp(value.div_euclid(1000), 0),
+            ConvertedType::TIMESTAMP_MICROS => timestamp(value.div_euclid(1_000_000), 0),
+            ConvertedType::DECIMAL => scaled(i128::from(value), descr.type_scale()),
+            _ => value.to_string(),
+        },
     }
 }
 
-/// The decimal's digits with its scale applied (values up to 38 digits, as Parquet decimals go).
-fn decimal_text(d: &parquet::data_type::Decimal) -> String {
-    let bytes = d.data();
+/// A byte-array value: text, or a decimal (big-endian two's complement) when its type says so.
+fn bytes_text(bytes: &[u8], descr: &ColumnDescriptor) -> String {
+    let decimal = matches!(descr.logical_type_ref(), Some(LogicalType::Decimal { .. }))
+        || descr.converted_type() == ConvertedType::DECIMAL;
+    if !decimal {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
     let mut value: i128 = if negative { -1 } else { 0 };
     for &b in bytes.iter().take(16) {
         value = (value << 8) | i128::from(b);
     }
+    scaled(value, descr.type_scale())
+}
+
+/// `value` × 10^-`scale` in plain digits.
+fn scaled(value: i128, scale: i32) -> String {
     let digits = value.unsigned_abs().to_string();
-    let scale = d.scale().max(0) as usize;
-    let sign = if negative { "-" } else { "" };
+    let sign = if value < 0 { "-" } else { "" };
+    let scale = scale.max(0) as usize;
     if scale == 0 {
         return format!("{sign}{digits}");
     }
     let padded = format!("{digits:0>width$}", width = scale + 1);
     let (whole, fraction) = padded.split_at(padded.len() - scale);
     format!("{sign}{whole}.{fraction}")
+}
+
+fn date(days: i64) -> String {
+    chrono::DateTime::from_timestamp(days * 86_400, 0)
+        .map_or_else(|| days.to_string(), |t| t.format("%Y-%m-%d").to_string())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+fn timestamp(seconds: i64, nanos: u32) -> String {
+    match chrono::DateTime::from_timestamp(seconds, nanos) {
+        Some(t) if nanos == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
+        None => seconds.to_string(),
+    }
 }
