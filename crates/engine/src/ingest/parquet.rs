@@ -72,6 +72,8 @@ pub(super) fn read<R: ChunkReader + 'static>(
             for ((column, descr), out) in columns.iter_mut().zip(texts.iter_mut()) {
                 read_texts(column, descr, batch, out).map_err(in_group)?;
             }
+            // `r` indexes every used column's batch, not one slice.
+            #[allow(clippy::needless_range_loop)]
             for r in 0..batch {
                 line += 1;
                 let mut raw = RawRow::csv(line, &layout);
