@@ -373,6 +373,10 @@ test('Partner Center files (daily rated and legacy usage-based) reconcile agains
     await page.getByTestId('file-input').setInputFiles([local, azure]);
     await waitForSource(azure.split('/').pop());
     const engine = JSON.parse(execFileSync(CLI, ['reconcile', '--json', '--local', local, '--azure', azure]));
+    // Partner Center files name the CSP customer: a slicer offers it.
+    await page.locator('[data-testid=slicer-customer] summary').click();
+    const customers = await page.locator('[data-testid=slicer-customer] input[type=checkbox]').evaluateAll((inputs) => inputs.map((i) => i.dataset.value));
+    assert.ok(customers.includes('Contoso Ltd'), JSON.stringify(customers));
     await page.getByTestId('nav-reconcile').click();
     const shown = await reconcileStatuses();
     assert.ok(Object.values(shown).some((n) => n > 0));

@@ -1,8 +1,10 @@
-//! Slicers (date range, subscription, resource group, meter category, meter, location, tag, source file) with
+//! Slicers (date range, subscription, resource group, meter category, meter, location, source file, customer when
+//! Partner Center files give one, tag) with
 //! row counts under the other filters, and the bar of active filters with "clear all".
 
 use leptos::prelude::*;
 use meterlens_engine::query::{Dimension, Query};
+use meterlens_engine::table::StrId;
 use meterlens_engine::time::day_label;
 
 use super::format::format_number;
@@ -27,11 +29,16 @@ pub fn SlicerPanel() -> impl IntoView {
     let tag_key = RwSignal::new(String::new());
     let tag_keys =
         Memo::new(move |_| report.dataset.with(|d| d.as_ref().map(|d| d.table.tag_keys()).unwrap_or_default()));
+    // CSP data (Partner Center files) names its customers; other data has none to slice by.
+    let has_customers = Memo::new(move |_| {
+        report.dataset.with(|d| d.as_ref().is_some_and(|d| d.table.customer.iter().any(|c| *c != StrId::EMPTY)))
+    });
     view! {
         <aside class="slicers" aria-label="Slicers" data-testid="slicers">
             <h2>"Filters"</h2>
             <DateSlicer />
             {SLICED.into_iter().map(|d| view! { <Slicer dimension=d /> }).collect_view()}
+            {move || has_customers.get().then(|| view! { <Slicer dimension=Dimension::Customer /> })}
             {move || (!tag_keys.get().is_empty()).then(|| view! {
                 <div class="slicer tag-slicer">
                     <label class="slicer-title">"Tag "
