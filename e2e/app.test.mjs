@@ -310,7 +310,7 @@ test('the selected rows export as FOCUS 1.2, the same text meterlens export writ
   await page.getByTestId('nav-data').click();
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-focus').click()]);
   const fromPage = readFileSync(await download.path(), 'utf8');
-  execFileSync(join(process.cwd(), CLI), ['export', '--format', 'focus-csv', '--out', 'focus.csv', ...files], { cwd: dir, stdio: 'pipe' });
+  execFileSync(join(process.cwd(), CLI), ['export', '--format', 'focus-csv', '--spreadsheet-safe', '--out', 'focus.csv', ...files], { cwd: dir, stdio: 'pipe' });
   const fromCli = readFileSync(join(dir, 'focus.csv'), 'utf8');
   assert.ok(fromPage.startsWith('BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,'));
   assert.equal(fromPage.split('\n').length, engineSummary(...files.map((f) => join(dir, f))).rows + 2);

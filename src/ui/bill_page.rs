@@ -31,11 +31,13 @@ pub fn BillPage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl IntoVi
             let Some(d) = d else { return (Vec::new(), Vec::new(), Vec::new()) };
             let all = bill(&d.table, &PriceBook::default(), &BillOptions::default());
             let subscriptions: Vec<String> = all.subscriptions.iter().map(|s| s.subscription.clone()).collect();
-            let keys = |by: Dimension| {
-                let options = SummaryOptions { by: vec![by], include_admin: true, ..Default::default() };
-                Summary::of(&d.table, &options).groups.into_iter().map(|g| g.key[0].1.clone()).collect::<Vec<_>>()
-            };
-            (subscriptions, keys(Dimension::Month), keys(Dimension::Location))
+            let options = SummaryOptions { by: vec![Dimension::Month], include_admin: true, ..Default::default() };
+            let months = Summary::of(&d.table, &options).groups.into_iter().map(|g| g.key[0].1.clone()).collect();
+            // Stamps are the locations of the stamp's own usage (Azure-side rows have Azure regions).
+            let t = &d.table;
+            let stamps: std::collections::BTreeSet<String> =
+                (0..t.len()).filter(|&r| t.local[r]).map(|r| t.str(t.location[r]).to_string()).collect();
+            (subscriptions, months, stamps.into_iter().collect::<Vec<_>>())
         })
     });
     let licensing = Memo::new(move |_| prices.with(|p| p.book.licensing));

@@ -217,7 +217,9 @@ pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
                 let export = FocusExport::new(&d.table, &p.book, &FocusOptions { include_admin });
                 let indices = export.indices_of(&selected);
                 let mut parts = vec![focus::csv_header()];
-                parts.extend(indices.chunks(EXPORT_PART_ROWS).map(|c| export.csv_lines(c.iter().map(|&i| i as usize))));
+                parts.extend(
+                    indices.chunks(EXPORT_PART_ROWS).map(|c| export.csv_lines(c.iter().map(|&i| i as usize), true)),
+                );
                 parts
             })
         });

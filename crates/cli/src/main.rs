@@ -98,6 +98,10 @@ enum Command {
         /// Keep zero-priced admin (infrastructure) rows (FOCUS formats), with their reason in x_MeterLensAdminReason.
         #[arg(long)]
         include_admin: bool,
+        /// focus-csv for people who open it in a spreadsheet: text a spreadsheet would run as a formula gets a
+        /// leading `'` (as the app's download does). Off by default: engines want the text as it is.
+        #[arg(long)]
+        spreadsheet_safe: bool,
         /// Usage files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -232,8 +236,9 @@ fn main() -> ExitCode {
             let registration = Registration { stamp_subscription: registration, tenants };
             reconcile_command(&local, &azure, &pricing, ReconcileOptions { shift_hours, tolerance, registration }, json)
         }
-        Command::Export { format, out, partition_by_month, pricing, include_admin, files } => {
-            export_command(&files, &format, &out, partition_by_month, &pricing, include_admin)
+        Command::Export { format, out, partition_by_month, pricing, include_admin, spreadsheet_safe, files } => {
+            let choices = ExportChoices { partition_by_month, include_admin, spreadsheet_safe };
+            export_command(&files, &format, &out, &pricing, choices)
         }
         Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
@@ -353,6 +358,13 @@ fn bill_command(files: &[PathBuf], prices: &Pricing, options: BillOptions, as_js
     Ok(ok)
 }
 
+/// The yes/no choices of `meterlens export`.
+struct ExportChoices {
+    partition_by_month: bool,
+    include_admin: bool,
+    spreadsheet_safe: bool,
+}
+
 /// Rows above which `export` partitions by month even when not asked to.
 const PARTITION_ROWS: usize = 1_000_000;
 
@@ -361,10 +373,10 @@ fn export_command(
     files: &[PathBuf],
     format: &str,
     out: &PathBuf,
-    partition_by_month: bool,
     prices: &Pricing,
-    include_admin: bool,
+    choices: ExportChoices,
 ) -> io::Result<bool> {
+    let ExportChoices { partition_by_month, include_admin, spreadsheet_safe } = choices;
     let (table, reports) = ingest_files(files, &IngestOptions::default())?;
     let (book, prices_ok) = price_book(prices)?;
     let mut ok = prices_ok;
@@ -403,7 +415,7 @@ fn export_command(
     for (path, rows) in &parts {
         if format == "focus-csv" {
             let mut writer = create(path)?;
-            export.write_csv(Some(rows), &mut writer)?;
+            export.write_csv(Some(rows), spreadsheet_safe, &mut writer)?;
             writer.flush()?;
         } else {
             meterlens_engine::parquet_out::write_focus(&export, rows, create(path)?).map_err(parquet_error)?;

@@ -104,8 +104,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
     let mut used_meters: BTreeMap<StrId, BTreeSet<StrId>> = BTreeMap::new();
     let (mut rows, mut admin_rows, mut azure_rows, mut informational_rows) = (0u64, 0u64, 0u64, 0u64);
     let subscription = options.subscription.as_deref().and_then(|s| table.strings().find(s));
-    let location = options.location.as_deref().and_then(|l| table.strings().find(l));
-    if options.subscription.is_some() && subscription.is_none() || options.location.is_some() && location.is_none() {
+    if options.subscription.is_some() && subscription.is_none() {
         return empty_bill(prices, options);
     }
     for row in 0..table.len() {
@@ -119,7 +118,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
         if subscription.is_some_and(|s| table.subscription[row] != s) {
             continue;
         }
-        if location.is_some_and(|l| table.location[row] != l) {
+        if options.location.as_deref().is_some_and(|l| !table.str(table.location[row]).eq_ignore_ascii_case(l)) {
             continue;
         }
         if let Some((from, to)) = options.period {

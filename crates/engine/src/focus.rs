@@ -45,7 +45,7 @@ use FocusType::{DateTime, Decimal, Json, String as Text};
 
 /// Every column written, in order: the 21 FOCUS 1.2 mandatory columns, the conditional ones the data supports,
 /// then MeterLens's `x_` columns.
-pub const COLUMNS: [FocusColumn; 42] = [
+pub const COLUMNS: [FocusColumn; 43] = [
     column("BilledCost", Decimal, true, false),
     column("BillingAccountId", Text, true, false),
     column("BillingAccountName", Text, true, true),
@@ -83,6 +83,7 @@ pub const COLUMNS: [FocusColumn; 42] = [
     column("SubAccountName", Text, false, true),
     column("Tags", Json, false, true),
     column("x_SkuMeterId", Text, false, true),
+    column("x_CustomerName", Text, false, true),
     column("x_MeterLensLocalMeterId", Text, false, true),
     column("x_MeterLensPriceSource", Text, false, false),
     column("x_MeterLensAdminReason", Text, false, true),
@@ -168,6 +169,7 @@ impl<'t> FocusExport<'t> {
         let own_source = shared("the source file's cost");
         let no_rate = shared("no rate");
         let admin_source = shared("admin (infrastructure) usage is not charged");
+        let informational_source = shared("informational meter (VM size hours, not core-adjusted): not billed");
         let mut rates: std::collections::HashMap<(u32, i64), (Option<f64>, Rc<str>)> = Default::default();
         let mut texts: std::collections::HashMap<String, Rc<str>> = Default::default();
         let mut intern = |s: &str| texts.entry(s.to_string()).or_insert_with(|| Rc::from(s)).clone();
@@ -204,8 +206,10 @@ impl<'t> FocusExport<'t> {
             let commerce = local.and_then(|m| m.billed_as());
             let factor = commerce.map_or(1.0, |c| c.factor);
             let pricing_unit = intern(commerce.map_or_else(|| table.str(table.unit[row]), |c| c.unit.as_str()));
-            let (rate, source) = if reason.is_some() || local.is_some_and(|m| m.informational) {
+            let (rate, source) = if reason.is_some() {
                 (Some(0.0), admin_source.clone())
+            } else if local.is_some_and(|m| m.informational) {
+                (Some(0.0), informational_source.clone())
             } else {
                 let day = table.usage_start[row].div_euclid(DAY);
                 rates
@@ -325,6 +329,7 @@ impl<'t> FocusExport<'t> {
                     pairs.iter().map(|(k, v)| (t.str(*k).to_string(), t.str(*v).into())).collect();
                 Cell::Text(Cow::Owned(serde_json::Value::Object(map).to_string()))
             }
+            "x_CustomerName" => text(t.str(t.customer[row])),
             "x_SkuMeterId" if p.commerce_meter.is_empty() => Cell::Null,
             "x_SkuMeterId" => shared(&p.commerce_meter),
             "x_MeterLensLocalMeterId" => text(t.str(t.local_meter_id[row])),
@@ -339,23 +344,33 @@ impl<'t> FocusExport<'t> {
     }
 
     /// Writes the rows at `indices` (all rows when `None`) as FOCUS 1.2 CSV: a header, then one line a row.
-    pub fn write_csv(&self, indices: Option<&[u32]>, out: &mut impl Write) -> io::Result<()> {
+    pub fn write_csv(&self, indices: Option<&[u32]>, spreadsheet_safe: bool, out: &mut impl Write) -> io::Result<()> {
         out.write_all(csv_header().as_bytes())?;
         match indices {
-            Some(indices) => out.write_all(self.csv_lines(indices.iter().map(|&i| i as usize)).as_bytes()),
-            None => out.write_all(self.csv_lines(0..self.len()).as_bytes()),
+            Some(indices) => {
+                for chunk in indices.chunks(64 * 1024) {
+                    let lines = self.csv_lines(chunk.iter().map(|&i| i as usize), spreadsheet_safe);
+                    out.write_all(lines.as_bytes())?;
+                }
+                Ok(())
+            }
+            None => out.write_all(self.csv_lines(0..self.len(), spreadsheet_safe).as_bytes()),
         }
     }
 
-    /// CSV lines (no header) of the exported rows `indices`.
-    pub fn csv_lines(&self, indices: impl Iterator<Item = usize>) -> String {
+    /// CSV lines (no header) of the exported rows `indices`. `spreadsheet_safe` prefixes text a spreadsheet would
+    /// run as a formula with `'` (for a file people open in Excel; engines want the text as it is).
+    pub fn csv_lines(&self, indices: impl Iterator<Item = usize>, spreadsheet_safe: bool) -> String {
         let mut text = String::new();
         for i in indices {
             for column in 0..COLUMNS.len() {
                 if column > 0 {
                     text.push(',');
                 }
-                push_csv(&self.cell(i, column), &mut text);
+                match self.cell(i, column) {
+                    Cell::Text(s) if spreadsheet_safe => text.push_str(&crate::export::csv_field(&s)),
+                    cell => push_csv(&cell, &mut text),
+                }
             }
             text.push('\n');
         }

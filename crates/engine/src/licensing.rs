@@ -59,7 +59,8 @@ impl Licensing {
             }
             Licensing::PaygByol => {
                 "Licensing: pay-as-you-use with your own Windows Server licences (BYOL); Windows VMs pay the base VM \
-                 rate only, the Windows meter is not charged."
+                 rate only, the Windows meter is not charged (for the whole stamp: usage data does not say which VMs \
+                 brought a licence)."
             }
             Licensing::Capacity => {
                 "Licensing: capacity model; usage is covered by the annual subscription and costs 0 here (the \

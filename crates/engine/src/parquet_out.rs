@@ -161,7 +161,7 @@ pub fn write_focus<W: Write + Send>(export: &FocusExport<'_>, indices: &[u32], o
 }
 
 /// The string columns of the normalised table, by their column names in the Parquet output.
-fn string_columns(t: &UsageTable) -> [(&'static str, &Column<StrId>); 21] {
+fn string_columns(t: &UsageTable) -> [(&'static str, &Column<StrId>); 22] {
     [
         ("subscription", &t.subscription),
         ("subscription_name", &t.subscription_name),
@@ -184,6 +184,7 @@ fn string_columns(t: &UsageTable) -> [(&'static str, &Column<StrId>); 21] {
         ("pricing_model", &t.pricing_model),
         ("tags", &t.tags),
         ("additional_info", &t.additional_info),
+        ("customer", &t.customer),
     ]
 }
 

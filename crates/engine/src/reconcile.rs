@@ -254,26 +254,43 @@ pub fn reconcile(
         .collect();
     let only_stamp = (local_stamps.len() == 1).then(|| *local_stamps.first().unwrap_or(&0));
     let registration = &options.registration;
-    // The tenant of an Azure row: its azureStack.SubscriptionId, else the registration the user stated.
+    // Local tenants by their subscription ignoring case, for the registration the user typed.
+    let local_tenants: HashMap<String, StrId> = rows
+        .iter()
+        .filter(|(_, s)| *s == Side::AzureStack)
+        .map(|(r, _)| (table.str(table.subscription[*r]).to_ascii_lowercase(), table.subscription[*r]))
+        .collect();
+    // The tenant of an Azure row: its azureStack.SubscriptionId, else the registration the user stated (a tenant
+    // the local data does not have attributes nothing).
     let tenant_of = |row: usize| -> Option<StrId> {
         let marked = table.local_subscription[row];
         if marked != StrId::EMPTY {
             return Some(marked);
         }
-        registration
-            .tenant_of(table.str(table.subscription[row]))
-            .map(|t| table.strings().find(t).unwrap_or(StrId::EMPTY))
+        let tenant = registration.tenant_of(table.str(table.subscription[row]))?;
+        local_tenants.get(&tenant.to_ascii_lowercase()).copied()
     };
     let azure_rows = rows.iter().filter(|(_, s)| *s == Side::Azure).count();
     let unattributed = rows.iter().filter(|(r, s)| *s == Side::Azure && tenant_of(*r).is_none()).count();
     let per_subscription = azure_rows == 0 || unattributed < azure_rows;
+    // Month grain when most Azure rows span a billing cycle (the legacy Partner Center file), not for a few
+    // monthly charges among daily usage.
     let spans_cycle = |row: usize| table.usage_end[row] - table.usage_start[row] > DAY + 3600;
-    let grain = if rows.iter().any(|(r, s)| *s == Side::Azure && spans_cycle(*r)) { Grain::Month } else { Grain::Day };
+    let cycle_rows = rows.iter().filter(|(r, s)| *s == Side::Azure && spans_cycle(*r)).count();
+    let grain = if cycle_rows * 2 > azure_rows { Grain::Month } else { Grain::Day };
     let period_of = |seconds: i64| match grain {
         Grain::Day => time::day_of(seconds),
         Grain::Month => time::day_of(time::month_start(seconds)),
     };
     let mut notes = Vec::new();
+    for (azure, tenant) in &registration.tenants {
+        if !local_tenants.contains_key(&tenant.to_ascii_lowercase()) {
+            notes.push(format!(
+                "The registration names tenant {tenant} (billed to {azure}), which is not a subscription in the Azure \
+                 Stack Hub data: nothing is attributed to it."
+            ));
+        }
+    }
     if grain == Grain::Month {
         notes.push(
             "The Azure side bills per billing cycle (no daily usage): quantities are compared per calendar month, and \
@@ -305,7 +322,7 @@ pub fn reconcile(
     // Cells by (stamp, meter, subscription, period) as ids; strings only once per cell, at the end.
     let mut cells: HashMap<(u32, StrId, StrId, i64), Acc> = HashMap::new();
     // A row twice on one side: same meter, subscription, resource, additional info, charge type, window, quantity.
-    type Identity = (bool, StrId, StrId, StrId, StrId, StrId, i64, i64, u64);
+    type Identity = (bool, u32, StrId, StrId, StrId, StrId, StrId, i64, i64, u64);
     let mut seen_rows: HashMap<Identity, u32> = HashMap::new();
     let mut billed_meters: BTreeSet<StrId> = BTreeSet::new();
     let mut factors: HashMap<StrId, f64> = HashMap::new();
@@ -354,8 +371,9 @@ pub fn reconcile(
         };
         let identity = (
             side == Side::Azure,
+            stamp,
             table.meter_id[row],
-            subscription,
+            table.subscription[row],
             table.resource_uri[row],
             table.additional_info[row],
             table.charge_type[row],
@@ -402,7 +420,7 @@ pub fn reconcile(
     type Key = (u32, StrId, StrId, i64);
     let mut keys: Vec<Key> = cells.keys().copied().collect();
     let order = |k: &Key| (stamp_names[k.0 as usize].clone(), table.str(k.1), table.str(k.2), k.3);
-    keys.sort_by_key(order);
+    keys.sort_by_cached_key(order);
     // The same stamp, meter and tenant.
     let series = |a: &Key, b: &Key| a.0 == b.0 && a.1 == b.1 && a.2 == b.2;
 

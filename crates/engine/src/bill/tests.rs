@@ -252,5 +252,6 @@ fn a_bill_per_stamp_counts_only_that_location() {
     };
     assert_eq!(line(&bill_of(None), BASE_VM).quantity, 15.0);
     assert_eq!(line(&bill_of(Some("redmond")), BASE_VM).quantity, 5.0);
+    assert_eq!(line(&bill_of(Some("Redmond")), BASE_VM).quantity, 5.0, "stamp names ignore case");
     assert_eq!(bill_of(Some("nowhere")).rows, 0);
 }

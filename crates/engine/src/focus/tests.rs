@@ -117,7 +117,7 @@ fn csv_has_the_header_and_one_line_a_row_with_iso_times() {
     let table = generated(GenerateFormat::UsageSummaryCsv);
     let export = FocusExport::new(&table, &PriceBook::default(), &FocusOptions::default());
     let mut out = Vec::new();
-    export.write_csv(None, &mut out).unwrap();
+    export.write_csv(None, false, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -145,4 +145,39 @@ fn text_with_commas_and_quotes_is_quoted() {
 
 fn engine_admin(table: &UsageTable, row: u32) -> Option<crate::admin::AdminReason> {
     AdminClassifier::new(table).classify(row as usize)
+}
+
+#[test]
+fn the_licensing_model_prices_the_export_and_text_can_be_spreadsheet_safe() {
+    let table = generated(GenerateFormat::UsageSummaryCsv);
+    let mut prices = PriceBook::default();
+    prices.licensing = crate::licensing::Licensing::Capacity;
+    let export = FocusExport::new(&table, &prices, &FocusOptions::default());
+    assert!((0..export.len()).all(|i| number(export.cell(i, column("BilledCost"))) == 0.0));
+    let informational = "informational meter (VM size hours, not core-adjusted): not billed";
+    assert!((0..export.len()).all(|i| {
+        let source = export.cell(i, column("x_MeterLensPriceSource"));
+        source == Cell::Text("capacity model: covered by the annual subscription".into())
+            || source == Cell::Text(informational.into())
+    }));
+    // Text a spreadsheet would run is prefixed only in the spreadsheet-safe form.
+    let mut hostile = UsageTable::default();
+    let source = hostile.add_source("h.csv", crate::ingest::Format::UsageSummaryCsv);
+    let record = crate::table::UsageRecord {
+        usage_start: 1_790_812_800,
+        usage_end: 1_790_812_800 + DAY,
+        azure_stack: true,
+        local: true,
+        subscription: "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11",
+        meter_id: "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+        local_meter_id: "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+        resource_name: "=HYPERLINK(\"http://evil.example\")",
+        quantity: 1.0,
+        ..Default::default()
+    };
+    hostile.push(source, 2, &record);
+    let export = FocusExport::new(&hostile, &PriceBook::default(), &FocusOptions::default());
+    let (raw, safe) = (export.csv_lines(0..1, false), export.csv_lines(0..1, true));
+    assert!(raw.contains(",\"=HYPERLINK(\"\"http://evil.example\"\")\","), "{raw}");
+    assert!(safe.contains(",\"'=HYPERLINK(") && !safe.contains(",\"=HYPERLINK"), "{safe}");
 }

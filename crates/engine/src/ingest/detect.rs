@@ -188,6 +188,9 @@ impl ColumnMapping {
     }
 }
 
+/// In a spec's `columns`: the field has no column in this format, whatever the synonyms would find.
+const NO_COLUMN: &str = "";
+
 /// A format's identity: every group must have one of its columns present. `columns` names the column of a field
 /// where the shared synonyms would pick the wrong one (`""`: none).
 struct Spec {
@@ -214,7 +217,7 @@ const SPECS: &[Spec] = &[
             (Field::Cost, "PretaxCharges"),
             (Field::UnitPrice, "ListPrice"),
             (Field::Location, "MeteredRegion"),
-            (Field::ResourceName, ""),
+            (Field::ResourceName, NO_COLUMN),
             (Field::Customer, "CustomerCompanyName"),
         ],
     },
@@ -227,10 +230,8 @@ const SPECS: &[Spec] = &[
             (Field::Subscription, "EntitlementId"),
             (Field::SubscriptionName, "EntitlementDescription"),
             (Field::Cost, "BillingPreTaxTotal"),
-            (Field::UnitPrice, "EffectiveUnitPrice"),
-            (Field::Currency, "BillingCurrency"),
-            (Field::Location, "ResourceLocation"),
-            (Field::ResourceUri, "ResourceURI"),
+            // Unit prices are in PricingCurrency, costs in BillingCurrency: one currency per row, so no unit price.
+            (Field::UnitPrice, NO_COLUMN),
         ],
     },
     Spec {
@@ -343,7 +344,13 @@ pub(super) fn detect(names: Vec<String>, mapping: &ColumnMapping, closest: &mut 
     };
     let mut columns = [None; FIELD_COUNT];
     for field in Field::ALL {
-        let own = spec_columns.iter().find(|(f, _)| *f == field).map(|(_, column)| position(column));
+        let own = spec_columns.iter().find(|(f, _)| *f == field).map(|(_, column)| {
+            if *column == NO_COLUMN {
+                None
+            } else {
+                position(column)
+            }
+        });
         columns[field as usize] = mapped(field).or_else(|| match own {
             Some(column) => column,
             None => field.synonyms().iter().find_map(|name| position(name)),

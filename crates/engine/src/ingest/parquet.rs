@@ -41,12 +41,16 @@ pub(super) fn read<R: ChunkReader + 'static>(
             continue;
         }
         let name = layout.column_name(index);
-        match schema.columns().iter().position(|c| c.path().parts() == [name.to_string()]) {
+        let flat =
+            |c: &&std::sync::Arc<ColumnDescriptor>| c.path().parts() == [name.to_string()] && c.max_rep_level() == 0;
+        match schema.columns().iter().position(|c| flat(&c)) {
             Some(leaf) => used.push((index, leaf)),
             None => report.push_issue(super::Issue {
                 line: 0,
                 column: Some(name.to_string()),
-                message: "a nested Parquet column (list, map or group) is not read; its field is left empty".into(),
+                message:
+                    "a nested or repeated Parquet column (list, map or group) is not read; its field is left empty"
+                        .into(),
                 excerpt: String::new(),
                 dropped: false,
             }),
@@ -138,7 +142,13 @@ fn read_texts(
             texts!(r, |v: &FixedLenByteArray| bytes_text(v.data(), descr))
         }
     }
-    out.resize(batch, String::new());
+    if out.len() != batch {
+        return Err(ParquetError::General(format!(
+            "column {} has {} values where its row group has {batch} more rows",
+            descr.name(),
+            out.len()
+        )));
+    }
     Ok(())
 }
 
@@ -162,16 +172,26 @@ fn integer_text(value: i64, descr: &ColumnDescriptor) -> String {
     }
 }
 
-/// A byte-array value: text, or a decimal (big-endian two's complement) when its type says so.
+/// A byte-array value: text, a decimal (big-endian two's complement) or a UUID when its type says so.
 fn bytes_text(bytes: &[u8], descr: &ColumnDescriptor) -> String {
     let decimal = matches!(descr.logical_type_ref(), Some(LogicalType::Decimal { .. }))
         || descr.converted_type() == ConvertedType::DECIMAL;
+    if matches!(descr.logical_type_ref(), Some(LogicalType::Uuid)) && bytes.len() == 16 {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        return format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+    }
     if !decimal {
         return String::from_utf8_lossy(bytes).into_owned();
     }
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
+    if bytes.len() > 16 {
+        // Beyond i128: a double keeps the magnitude (usage amounts never need 38 digits).
+        let magnitude = bytes.iter().fold(0f64, |a, &b| a * 256.0 + f64::from(if negative { !b } else { b }));
+        let value = if negative { -(magnitude + 1.0) } else { magnitude };
+        return (value / 10f64.powi(descr.type_scale())).to_string();
+    }
     let mut value: i128 = if negative { -1 } else { 0 };
-    for &b in bytes.iter().take(16) {
+    for &b in bytes {
         value = (value << 8) | i128::from(b);
     }
     scaled(value, descr.type_scale())
@@ -201,5 +221,65 @@ fn timestamp(seconds: i64, nanos: u32) -> String {
         Some(t) if nanos == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
         None => seconds.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ::parquet::schema::parser::parse_message_type;
+    use ::parquet::schema::types::SchemaDescriptor;
+
+    use super::*;
+
+    fn column(declaration: &str) -> Arc<ColumnDescriptor> {
+        let schema = parse_message_type(&format!("message m {{ {declaration}; }}")).unwrap();
+        SchemaDescriptor::new(Arc::new(schema)).column(0)
+    }
+
+    #[test]
+    fn integers_read_as_their_logical_types() {
+        assert_eq!(integer_text(20_362, &column("REQUIRED INT32 d (DATE)")), "2025-10-01");
+        let millis = column("REQUIRED INT64 t (TIMESTAMP(MILLIS,true))");
+        assert_eq!(integer_text(1_790_812_800_000, &millis), "2026-10-01T00:00:00Z");
+        assert_eq!(integer_text(1_790_812_800_250, &millis), "2026-10-01T00:00:00.250Z");
+        assert_eq!(integer_text(-1, &millis), "1969-12-31T23:59:59.999Z");
+        let micros = column("REQUIRED INT64 t (TIMESTAMP(MICROS,true))");
+        assert_eq!(integer_text(1_790_812_800_000_000, &micros), "2026-10-01T00:00:00Z");
+        let nanos = column("REQUIRED INT64 t (TIMESTAMP(NANOS,false))");
+        assert_eq!(integer_text(1_790_812_800_000_000_000, &nanos), "2026-10-01T00:00:00Z");
+        let decimal = column("REQUIRED INT64 c (DECIMAL(18,4))");
+        assert_eq!(integer_text(12_345, &decimal), "1.2345");
+        assert_eq!(integer_text(-5, &decimal), "-0.0005");
+        assert_eq!(integer_text(42, &column("REQUIRED INT32 n")), "42");
+    }
+
+    #[test]
+    fn byte_arrays_read_as_text_decimals_and_uuids() {
+        let decimal = column("REQUIRED FIXED_LEN_BYTE_ARRAY(4) c (DECIMAL(9,2))");
+        assert_eq!(bytes_text(&1234i32.to_be_bytes(), &decimal), "12.34");
+        assert_eq!(bytes_text(&(-1234i32).to_be_bytes(), &decimal), "-12.34");
+        assert_eq!(bytes_text(&7i32.to_be_bytes(), &decimal), "0.07");
+        let wide = column("REQUIRED FIXED_LEN_BYTE_ARRAY(17) c (DECIMAL(38,2))");
+        let mut seventeen = [0u8; 17];
+        seventeen[16] = 150;
+        assert_eq!(bytes_text(&seventeen, &wide), "1.5");
+        let mut minus_one = [0xffu8; 17];
+        minus_one[16] = 0x9c; // -100
+        assert_eq!(bytes_text(&minus_one, &wide), "-1");
+        let text = column("REQUIRED BYTE_ARRAY s (STRING)");
+        assert_eq!(bytes_text("Västerås".as_bytes(), &text), "Västerås");
+        let uuid = column("REQUIRED FIXED_LEN_BYTE_ARRAY(16) u (UUID)");
+        let bytes: Vec<u8> = (0u8..16).collect();
+        assert_eq!(bytes_text(&bytes, &uuid), "00010203-0405-0607-0809-0a0b0c0d0e0f");
+    }
+
+    #[test]
+    fn scaled_pads_and_signs() {
+        assert_eq!(scaled(5, 3), "0.005");
+        assert_eq!(scaled(-123_456, 2), "-1234.56");
+        assert_eq!(scaled(7, 0), "7");
+        assert_eq!(scaled(i128::MAX, 38), format!("1.{}", &i128::MAX.to_string()[1..]));
     }
 }

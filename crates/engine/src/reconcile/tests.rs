@@ -308,3 +308,56 @@ fn azure_rows_without_a_tenant_marker_are_attributed_through_the_stated_registra
     assert_eq!(statuses(&attributed), statuses(&marked));
     assert!(attributed.notes.iter().any(|n| n.contains("registered to Azure subscription 0aaaaaaa")));
 }
+
+#[test]
+fn a_typed_registration_matches_ignoring_case_and_an_unknown_tenant_is_said() {
+    let azure =
+        String::from_utf8(include_bytes!("../../../../tests/fixtures/partner-center-daily.csv").to_vec()).unwrap();
+    let stripped =
+        azure.replace("\"\"azureStack.SubscriptionId\"\": \"\"8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11\"\", ", "");
+    let typed = |tenant: &str| {
+        let tenants = vec![("5F1C7E2A-0B9D-4C3E-8A7F-6D5E4C3B2A10".to_string(), tenant.to_string())];
+        let registration = Registration { stamp_subscription: None, tenants };
+        against(stripped.as_bytes(), &ReconcileOptions { registration, ..Default::default() })
+    };
+    let upper = typed(&TENANT.to_uppercase());
+    assert_eq!(upper.unattributed_rows, 0);
+    assert!(upper
+        .cells
+        .iter()
+        .filter(|c| c.status != Status::Unmapped)
+        .all(|c| c.subscription != "" || c.status == Status::Admin));
+    let unknown = typed("00000000-0000-0000-0000-000000000000");
+    assert_eq!(unknown.unattributed_rows, 9);
+    assert!(
+        unknown.notes.iter().any(|n| n.contains("names tenant 00000000-0000-0000-0000-000000000000")),
+        "{:?}",
+        unknown.notes
+    );
+}
+
+#[test]
+fn one_long_azure_row_among_daily_rows_keeps_the_day_grain() {
+    let mut s = Scenario::new();
+    for day in 0..3 {
+        s.local(BASE, TENANT, "rg-web", day, 24.0);
+        s.azure((BASE, BASE, "1 Core"), TENANT, "rg-web", day, 24.0);
+    }
+    let record = UsageRecord {
+        usage_start: OCT1,
+        usage_end: OCT1 + 31 * DAY,
+        azure_stack: true,
+        subscription: "billing-sub",
+        local_subscription: TENANT,
+        meter_id: STATIC_IP,
+        local_meter_id: STATIC_IP,
+        quantity: 1.0,
+        ..Default::default()
+    };
+    s.table.push(s.azure_source, 9, &record);
+    let table = &s.table;
+    let side = |row: usize| Some(if table.local[row] { Side::AzureStack } else { Side::Azure });
+    let r = reconcile(table, &side, &PriceBook::default(), &ReconcileOptions::default());
+    assert_eq!(r.grain, Grain::Day);
+    assert_eq!(r.by_status.get(&Status::Match), Some(&3));
+}
