@@ -326,7 +326,7 @@ fn a_typed_registration_matches_ignoring_case_and_an_unknown_tenant_is_said() {
         .cells
         .iter()
         .filter(|c| c.status != Status::Unmapped)
-        .all(|c| c.subscription != "" || c.status == Status::Admin));
+        .all(|c| !c.subscription.is_empty() || c.status == Status::Admin));
     let unknown = typed("00000000-0000-0000-0000-000000000000");
     assert_eq!(unknown.unattributed_rows, 9);
     assert!(
