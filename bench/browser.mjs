@@ -126,6 +126,7 @@ async function meterlens(prep) {
   reaggregations.sort((a, b) => a - b);
   // A slicer click in the UI: every visual of the Overview re-renders.
   await page.locator('[data-testid=slicer-resource_group] summary').click();
+  await page.locator('[data-testid=slicer-resource_group] input[type=checkbox]').first().waitFor();
   // Each click adds another resource group: every state is new, so no answer comes from a cache.
   const groupsToClick = await page.locator('[data-testid=slicer-resource_group] input[type=checkbox]').evaluateAll((inputs, n) => inputs.slice(0, n).map((i) => i.dataset.value), SLICER_CLICKS);
   const clicks = [];
