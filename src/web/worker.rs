@@ -16,12 +16,67 @@ const WORKER_URL: &str = "./meterlens-worker_loader.js";
 /// The same worker with the Parquet reader, which costs more than the rest of the worker: loaded only for Parquet.
 const PARQUET_WORKER_URL: &str = "./meterlens-parquet-worker_loader.js";
 
-/// A FOCUS 1.2 Parquet file written by the Parquet worker from a snapshot of the page's table; `on_done` hears
-/// the file or why there is none. The worker stops when it has answered.
-pub struct FocusParquetJob {
+/// A worker started on one job. It listens only once its wasm runs, so `job` is posted when it says "ready"
+/// (messages posted earlier would be lost); every later message goes to `on_reply`, a failure to hand the job
+/// over or a crash to `on_failure`, in words. Dropping it stops the worker.
+struct RunningWorker {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl RunningWorker {
+    /// `name` ("the ingest worker") and `cargo` ("the files") make the messages; `transfer` moves that buffer to
+    /// the worker instead of copying it.
+    fn start(
+        url: &str,
+        name: &'static str,
+        (cargo, job, transfer): (&'static str, Object, Option<js_sys::ArrayBuffer>),
+        on_reply: impl Fn(&Worker, JsValue) + 'static,
+        on_failure: impl Fn(String) + 'static,
+    ) -> Result<RunningWorker, String> {
+        let worker = Worker::new(url).map_err(|e| format!("{name} could not start: {}", describe(&e)))?;
+        let on_failure = std::rc::Rc::new(on_failure);
+        let (poster, failed) = (worker.clone(), on_failure.clone());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let data = message.data();
+            if data.as_string().as_deref() != Some("ready") {
+                return on_reply(&poster, data);
+            }
+            let posted = match &transfer {
+                Some(buffer) => poster.post_message_with_transfer(&job, &Array::of1(buffer)),
+                None => poster.post_message(&job),
+            };
+            if let Err(e) = posted {
+                failed(format!("{cargo} could not be handed to {name}: {}", describe(&e)));
+            }
+        });
+        let stopper = worker.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
+            event.prevent_default();
+            stopper.terminate();
+            let detail = event.message();
+            on_failure(format!(
+                "{name} stopped unexpectedly{}",
+                if detail.is_empty() { String::new() } else { format!(" ({detail})") }
+            ));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(RunningWorker { worker, _on_message: on_message, _on_error: on_error })
+    }
+}
+
+impl Drop for RunningWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// A FOCUS 1.2 Parquet file written by the Parquet worker from a snapshot of the page's table; `on_done` hears
+/// the file or why there is none. The worker stops when it has answered.
+pub struct FocusParquetJob {
+    _running: RunningWorker,
 }
 
 impl FocusParquetJob {
@@ -34,8 +89,6 @@ impl FocusParquetJob {
         prices_json: String,
         on_done: impl Fn(Result<Transferred, String>) + 'static,
     ) -> Result<FocusParquetJob, String> {
-        let worker = Worker::new(PARQUET_WORKER_URL)
-            .map_err(|e| format!("the Parquet worker could not start: {}", describe(&e)))?;
         let buffer = Uint8Array::from(snapshot.as_slice()).buffer();
         drop(snapshot);
         let job = message("focus-parquet", "snapshot", &buffer);
@@ -43,35 +96,22 @@ impl FocusParquetJob {
         let _ = Reflect::set(&job, &"includeAdmin".into(), &include_admin.into());
         let _ = Reflect::set(&job, &"prices".into(), &prices_json.into());
         let on_done = std::rc::Rc::new(on_done);
-        let (poster, done) = (worker.clone(), on_done.clone());
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
-            let data = message.data();
-            if data.as_string().as_deref() == Some("ready") {
-                if let Err(e) = poster.post_message_with_transfer(&job, &Array::of1(&buffer)) {
-                    done(Err(format!("the table could not be handed to the Parquet worker: {}", describe(&e))));
-                }
-                return;
-            }
-            poster.terminate();
+        let done = on_done.clone();
+        let on_reply = move |worker: &Worker, data: JsValue| {
+            worker.terminate();
             match get(&data, "kind").as_string().as_deref() {
                 Some("focus") => done(Ok(Transferred(get(&data, "parquet").unchecked_into()))),
                 _ => done(Err(get(&data, "message").as_string().unwrap_or_else(|| "the Parquet worker failed".into()))),
             }
-        });
-        let (stopper, done) = (worker.clone(), on_done);
-        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-            stopper.terminate();
-            done(Err(format!("the Parquet worker stopped unexpectedly ({})", event.message())));
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(FocusParquetJob { worker, _on_message: on_message, _on_error: on_error })
-    }
-}
-
-impl Drop for FocusParquetJob {
-    fn drop(&mut self) {
-        self.worker.terminate();
+        };
+        let running = RunningWorker::start(
+            PARQUET_WORKER_URL,
+            "the Parquet worker",
+            ("the table", job, Some(buffer)),
+            on_reply,
+            move |error| on_done(Err(error)),
+        )?;
+        Ok(FocusParquetJob { _running: running })
     }
 }
 
@@ -99,11 +139,7 @@ impl Transferred {
 }
 
 /// A running load; dropping it (or [`IngestWorker::cancel`]) stops the worker.
-pub struct IngestWorker {
-    worker: Worker,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
-}
+pub struct IngestWorker(RunningWorker);
 
 impl IngestWorker {
     /// Starts a worker on `files` (`count_repeats`: the user chose to count a repeated file twice; `parquet`: some
@@ -115,25 +151,12 @@ impl IngestWorker {
         on_event: impl Fn(WorkerEvent) + 'static,
     ) -> Result<IngestWorker, String> {
         let url = if parquet { PARQUET_WORKER_URL } else { WORKER_URL };
-        let worker = Worker::new(url).map_err(|e| format!("the ingest worker could not start: {}", describe(&e)))?;
-        let on_event = std::rc::Rc::new(on_event);
         let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
-        let poster = worker.clone();
+        let on_event = std::rc::Rc::new(on_event);
         let events = on_event.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
-            let data = message.data();
-            if data.as_string().as_deref() == Some("ready") {
-                // The worker listens only once its wasm is running; files posted earlier would be lost.
-                if let Err(e) = poster.post_message(&job) {
-                    events(WorkerEvent::Failed(format!(
-                        "the files could not be handed to the worker: {}",
-                        describe(&e)
-                    )));
-                }
-                return;
-            }
+        let on_reply = move |_: &Worker, data: JsValue| {
             let kind = get(&data, "kind").as_string().unwrap_or_default();
             match kind.as_str() {
                 "progress" => {
@@ -147,30 +170,15 @@ impl IngestWorker {
                     get(&data, "message").as_string().unwrap_or_else(|| "unknown worker message".into()),
                 )),
             }
-        });
-        let events = on_event.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-            event.prevent_default();
-            let detail = event.message();
-            events(WorkerEvent::Failed(format!(
-                "the ingest worker stopped unexpectedly{}",
-                if detail.is_empty() { String::new() } else { format!(" ({detail})") }
-            )));
-        });
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(IngestWorker { worker, _on_message: on_message, _on_error: on_error })
+        };
+        let on_failure = move |error| on_event(WorkerEvent::Failed(error));
+        let running = RunningWorker::start(url, "the ingest worker", ("the files", job, None), on_reply, on_failure)?;
+        Ok(IngestWorker(running))
     }
 
     /// Stops the worker at once; nothing it read reaches the page.
     pub fn cancel(&self) {
-        self.worker.terminate();
-    }
-}
-
-impl Drop for IngestWorker {
-    fn drop(&mut self) {
-        self.worker.terminate();
+        self.0.worker.terminate();
     }
 }
 

@@ -8,26 +8,30 @@ use crate::time::parse_timestamp;
 
 const SUB: &str = "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11";
 
+/// A day (2026-10-01) of local usage of `meter` by one resource of subscription `SUB`.
+fn local_record<'a>(meter: &'a str, resource: &'a str, group: &'a str, quantity: f64) -> UsageRecord<'a> {
+    let start = parse_timestamp("2026-10-01").unwrap();
+    UsageRecord {
+        usage_start: start,
+        usage_end: start + DAY,
+        azure_stack: true,
+        local: true,
+        subscription: SUB,
+        local_subscription: SUB,
+        meter_id: meter,
+        local_meter_id: meter,
+        resource_uri: resource,
+        resource_group: group,
+        quantity,
+        ..Default::default()
+    }
+}
+
 fn local_table(rows: &[(&str, &str, &str, f64)]) -> UsageTable {
     let mut table = UsageTable::default();
     let source = table.add_source("t.csv", Format::UsageSummaryCsv);
-    let start = parse_timestamp("2026-10-01").unwrap();
     for (i, (meter, resource, group, quantity)) in rows.iter().enumerate() {
-        let record = UsageRecord {
-            usage_start: start,
-            usage_end: start + DAY,
-            azure_stack: true,
-            local: true,
-            subscription: SUB,
-            local_subscription: SUB,
-            meter_id: meter,
-            local_meter_id: meter,
-            resource_uri: resource,
-            resource_group: group,
-            quantity: *quantity,
-            ..Default::default()
-        };
-        table.push(source, i as u64 + 2, &record);
+        table.push(source, i as u64 + 2, &local_record(meter, resource, group, *quantity));
     }
     table
 }
@@ -230,22 +234,7 @@ fn the_same_month_under_each_licensing_model() {
 fn a_bill_per_stamp_counts_only_that_location() {
     let mut table = local_table(&[(BASE_VM, "/vm/a", "rg", 10.0)]);
     let source = table.add_source("b.csv", Format::UsageSummaryCsv);
-    let start = parse_timestamp("2026-10-01").unwrap();
-    let record = UsageRecord {
-        usage_start: start,
-        usage_end: start + DAY,
-        azure_stack: true,
-        local: true,
-        subscription: SUB,
-        local_subscription: SUB,
-        meter_id: BASE_VM,
-        local_meter_id: BASE_VM,
-        resource_uri: "/vm/b",
-        location: "redmond",
-        quantity: 5.0,
-        ..Default::default()
-    };
-    table.push(source, 2, &record);
+    table.push(source, 2, &UsageRecord { location: "redmond", ..local_record(BASE_VM, "/vm/b", "", 5.0) });
     let bill_of = |location: Option<&str>| {
         let options = BillOptions { location: location.map(str::to_string), ..Default::default() };
         bill(&table, &PriceBook::default(), &options)
