@@ -102,7 +102,7 @@ pub fn load_files<F: FileSource>(
     Ok((table, meta))
 }
 
-const PACK_MAGIC: &[u8; 8] = b"MLDATA03";
+const PACK_MAGIC: &[u8; 8] = b"MLDATA04";
 const HEADER: usize = 24;
 
 /// The stored form: magic, metadata JSON length, a checksum of everything after the header, the metadata

@@ -168,7 +168,9 @@ pub fn App() -> impl IntoView {
         }),
         WorkerEvent::Done(packed) => {
             loading.set(None);
-            // Not dropped inside its own message handler: after it returns.
+            // The buffer is ours: stop the worker now, so its memory is freed before the page decodes a copy.
+            // The handle is not dropped inside its own message handler: after it returns.
+            worker.with_value(|w| w.as_ref().map(IngestWorker::cancel));
             spawn_local(async move { worker.set_value(None) });
             let decoded = Dataset::from_packed(&packed.to_vec());
             match decoded {

@@ -494,8 +494,8 @@ fn write_bill(out: &mut dyn Write, bill: &Bill) -> io::Result<()> {
 fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
     use std::time::Instant;
     println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>12} {:>11} {:>9} {:>10}",
-        "format", "MB", "rows", "ingest s", "MB/s", "rows/s", "baseline s", "ratio", "bytes/row"
+        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>12} {:>11} {:>9} {:>10} {:>13}",
+        "format", "MB", "rows", "ingest s", "MB/s", "rows/s", "baseline s", "ratio", "bytes/row", "snapshot B/row"
     );
     for format in [GenerateFormat::UsageSummaryCsv, GenerateFormat::AzsApiJson, GenerateFormat::CostManagementCsv] {
         let mut bytes = Vec::new();
@@ -519,13 +519,14 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
             }
             let (mut table, report) = ingester.finish();
             table.shrink_to_fit();
-            outcome = Some((table.heap_bytes(), report.rows, report.rejected));
+            outcome = Some((table, report.rows, report.rejected));
         });
-        let (heap, read, rejected) = outcome.unwrap_or_default();
+        let (table, read, rejected) = outcome.unwrap_or_default();
+        let (heap, snapshot) = (table.heap_bytes(), table.to_snapshot().len());
         assert!(lines > 0 && read == rows && rejected == 0, "bench input must read back whole");
         let mb = bytes.len() as f64 / 1e6;
         println!(
-            "{:<22} {:>9.1} {:>9} {:>9.3} {:>10.1} {:>12.0} {:>11.4} {:>9.1} {:>10.1}",
+            "{:<22} {:>9.1} {:>9} {:>9.3} {:>10.1} {:>12.0} {:>11.4} {:>9.1} {:>10.1} {:>13.1}",
             GenerateFormat::NAMES[format as usize],
             mb,
             read,
@@ -534,7 +535,8 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
             read as f64 / ingest,
             baseline,
             ingest / baseline,
-            heap as f64 / read as f64
+            heap as f64 / read as f64,
+            snapshot as f64 / read as f64
         );
     }
     Ok(())
@@ -691,12 +693,22 @@ fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
         let (cold, groups) = time(&engine);
         let mut warm: Vec<f64> = (0..runs).map(|_| time(&engine).0).collect();
         warm.sort_by(f64::total_cmp);
-        results.push((*name, cold, warm[warm.len() / 2], groups));
+        // Re-aggregation, as a slicer click asks: dimension codes and row lists kept, answers forgotten.
+        let mut again: Vec<f64> = (0..runs)
+            .map(|_| {
+                engine.clear_answers();
+                time(&engine).0
+            })
+            .collect();
+        again.sort_by(f64::total_cmp);
+        results.push((*name, cold, warm[warm.len() / 2], again[again.len() / 2], groups));
     }
     if as_json {
         let queries: Map<String, Value> = results
             .iter()
-            .map(|(n, cold, warm, groups)| (n.to_string(), json!({"cold_ms": cold, "warm_ms": warm, "groups": groups})))
+            .map(|(n, cold, warm, again, groups)| {
+                (n.to_string(), json!({"cold_ms": cold, "warm_ms": warm, "reaggregation_ms": again, "groups": groups}))
+            })
             .collect();
         let out = json!({
             "rows": table.len(), "ingest_s": ingest_s, "engine_s": engine_s,
@@ -705,9 +717,9 @@ fn bench_query(file: &PathBuf, runs: u32, as_json: bool) -> io::Result<()> {
         println!("{out}");
     } else {
         println!("{} rows; ingest {ingest_s:.2} s; engine set-up {:.1} ms", table.len(), engine_s * 1000.0);
-        println!("{:<14} {:>10} {:>10} {:>8}", "query", "cold ms", "warm ms", "groups");
-        for (name, cold, warm, groups) in results {
-            println!("{name:<14} {cold:>10.2} {warm:>10.2} {groups:>8}");
+        println!("{:<14} {:>10} {:>10} {:>10} {:>8}", "query", "cold ms", "warm ms", "re-agg ms", "groups");
+        for (name, cold, warm, again, groups) in results {
+            println!("{name:<14} {cold:>10.2} {warm:>10.2} {again:>10.2} {groups:>8}");
         }
     }
     Ok(())

@@ -40,9 +40,18 @@ pub mod usage_api;
 
 pub use table::{StrId, UsageTable};
 
-/// A checksum of stored bytes (FNV-1a, 64 bits): enough to tell a damaged copy from a good one.
+/// A checksum of stored bytes, 64 bits, FNV-1a over 8-byte words (eight times fewer steps than over bytes):
+/// every step is a bijection of the state, so any one changed word always changes the sum.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    fnv1a(bytes)
+    let step = |h: u64, word: u64| ((h ^ word).wrapping_mul(0x0100_0000_01b3)).rotate_left(29);
+    let mut words = bytes.chunks_exact(8);
+    let mut h = (&mut words).fold(0xcbf2_9ce4_8422_2325, |h, w| {
+        step(h, u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+    });
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = step(h, u64::from_le_bytes(tail));
+    step(h, bytes.len() as u64)
 }
 
 /// FNV-1a: a small, stable hash (file fingerprints, per-resource generator draws).

@@ -207,7 +207,7 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
     let admin = AdminClassifier::new(table);
     let rows: Vec<usize> = (0..table.len()).collect();
     for chunk in rows.chunks(ROW_GROUP) {
-        let times = |column: &Vec<i64>| Batch::Int64(chunk.iter().map(|&r| column[r] * 1000).collect(), Vec::new());
+        let times = |column: &Column<i64>| Batch::Int64(chunk.iter().map(|&r| column[r] * 1000).collect(), Vec::new());
         let numbers = |column: &Column<f64>| {
             let values: Vec<f64> = chunk.iter().map(|&r| column[r]).filter(|v| !v.is_nan()).collect();
             Batch::Double(values, chunk.iter().map(|&r| i16::from(!column[r].is_nan())).collect())

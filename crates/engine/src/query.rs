@@ -2,7 +2,7 @@
 //! accumulates into dense arrays indexed by those codes (a hash map only when the code space is huge), and
 //! results are small. Dimension codes are computed once per table and dimension and cached.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::str::FromStr;
@@ -269,10 +269,85 @@ pub const UNKNOWN_UNIT: &str = "(unknown unit)";
 /// Label used for costs whose currency is unknown.
 pub const UNKNOWN_CURRENCY: &str = "(unknown currency)";
 
-/// Dense codes of one dimension: a code per row and a label per code.
+/// Dense codes of one dimension: a code per row, a label and a row count per code, and (built at the first
+/// filter on the dimension) the rows of each code.
 struct Codes {
     per_row: Vec<u32>,
     labels: Vec<String>,
+    counts: Vec<u32>,
+    postings: OnceCell<Postings>,
+}
+
+/// The rows of each code in table order, `rows[starts[code]..starts[code + 1]]` (a counting sort of `per_row`).
+struct Postings {
+    starts: Vec<u32>,
+    rows: Vec<u32>,
+}
+
+impl Codes {
+    fn postings(&self) -> &Postings {
+        self.postings.get_or_init(|| {
+            let mut starts = Vec::with_capacity(self.counts.len() + 1);
+            let mut at = 0u32;
+            starts.push(0);
+            for &count in &self.counts {
+                at += count;
+                starts.push(at);
+            }
+            let mut next = starts.clone();
+            let mut rows = vec![0u32; self.per_row.len()];
+            for (row, &code) in self.per_row.iter().enumerate() {
+                let slot = &mut next[code as usize];
+                rows[*slot as usize] = row as u32;
+                *slot += 1;
+            }
+            Postings { starts, rows }
+        })
+    }
+
+    /// The rows whose code `keep` holds, in table order (several codes' lists merged through a bitmap of rows).
+    fn rows_where(&self, keep: &[bool]) -> Vec<u32> {
+        let postings = self.postings();
+        let lists: Vec<&[u32]> = (0..self.counts.len())
+            .filter(|&code| keep[code])
+            .map(|code| &postings.rows[postings.starts[code] as usize..postings.starts[code + 1] as usize])
+            .collect();
+        if lists.len() <= 1 {
+            return lists.concat();
+        }
+        let mut bits = vec![0u64; self.per_row.len().div_ceil(64)];
+        let mut total = 0;
+        for list in &lists {
+            total += list.len();
+            for &row in *list {
+                bits[row as usize / 64] |= 1 << (row % 64);
+            }
+        }
+        let mut rows = Vec::with_capacity(total);
+        for (i, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                rows.push((i * 64) as u32 + word.trailing_zeros());
+                word &= word - 1;
+            }
+        }
+        rows
+    }
+}
+
+/// A filter selects from its dimension's row lists instead of scanning every row when it keeps at most this
+/// share of the rows (1 / N).
+const POSTINGS_SHARE: usize = 8;
+
+/// Keeps the rows of `rows` (every row of the table when `None`) for which `keep` holds.
+fn refine(rows: Option<Vec<u32>>, len: usize, keep: impl Fn(usize) -> bool) -> Option<Vec<u32>> {
+    Some(match rows {
+        Some(mut rows) => {
+            rows.retain(|&row| keep(row as usize));
+            rows
+        }
+        None => (0..len as u32).filter(|&row| keep(row as usize)).collect(),
+    })
 }
 
 /// Answers queries about one table; caches dimension codes and row selections between queries.
@@ -383,10 +458,15 @@ impl<'t> QueryEngine<'t> {
                     s.to_string()
                 }
             };
-            // Dictionary ids are dense: index an array by them instead of hashing every row.
-            match column.as_slice() {
-                Some(ids) => compact_dense(ids, t.strings().len(), label),
-                None => compact(t.len(), |row| column[row].0 as i64, label),
+            // Dictionary ids are dense: index an array by them instead of hashing every row; a narrow column
+            // already numbers its values.
+            match (column.as_slice(), column.distinct()) {
+                (Some(ids), _) => compact_dense(ids, t.strings().len(), label),
+                (None, Some((ids, indexes))) => {
+                    let per_row = (0..column.len()).map(|row| indexes.get(row) as u32).collect();
+                    order_codes(per_row, ids.iter().map(|id| id.0 as i64).collect(), label)
+                }
+                (None, None) => compact(t.len(), |row| column[row].0 as i64, label),
             }
         };
         match dimension {
@@ -418,18 +498,12 @@ impl<'t> QueryEngine<'t> {
                 |row| t.source[row] as i64,
                 |s| t.sources().get(s as usize).map_or("", |s| s.file.as_str()).to_string(),
             ),
-            Dimension::Hour => {
-                compact(t.len(), |row| (t.usage_start[row] + shift).div_euclid(3600), |h| time::hour_label(h * 3600))
+            Dimension::Hour => by_time(t, &|at| (at + shift).div_euclid(3600), &|h| time::hour_label(h * 3600)),
+            Dimension::Day => by_time(t, &|at| time::day_of(at + shift), &time::day_label),
+            Dimension::Week => {
+                by_time(t, &|at| (time::day_of(at + shift) + 3).div_euclid(7), &|w| time::day_label(w * 7 - 3))
             }
-            Dimension::Day => compact(t.len(), |row| time::day_of(t.usage_start[row] + shift), time::day_label),
-            Dimension::Week => compact(
-                t.len(),
-                |row| (time::day_of(t.usage_start[row] + shift) + 3).div_euclid(7),
-                |w| time::day_label(w * 7 - 3),
-            ),
-            Dimension::Month => {
-                compact(t.len(), |row| time::month_index(t.usage_start[row] + shift), time::month_index_label)
-            }
+            Dimension::Month => by_time(t, &|at| time::month_index(at + shift), &time::month_index_label),
             Dimension::BillingUnit => {
                 let catalog = Catalog::builtin();
                 let mut billing: HashMap<(bool, StrId, StrId), i64> = HashMap::new();
@@ -514,15 +588,36 @@ impl<'t> QueryEngine<'t> {
                 }
             }
         }
-        let rows: Vec<u32> = (0..t.len())
-            .filter(|&row| {
-                admin_rows(self.admin[row].is_some())
-                    && ranges.iter().all(|(from, to)| (*from..*to).contains(&t.usage_start[row]))
-                    && masks.iter().all(|(codes, mask)| mask[codes.per_row[row] as usize])
-                    && texts.iter().all(|any| any.iter().any(|(codes, mask)| mask[codes.per_row[row] as usize]))
-            })
-            .map(|row| row as u32)
-            .collect();
+        // Start from the most selective filter's row lists when it keeps few rows, then narrow filter by
+        // filter: each pass reads one column, and only the rows still in.
+        let n = t.len();
+        let kept_rows = |(codes, mask): &(Rc<Codes>, Vec<bool>)| -> usize {
+            codes.counts.iter().zip(mask).filter(|(_, keep)| **keep).map(|(count, _)| *count as usize).sum()
+        };
+        let seed = masks
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (kept_rows(m), i))
+            .min()
+            .filter(|(kept, _)| kept.saturating_mul(POSTINGS_SHARE) <= n);
+        let mut rows = seed.map(|(_, i)| masks[i].0.rows_where(&masks[i].1));
+        if !query.include_admin || query.only_admin {
+            rows = refine(rows, n, |row| admin_rows(self.admin[row].is_some()));
+        }
+        for &(from, to) in &ranges {
+            rows = refine(rows, n, |row| (from..to).contains(&t.usage_start[row]));
+        }
+        for (i, (codes, mask)) in masks.iter().enumerate() {
+            if seed.is_some_and(|(_, s)| s == i) {
+                continue;
+            }
+            let per_row = &codes.per_row[..];
+            rows = refine(rows, n, |row| mask[per_row[row] as usize]);
+        }
+        for any in &texts {
+            rows = refine(rows, n, |row| any.iter().any(|(codes, mask)| mask[codes.per_row[row] as usize]));
+        }
+        let rows = rows.unwrap_or_else(|| (0..n as u32).collect());
         let rows = Rc::new(rows);
         let mut kept = self.selections.borrow_mut();
         // Bounded by count and by size: at most a few tables' worth of row ids (wasm memory never shrinks).
@@ -582,10 +677,6 @@ impl<'t> QueryEngine<'t> {
             _ => Vec::new(),
         };
         let mut seen_pairs: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        // Columns read in the loop, without a representation check per row.
-        let (cost_values, cost_constant) = (t.cost.as_slice(), t.cost.constant().unwrap_or(f64::NAN));
-        let (effective_values, effective_constant) =
-            (t.effective_cost.as_slice(), t.effective_cost.constant().unwrap_or(f64::NAN));
         for &row in rows.iter() {
             let row = row as usize;
             let g = group_of(row);
@@ -602,8 +693,7 @@ impl<'t> QueryEngine<'t> {
             acc.quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
             acc.unit_seen[slot * n_units + units.per_row[row] as usize] = true;
             let cell = &mut acc.money[slot * n_currencies + currencies.per_row[row] as usize];
-            let cost = cost_values.map_or(cost_constant, |v| v[row]);
-            let effective = effective_values.map_or(effective_constant, |v| v[row]);
+            let (cost, effective) = (t.cost[row], t.effective_cost[row]);
             if !cost.is_nan() {
                 cell.0 += cost;
                 cell.2 = true;
@@ -882,6 +972,18 @@ fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> 
     order_codes(per_row, raw, label)
 }
 
+/// Dense codes of a time bucket of the usage start (`key` of the time); a narrow column's distinct times are
+/// bucketed once each.
+fn by_time(t: &UsageTable, key: &dyn Fn(i64) -> i64, label: &dyn Fn(i64) -> String) -> Codes {
+    match t.usage_start.distinct() {
+        Some((times, indexes)) => {
+            let keys: Vec<i64> = times.iter().map(|&at| key(at)).collect();
+            compact(t.len(), |row| keys[indexes.get(row)], label)
+        }
+        None => compact(t.len(), |row| key(t.usage_start[row]), label),
+    }
+}
+
 /// Dense codes from sparse keys, numbered in label order.
 fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String) -> Codes {
     let keys: Vec<i64> = (0..len).map(key).collect();
@@ -927,9 +1029,16 @@ fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) 
         rank[i as usize] = r as u32;
     }
     let mut labels: Vec<Option<String>> = labels.into_iter().map(Some).collect();
+    let per_row: Vec<u32> = per_row.into_iter().map(|c| rank[c as usize]).collect();
+    let mut counts = vec![0u32; raw.len()];
+    for &code in &per_row {
+        counts[code as usize] += 1;
+    }
     Codes {
-        per_row: per_row.into_iter().map(|c| rank[c as usize]).collect(),
+        per_row,
         labels: order.iter().map(|&i| labels[i as usize].take().unwrap_or_default()).collect(),
+        counts,
+        postings: OnceCell::new(),
     }
 }
 

@@ -78,36 +78,48 @@ pub struct Source {
 
 /// Values that a [`Column`] can hold; `same` is bit equality (so a NaN "no value" column stays constant).
 pub trait ColumnValue: Copy + std::fmt::Debug {
+    /// The value's bits (equal bits, same value).
+    fn bits(&self) -> u64;
     /// True when both are the same value.
-    fn same(&self, other: &Self) -> bool;
+    fn same(&self, other: &Self) -> bool {
+        self.bits() == other.bits()
+    }
 }
 
 impl ColumnValue for StrId {
-    fn same(&self, other: &Self) -> bool {
-        self == other
+    fn bits(&self) -> u64 {
+        self.0 as u64
     }
 }
 
 impl ColumnValue for f64 {
-    fn same(&self, other: &Self) -> bool {
-        self.to_bits() == other.to_bits()
+    fn bits(&self) -> u64 {
+        self.to_bits()
+    }
+}
+
+impl ColumnValue for i64 {
+    fn bits(&self) -> u64 {
+        *self as u64
     }
 }
 
 impl ColumnValue for bool {
-    fn same(&self, other: &Self) -> bool {
-        self == other
+    fn bits(&self) -> u64 {
+        *self as u64
     }
 }
 
 impl ColumnValue for u16 {
-    fn same(&self, other: &Self) -> bool {
-        self == other
+    fn bits(&self) -> u64 {
+        *self as u64
     }
 }
 
 /// A column that costs nothing while every row holds the same value (many columns of a file are constant:
 /// currency, charge type, the costs of local data…), and becomes a plain vector at the first different value.
+/// [`Column::narrow`] (after ingest) and snapshots keep a column of few distinct values as a table of them and
+/// a 1- or 2-byte index per row: a meter, a resource group or an hour costs 1–2 bytes a row instead of 4–8.
 #[derive(Clone, Debug)]
 pub struct Column<T> {
     repr: Repr<T>,
@@ -117,6 +129,8 @@ pub struct Column<T> {
 enum Repr<T> {
     Constant { value: Option<T>, len: usize },
     Values(Vec<T>),
+    Distinct8 { values: Vec<T>, codes: Vec<u8> },
+    Distinct16 { values: Vec<T>, codes: Vec<u16> },
 }
 
 impl<T> Default for Column<T> {
@@ -141,6 +155,25 @@ impl<T: ColumnValue> Column<T> {
                 self.repr = Repr::Values(values);
             }
             Repr::Values(values) => values.push(value),
+            // Narrow columns are finished ones; appending to one (rare) widens it first.
+            Repr::Distinct8 { .. } | Repr::Distinct16 { .. } => {
+                let mut values: Vec<T> = self.iter().copied().collect();
+                values.push(value);
+                self.repr = Repr::Values(values);
+            }
+        }
+    }
+
+    /// Replaces row `row`'s value (ingest corrects dates once the file's date order is known).
+    pub fn set(&mut self, row: usize, value: T) {
+        if self[row].same(&value) {
+            return;
+        }
+        if !matches!(self.repr, Repr::Values(_)) {
+            self.repr = Repr::Values(self.iter().copied().collect());
+        }
+        if let Repr::Values(values) = &mut self.repr {
+            values[row] = value;
         }
     }
 
@@ -149,6 +182,8 @@ impl<T: ColumnValue> Column<T> {
         match &self.repr {
             Repr::Constant { len, .. } => *len,
             Repr::Values(values) => values.len(),
+            Repr::Distinct8 { codes, .. } => codes.len(),
+            Repr::Distinct16 { codes, .. } => codes.len(),
         }
     }
 
@@ -162,11 +197,11 @@ impl<T: ColumnValue> Column<T> {
         (0..self.len()).map(move |row| &self[row])
     }
 
-    /// The values as a slice, when they are not all equal.
+    /// The values as a slice, when they are neither all equal nor narrow.
     pub fn as_slice(&self) -> Option<&[T]> {
         match &self.repr {
-            Repr::Constant { .. } => None,
             Repr::Values(values) => Some(values),
+            _ => None,
         }
     }
 
@@ -174,20 +209,84 @@ impl<T: ColumnValue> Column<T> {
     pub fn constant(&self) -> Option<T> {
         match &self.repr {
             Repr::Constant { value, .. } => *value,
-            Repr::Values(_) => None,
+            _ => None,
         }
     }
 
+    /// The distinct values and, per row, the index of its value (`None` unless the column is narrow).
+    pub fn distinct(&self) -> Option<(&[T], DistinctIndexes<'_>)> {
+        match &self.repr {
+            Repr::Distinct8 { values, codes } => Some((values, DistinctIndexes::U8(codes))),
+            Repr::Distinct16 { values, codes } => Some((values, DistinctIndexes::U16(codes))),
+            _ => None,
+        }
+    }
+
+    /// Keeps the column as its distinct values and an index per row when there are at most 65,536 of them and
+    /// that is smaller.
+    pub fn narrow(&mut self) {
+        let Repr::Values(values) = &self.repr else { return };
+        let mut index: FxHashMap<u64, u16> = FxHashMap::default();
+        let mut distinct: Vec<T> = Vec::new();
+        let mut codes: Vec<u16> = Vec::with_capacity(values.len());
+        for value in values {
+            let next = distinct.len();
+            let code = match index.get(&value.bits()) {
+                Some(code) => *code,
+                None if next > u16::MAX as usize => return,
+                None => {
+                    index.insert(value.bits(), next as u16);
+                    distinct.push(*value);
+                    next as u16
+                }
+            };
+            codes.push(code);
+        }
+        self.repr = Column::from_distinct(distinct, codes).repr;
+    }
+
+    /// A column of `values[codes[row]]` (codes checked by the caller), 1 byte a row when there are few values.
+    pub(crate) fn from_distinct(values: Vec<T>, codes: Vec<u16>) -> Column<T> {
+        let repr = if values.len() <= 256 {
+            Repr::Distinct8 { values, codes: codes.into_iter().map(|c| c as u8).collect() }
+        } else {
+            Repr::Distinct16 { values, codes }
+        };
+        Column { repr }
+    }
+
     fn heap_bytes(&self) -> usize {
+        let size = std::mem::size_of::<T>();
         match &self.repr {
             Repr::Constant { .. } => 0,
-            Repr::Values(values) => values.capacity() * std::mem::size_of::<T>(),
+            Repr::Values(values) => values.capacity() * size,
+            Repr::Distinct8 { values, codes } => values.capacity() * size + codes.capacity(),
+            Repr::Distinct16 { values, codes } => values.capacity() * size + codes.capacity() * 2,
         }
     }
 
     fn shrink_to_fit(&mut self) {
         if let Repr::Values(values) = &mut self.repr {
             values.shrink_to_fit();
+        }
+    }
+}
+
+/// Per-row indexes into a narrow column's distinct values.
+#[derive(Clone, Copy, Debug)]
+pub enum DistinctIndexes<'a> {
+    /// At most 256 values.
+    U8(&'a [u8]),
+    /// At most 65,536 values.
+    U16(&'a [u16]),
+}
+
+impl DistinctIndexes<'_> {
+    /// The index of row `row`'s value.
+    pub fn get(&self, row: usize) -> usize {
+        match self {
+            DistinctIndexes::U8(codes) => codes[row] as usize,
+            DistinctIndexes::U16(codes) => codes[row] as usize,
         }
     }
 }
@@ -199,6 +298,8 @@ impl<T: ColumnValue> std::ops::Index<usize> for Column<T> {
             // Out of range fails as a Vec index does.
             Repr::Constant { value, len } => &value.as_slice()[if row < *len { 0 } else { usize::MAX }],
             Repr::Values(values) => &values[row],
+            Repr::Distinct8 { values, codes } => &values[codes[row] as usize],
+            Repr::Distinct16 { values, codes } => &values[codes[row] as usize],
         }
     }
 }
@@ -249,9 +350,9 @@ macro_rules! string_columns {
             /// Line in the source file where the row starts (1-based).
             pub line: Vec<u32>,
             /// Usage window start, UTC seconds.
-            pub usage_start: Vec<i64>,
+            pub usage_start: Column<i64>,
             /// Usage window end, UTC seconds.
-            pub usage_end: Vec<i64>,
+            pub usage_end: Column<i64>,
             /// Quantity per row.
             pub quantity: Vec<f64>,
             /// Billed cost per row; NaN when the source had none.
@@ -295,7 +396,7 @@ macro_rules! string_columns {
                     column.capacity() * std::mem::size_of::<T>()
                 }
                 let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
-                bytes(&self.line) + bytes(&self.usage_start) + bytes(&self.usage_end) + bytes(&self.quantity)
+                bytes(&self.line) + self.usage_start.heap_bytes() + self.usage_end.heap_bytes() + bytes(&self.quantity)
                     + self.source.heap_bytes() + self.cost.heap_bytes() + self.effective_cost.heap_bytes()
                     + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.local.heap_bytes() + self.tags.heap_bytes()
                     + self.additional_info.heap_bytes()
@@ -312,8 +413,15 @@ macro_rules! string_columns {
                 vec![$(&mut self.$name),*]
             }
 
-            /// Frees spare column capacity (after ingest has finished).
+            /// Frees spare column capacity and keeps columns of few distinct values narrow (after ingest has
+            /// finished).
             pub fn shrink_to_fit(&mut self) {
+                self.usage_start.narrow();
+                self.usage_end.narrow();
+                self.unit_price.narrow();
+                self.tags.narrow();
+                self.additional_info.narrow();
+                $(self.$name.narrow();)*
                 self.source.shrink_to_fit();
                 self.line.shrink_to_fit();
                 self.usage_start.shrink_to_fit();

@@ -153,15 +153,16 @@ impl FileRows {
             let row = row as usize;
             if order == DateOrder::DayFirst {
                 if which & 1 != 0 {
-                    table.usage_start[row] =
-                        swap_day_and_month(table.usage_start[row]).unwrap_or(table.usage_start[row]);
+                    let start = table.usage_start[row];
+                    table.usage_start.set(row, swap_day_and_month(start).unwrap_or(start));
                 }
                 if which & 2 != 0 {
-                    table.usage_end[row] = swap_day_and_month(table.usage_end[row]).unwrap_or(table.usage_end[row]);
+                    let end = table.usage_end[row];
+                    table.usage_end.set(row, swap_day_and_month(end).unwrap_or(end));
                 }
             }
             if table.usage_end[row] < table.usage_start[row] {
-                table.usage_end[row] = table.usage_start[row] + DAY;
+                table.usage_end.set(row, table.usage_start[row] + DAY);
                 report.push_issue(Issue {
                     line: table.line[row] as u64,
                     column: None,

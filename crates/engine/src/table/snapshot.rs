@@ -1,10 +1,15 @@
 //! A compact binary snapshot of a [`UsageTable`]: how the ingest worker hands its table to the page and how the
-//! page keeps it in browser storage. Decoding checks every length and index, so a damaged snapshot is an error.
+//! page keeps it in browser storage. Columns are written narrow (a table of distinct values with 1- or 2-byte
+//! indexes, or the distance from the column's minimum in as few bytes as it needs), so the copies that coexist
+//! while a dataset is handed over and kept are small. Decoding checks every length and index, so a damaged
+//! snapshot is an error.
+
+use rustc_hash::FxHashMap;
 
 use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable};
 use crate::ingest::Format;
 
-const MAGIC: &[u8; 8] = b"MLTABLE2";
+const MAGIC: &[u8; 8] = b"MLTABLE3";
 
 /// Why a snapshot could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -53,20 +58,29 @@ impl UsageTable {
                 out.u32(v.0);
             }
         }
-        out.u64(self.len() as u64);
-        self.line.iter().for_each(|v| out.u32(*v));
-        self.usage_start.iter().for_each(|v| out.u64(*v as u64));
-        self.usage_end.iter().for_each(|v| out.u64(*v as u64));
+        let rows = self.len();
+        out.u64(rows as u64);
+        // Lines as the step from the row before (mostly 1).
+        let line = |row: usize| self.line[row] as i64 - row.checked_sub(1).map_or(0, |before| self.line[before] as i64);
+        out.narrow(rows, |row| signed(line(row)));
+        out.column(&self.usage_start, |v| signed(*v));
+        out.column(&self.usage_end, |v| signed(*v));
+        // Quantities are raw: every row costs at least these 8 bytes, which bounds a damaged row count.
         self.quantity.iter().for_each(|v| out.u64(v.to_bits()));
-        out.column(&self.source, |o, v| o.0.extend_from_slice(&v.to_le_bytes()));
-        for column in [&self.cost, &self.effective_cost, &self.unit_price] {
-            out.column(column, |o, v| o.u64(v.to_bits()));
+        out.column(&self.source, |v| *v as u64);
+        out.column(&self.cost, |v| v.to_bits());
+        // Effective cost is often the billed cost, bit for bit.
+        if self.effective_cost.len() == rows && (0..rows).all(|r| self.effective_cost[r].same(&self.cost[r])) {
+            out.0.push(SAME_AS_BEFORE);
+        } else {
+            out.column(&self.effective_cost, |v| v.to_bits());
         }
+        out.column(&self.unit_price, |v| v.to_bits());
         for column in [&self.azure_stack, &self.local] {
-            out.column(column, |o, v| o.0.push(*v as u8));
+            out.column(column, |v| *v as u64);
         }
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
-            out.column(column, |o, v| o.u32(v.0));
+            out.column(column, |v| v.0 as u64);
         }
         *into = out.0;
     }
@@ -110,29 +124,40 @@ impl UsageTable {
             table.key_values.insert(key, pairs.into());
         }
         let rows = r.rows()?;
-        table.line = (0..rows).map(|_| r.u32()).collect::<Result<_, _>>()?;
-        table.usage_start = (0..rows).map(|_| r.u64().map(|v| v as i64)).collect::<Result<_, _>>()?;
-        table.usage_end = (0..rows).map(|_| r.u64().map(|v| v as i64)).collect::<Result<_, _>>()?;
+        let mut line = 0i64;
+        table.line = r.narrow(rows, |step| {
+            line += unsigned(step);
+            u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
+        })?;
+        table.usage_start = r.column(rows, |v| Ok(unsigned(v)))?;
+        table.usage_end = r.column(rows, |v| Ok(unsigned(v)))?;
+        r.fits(rows, 8)?;
         table.quantity = (0..rows).map(|_| r.u64().map(f64::from_bits)).collect::<Result<_, _>>()?;
-        let n_sources = table.sources.len();
-        table.source = r.column(rows, 2, |r| {
-            let s = u16::from_le_bytes([r.u8()?, r.u8()?]);
-            if (s as usize) < n_sources {
-                Ok(s)
+        let n_sources = table.sources.len() as u64;
+        table.source = r.column(rows, |s| {
+            if s < n_sources {
+                Ok(s as u16)
             } else {
                 Err(SnapshotError::Damaged("source index out of range"))
             }
         })?;
-        table.cost = r.column(rows, 8, |r| r.u64().map(f64::from_bits))?;
-        table.effective_cost = r.column(rows, 8, |r| r.u64().map(f64::from_bits))?;
-        table.unit_price = r.column(rows, 8, |r| r.u64().map(f64::from_bits))?;
-        table.azure_stack = r.column(rows, 1, |r| r.u8().map(|b| b != 0))?;
-        table.local = r.column(rows, 1, |r| r.u8().map(|b| b != 0))?;
-        table.tags = r.column(rows, 4, |r| id(r.u32()?))?;
-        table.additional_info = r.column(rows, 4, |r| id(r.u32()?))?;
+        table.cost = r.column(rows, |v| Ok(f64::from_bits(v)))?;
+        table.effective_cost = if r.bytes.get(r.at) == Some(&SAME_AS_BEFORE) {
+            r.at += 1;
+            table.cost.clone()
+        } else {
+            r.column(rows, |v| Ok(f64::from_bits(v)))?
+        };
+        table.unit_price = r.column(rows, |v| Ok(f64::from_bits(v)))?;
+        let flag = |v: u64| if v <= 1 { Ok(v == 1) } else { Err(SnapshotError::Damaged("a flag is neither 0 nor 1")) };
+        table.azure_stack = r.column(rows, flag)?;
+        table.local = r.column(rows, flag)?;
+        let string = |v: u64| id(u32::try_from(v).map_err(|_| SnapshotError::Damaged("string id out of range"))?);
+        table.tags = r.column(rows, string)?;
+        table.additional_info = r.column(rows, string)?;
         let mut columns = Vec::new();
         for _ in 0..table.string_columns().len() {
-            columns.push(r.column(rows, 4, |r| id(r.u32()?))?);
+            columns.push(r.column(rows, string)?);
         }
         for (into, from) in table.string_columns_mut().into_iter().zip(columns) {
             *into = from;
@@ -160,22 +185,96 @@ impl Writer {
         self.0.extend_from_slice(s.as_bytes());
     }
 
-    /// Tag 0: constant (then a presence byte and the value), tag 1: one value per row.
-    fn column<T: ColumnValue>(&mut self, column: &Column<T>, mut value: impl FnMut(&mut Self, &T)) {
+    /// A column: [`CONSTANT`] (a presence byte, then the value in 8 bytes) or [`Writer::narrow`] values.
+    fn column<T: ColumnValue>(&mut self, column: &Column<T>, bits: impl Fn(&T) -> u64) {
         match &column.repr {
-            Repr::Constant { value: v, .. } => {
-                self.0.push(0);
-                self.0.push(v.is_some() as u8);
-                if let Some(v) = v {
-                    value(self, v);
+            Repr::Constant { value, .. } => {
+                self.0.push(CONSTANT);
+                self.0.push(value.is_some() as u8);
+                if let Some(v) = value {
+                    self.u64(bits(v));
                 }
             }
-            Repr::Values(values) => {
-                self.0.push(1);
-                values.iter().for_each(|v| value(self, v));
+            Repr::Values(values) => self.narrow(values.len(), |row| bits(&values[row])),
+            Repr::Distinct8 { values, codes } => {
+                self.distinct(values.iter().map(&bits), 1);
+                self.0.extend_from_slice(codes);
+            }
+            Repr::Distinct16 { values, codes } => {
+                self.distinct(values.iter().map(&bits), 2);
+                codes.iter().for_each(|c| self.0.extend_from_slice(&c.to_le_bytes()));
             }
         }
     }
+
+    /// The head of a [`DISTINCT`] column: the values, then the width of the indexes that follow.
+    fn distinct(&mut self, values: impl ExactSizeIterator<Item = u64>, index_width: u8) {
+        self.0.push(DISTINCT);
+        self.u32(values.len() as u32);
+        values.for_each(|v| self.u64(v));
+        self.0.push(index_width);
+    }
+
+    /// `rows` values as [`DISTINCT`] (the distinct values, then a 1- or 2-byte index per row) or [`RANGE`] (the
+    /// minimum, a width, then each value's distance from the minimum in that many bytes), whichever is smaller.
+    fn narrow(&mut self, rows: usize, value: impl Fn(usize) -> u64) {
+        let (mut min, mut max) = (u64::MAX, 0);
+        for row in 0..rows {
+            let v = value(row);
+            min = min.min(v);
+            max = max.max(v);
+        }
+        let width = if rows == 0 { 0 } else { (64 - (max - min).leading_zeros() as usize).div_ceil(8) };
+        let mut distinct: Vec<u64> = Vec::new();
+        let mut index: FxHashMap<u64, u16> = FxHashMap::default();
+        let mut codes: Vec<u16> = Vec::new();
+        if width > 1 {
+            codes.reserve(rows);
+            for row in 0..rows {
+                let v = value(row);
+                let next = distinct.len();
+                if next > u16::MAX as usize {
+                    break;
+                }
+                let code = *index.entry(v).or_insert_with(|| {
+                    distinct.push(v);
+                    next as u16
+                });
+                codes.push(code);
+            }
+        }
+        let index_width = if distinct.len() <= 256 { 1 } else { 2 };
+        let by_distinct = 4 + distinct.len() * 8 + rows * index_width;
+        if codes.len() == rows && rows > 0 && by_distinct < 9 + rows * width {
+            self.distinct(distinct.into_iter(), index_width as u8);
+            for code in codes {
+                self.0.extend_from_slice(&code.to_le_bytes()[..index_width]);
+            }
+        } else {
+            self.0.push(RANGE);
+            self.u64(min);
+            self.0.push(width as u8);
+            for row in 0..rows {
+                self.0.extend_from_slice(&(value(row) - min).to_le_bytes()[..width]);
+            }
+        }
+    }
+}
+
+/// Column encodings (the first byte of a column).
+const CONSTANT: u8 = 0;
+const DISTINCT: u8 = 2;
+const RANGE: u8 = 3;
+/// The column is the one before it, bit for bit.
+const SAME_AS_BEFORE: u8 = 4;
+
+/// Signed values as unsigned ones in the same order, so that a range of them is a small distance.
+fn signed(v: i64) -> u64 {
+    (v as u64) ^ (1 << 63)
+}
+
+fn unsigned(v: u64) -> i64 {
+    (v ^ (1 << 63)) as i64
 }
 
 struct Reader<'a> {
@@ -214,7 +313,7 @@ impl<'a> Reader<'a> {
     /// The row count, refused when the rest of the bytes cannot hold that many rows.
     fn rows(&mut self) -> Result<usize, SnapshotError> {
         let n = usize::try_from(self.u64()?).map_err(|_| SnapshotError::Truncated)?;
-        self.fits(n, 4 + 8 + 8 + 8)
+        self.fits(n, 8)
     }
 
     fn fits(&self, n: usize, min_bytes: usize) -> Result<usize, SnapshotError> {
@@ -229,29 +328,90 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.take(len)?).map_err(|_| SnapshotError::Damaged("text is not UTF-8"))
     }
 
+    /// The least significant `width` bytes of a little-endian number.
+    fn uint(&mut self, width: usize) -> Result<u64, SnapshotError> {
+        let mut b = [0u8; 8];
+        b[..width].copy_from_slice(self.take(width)?);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// A column written by `Writer::column`, each value checked by `value`; a [`DISTINCT`] one stays narrow.
     fn column<T: ColumnValue>(
         &mut self,
         rows: usize,
-        width: usize,
-        mut value: impl FnMut(&mut Self) -> Result<T, SnapshotError>,
+        mut value: impl FnMut(u64) -> Result<T, SnapshotError>,
     ) -> Result<Column<T>, SnapshotError> {
-        let repr = match self.u8()? {
-            0 => {
-                let value = if self.u8()? != 0 { Some(value(self)?) } else { None };
+        let repr = match self.bytes.get(self.at) {
+            Some(&CONSTANT) => {
+                self.at += 1;
+                let value = if self.u8()? != 0 { Some(value(self.u64()?)?) } else { None };
                 if value.is_none() && rows > 0 {
                     return Err(SnapshotError::Damaged("a constant column without its value"));
                 }
                 Repr::Constant { value, len: rows }
             }
-            1 => {
-                if rows.saturating_mul(width) > self.bytes.len() - self.at {
-                    return Err(SnapshotError::Truncated);
+            Some(&DISTINCT) => {
+                self.at += 1;
+                let values: Vec<T> = (0..self.count(8)?).map(|_| value(self.u64()?)).collect::<Result<_, _>>()?;
+                let width = self.u8()? as usize;
+                let indexes = self.take(rows.checked_mul(width).ok_or(SnapshotError::Truncated)?)?;
+                let n = values.len();
+                let out_of_range = || SnapshotError::Damaged("value index out of range");
+                match width {
+                    1 if n <= 256 => {
+                        if indexes.iter().any(|&i| i as usize >= n) {
+                            return Err(out_of_range());
+                        }
+                        Repr::Distinct8 { values, codes: indexes.to_vec() }
+                    }
+                    2 => {
+                        let codes: Vec<u16> =
+                            indexes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+                        if codes.iter().any(|&i| i as usize >= n) {
+                            return Err(out_of_range());
+                        }
+                        Repr::Distinct16 { values, codes }
+                    }
+                    _ => return Err(SnapshotError::Damaged("unknown index width")),
                 }
-                Repr::Values((0..rows).map(|_| value(self)).collect::<Result<_, _>>()?)
             }
-            _ => return Err(SnapshotError::Damaged("unknown column encoding")),
+            _ => Repr::Values(self.narrow(rows, value)?),
         };
         Ok(Column { repr })
+    }
+
+    /// Values written by `Writer::narrow`, each checked by `value`, in row order.
+    fn narrow<T>(
+        &mut self,
+        rows: usize,
+        mut value: impl FnMut(u64) -> Result<T, SnapshotError>,
+    ) -> Result<Vec<T>, SnapshotError> {
+        match self.u8()? {
+            DISTINCT => {
+                let distinct: Vec<u64> = (0..self.count(8)?).map(|_| self.u64()).collect::<Result<_, _>>()?;
+                let width = self.u8()? as usize;
+                if !matches!(width, 1 | 2) {
+                    return Err(SnapshotError::Damaged("unknown index width"));
+                }
+                self.fits(rows, width)?;
+                (0..rows)
+                    .map(|_| {
+                        let code = self.uint(width)? as usize;
+                        value(*distinct.get(code).ok_or(SnapshotError::Damaged("value index out of range"))?)
+                    })
+                    .collect()
+            }
+            RANGE => {
+                let min = self.u64()?;
+                let width = self.u8()? as usize;
+                if width > 8 {
+                    return Err(SnapshotError::Damaged("unknown value width"));
+                }
+                self.fits(rows, width)?;
+                (0..rows).map(|_| value(min.wrapping_add(self.uint(width)?))).collect()
+            }
+            _ => Err(SnapshotError::Damaged("unknown column encoding")),
+        }
     }
 }
 
@@ -261,6 +421,7 @@ mod tests {
     use crate::generate::{generate, GenerateOptions};
     use crate::ingest::Ingester;
     use crate::summary::{Dimension, Summary, SummaryOptions};
+    use crate::table::UsageRecord;
 
     fn sample() -> UsageTable {
         let mut ingester = Ingester::new(UsageTable::default(), "usage.csv");
@@ -306,6 +467,69 @@ mod tests {
             let _ = UsageTable::from_snapshot(&damaged);
         }
         assert_eq!(UsageTable::from_snapshot(b"PK\x03\x04").err(), Some(SnapshotError::NotASnapshot));
+    }
+
+    #[test]
+    fn every_column_encoding_reads_back_exactly() {
+        let mut table = UsageTable::default();
+        let source = table.add_source("wide.csv", Format::CostManagementCsv);
+        let uris: Vec<String> =
+            (0..70_000).map(|i| format!("/subscriptions/s/resourceGroups/rg/providers/x/{i}")).collect();
+        let groups: Vec<String> = (0..300).map(|i| format!("rg-{i}")).collect();
+        for (i, uri) in uris.iter().enumerate() {
+            let record = UsageRecord {
+                // Before 1970 and after: a range of signed values.
+                usage_start: -86_400 * 3 + (i as i64 % 700) * 3600,
+                usage_end: -86_400 * 3 + (i as i64 % 700) * 3600 + if i % 2 == 0 { 3600 } else { 86_400 },
+                quantity: i as f64 / 7.0,
+                cost: Some(i as f64 / 3.0),
+                effective_cost: Some(if i == 69_999 { 1.5 } else { i as f64 / 3.0 }),
+                unit_price: Some([0.25, 0.5, f64::NAN][i % 3]),
+                azure_stack: i % 5 == 0,
+                resource_uri: uri,
+                resource_group: &groups[i % 300],
+                meter_id: ["A", "B", "C"][i % 3],
+                currency: "USD",
+                ..Default::default()
+            };
+            // Lines step by 1 mostly, sometimes more (quoted newlines), and start again in the next file.
+            let line = if i < 40_000 { 2 + i as u64 + i as u64 / 1000 } else { 2 + (i - 40_000) as u64 };
+            table.push(source, line, &record);
+        }
+        fn same<T: ColumnValue>(a: &Column<T>, b: &Column<T>) -> bool {
+            a.len() == b.len() && (0..a.len()).all(|r| a[r].same(&b[r]))
+        }
+        let wide_bytes = table.to_snapshot();
+        let wide_heap = table.heap_bytes();
+        let mut narrow = table.clone();
+        narrow.shrink_to_fit();
+        assert!(narrow.resource_group.distinct().is_some_and(|(v, _)| v.len() == 300), "2-byte indexes");
+        assert!(narrow.meter_id.distinct().is_some_and(|(v, _)| v.len() == 3), "1-byte indexes");
+        assert!(narrow.resource_uri.distinct().is_none(), "too many to index");
+        assert!(narrow.heap_bytes() < wide_heap * 3 / 4, "{} vs {wide_heap}", narrow.heap_bytes());
+        for bytes in [wide_bytes, narrow.to_snapshot()] {
+            let back = UsageTable::from_snapshot(&bytes).expect("reads back");
+            assert_eq!(back.line, table.line);
+            assert_eq!(back.quantity, table.quantity);
+            for (a, b) in [(&back.usage_start, &table.usage_start), (&back.usage_end, &table.usage_end)] {
+                assert!(same(a, b));
+            }
+            for (a, b) in [
+                (&back.cost, &table.cost),
+                (&back.effective_cost, &table.effective_cost),
+                (&back.unit_price, &table.unit_price),
+            ] {
+                assert!(same(a, b));
+            }
+            assert!(same(&back.azure_stack, &table.azure_stack));
+            for (a, b) in back.string_columns().into_iter().zip(table.string_columns()) {
+                assert!(a.len() == b.len() && (0..a.len()).all(|r| back.str(a[r]) == table.str(b[r])));
+            }
+            // The URIs need 3 bytes, the rest 1 or 2, the quantity and costs 8: far below 4 bytes a string.
+            let per_row = bytes.len() as f64 / table.len() as f64;
+            let text: usize = uris.iter().map(|u| u.len() + 4).sum();
+            assert!((per_row - text as f64 / table.len() as f64) < 40.0, "{per_row} bytes a row");
+        }
     }
 
     #[test]
