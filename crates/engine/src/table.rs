@@ -117,12 +117,14 @@ impl ColumnValue for u16 {
 }
 
 /// A column that costs nothing while every row holds the same value (many columns of a file are constant:
-/// currency, charge type, the costs of local data…), and becomes a plain vector at the first different value.
-/// [`Column::narrow`] (after ingest) and snapshots keep a column of few distinct values as a table of them and
-/// a 1- or 2-byte index per row: a meter, a resource group or an hour costs 1–2 bytes a row instead of 4–8.
+/// currency, charge type, the costs of local data…). While it has at most 65,536 distinct values it keeps them
+/// once and a 1- or 2-byte index per row (a meter, a resource group or an hour costs 1–2 bytes a row instead of
+/// 4–8); past that it is a plain vector.
 #[derive(Clone, Debug)]
 pub struct Column<T> {
     repr: Repr<T>,
+    /// Value bits → index, while rows are appended to a narrow column (dropped by `shrink_to_fit`).
+    index: Option<Box<FxHashMap<u64, u16>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -135,7 +137,13 @@ enum Repr<T> {
 
 impl<T> Default for Column<T> {
     fn default() -> Self {
-        Column { repr: Repr::Constant { value: None, len: 0 } }
+        Column::of(Repr::Constant { value: None, len: 0 })
+    }
+}
+
+impl<T> Column<T> {
+    fn of(repr: Repr<T>) -> Self {
+        Column { repr, index: None }
     }
 }
 
@@ -149,18 +157,24 @@ impl<T: ColumnValue> Column<T> {
             }
             Repr::Constant { value: Some(constant), len } if constant.same(&value) => *len += 1,
             Repr::Constant { value: Some(constant), len } => {
-                let mut values = Vec::with_capacity((*len + 1).next_power_of_two());
-                values.resize(*len, *constant);
-                values.push(value);
-                self.repr = Repr::Values(values);
+                let mut codes = Vec::with_capacity((*len + 1).next_power_of_two());
+                codes.resize(*len, 0);
+                codes.push(1);
+                let values = vec![*constant, value];
+                self.index = Some(Box::new(values.iter().enumerate().map(|(i, v)| (v.bits(), i as u16)).collect()));
+                self.repr = Repr::Distinct8 { values, codes };
             }
             Repr::Values(values) => values.push(value),
-            // Narrow columns are finished ones; appending to one (rare) widens it first.
-            Repr::Distinct8 { .. } | Repr::Distinct16 { .. } => {
-                let mut values: Vec<T> = self.iter().copied().collect();
-                values.push(value);
-                self.repr = Repr::Values(values);
+            Repr::Distinct8 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
+                codes.push(codes[codes.len() - 1]);
             }
+            Repr::Distinct16 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
+                codes.push(codes[codes.len() - 1]);
+            }
+            Repr::Distinct8 { .. } | Repr::Distinct16 { .. } => match self.code_of(value) {
+                Some(code) => self.push_code(code),
+                None => self.widen_then(|values| values.push(value)),
+            },
         }
     }
 
@@ -169,12 +183,59 @@ impl<T: ColumnValue> Column<T> {
         if self[row].same(&value) {
             return;
         }
-        if !matches!(self.repr, Repr::Values(_)) {
-            self.repr = Repr::Values(self.iter().copied().collect());
+        if let Repr::Constant { value: Some(constant), len } = self.repr {
+            self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
+            self.repr = Repr::Distinct8 { values: vec![constant], codes: vec![0; len] };
         }
-        if let Repr::Values(values) = &mut self.repr {
-            values[row] = value;
+        match (self.code_of(value), &mut self.repr) {
+            (_, Repr::Values(values)) => values[row] = value,
+            (Some(code), Repr::Distinct8 { codes, .. }) => codes[row] = code as u8,
+            (Some(code), Repr::Distinct16 { codes, .. }) => codes[row] = code,
+            _ => self.widen_then(|values| values[row] = value),
         }
+    }
+
+    /// The index of `value` in a narrow column, added (and the indexes widened to 2 bytes) if new; `None` when
+    /// the column is not narrow or 65,536 values are already there.
+    fn code_of(&mut self, value: T) -> Option<u16> {
+        if let Some(code) = self.index.as_ref()?.get(&value.bits()) {
+            return Some(*code);
+        }
+        let next = match &self.repr {
+            Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } => values.len(),
+            _ => return None,
+        };
+        if next > u16::MAX as usize {
+            return None;
+        }
+        if let Repr::Distinct8 { values, codes } = &mut self.repr {
+            if next == 256 {
+                let codes = codes.iter().map(|&c| c as u16).collect();
+                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes };
+            }
+        }
+        if let Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } = &mut self.repr {
+            values.push(value);
+        }
+        self.index.as_mut()?.insert(value.bits(), next as u16);
+        Some(next as u16)
+    }
+
+    fn push_code(&mut self, code: u16) {
+        match &mut self.repr {
+            Repr::Distinct8 { codes, .. } => codes.push(code as u8),
+            Repr::Distinct16 { codes, .. } => codes.push(code),
+            _ => {}
+        }
+    }
+
+    /// Makes the column a plain vector, then changes it.
+    fn widen_then(&mut self, change: impl FnOnce(&mut Vec<T>)) {
+        let mut values: Vec<T> = Vec::with_capacity((self.len() + 1).next_power_of_two());
+        values.extend(self.iter().copied());
+        change(&mut values);
+        self.repr = Repr::Values(values);
+        self.index = None;
     }
 
     /// Number of rows.
@@ -222,52 +283,31 @@ impl<T: ColumnValue> Column<T> {
         }
     }
 
-    /// Keeps the column as its distinct values and an index per row when there are at most 65,536 of them and
-    /// that is smaller.
-    pub fn narrow(&mut self) {
-        let Repr::Values(values) = &self.repr else { return };
-        let mut index: FxHashMap<u64, u16> = FxHashMap::default();
-        let mut distinct: Vec<T> = Vec::new();
-        let mut codes: Vec<u16> = Vec::with_capacity(values.len());
-        for value in values {
-            let next = distinct.len();
-            let code = match index.get(&value.bits()) {
-                Some(code) => *code,
-                None if next > u16::MAX as usize => return,
-                None => {
-                    index.insert(value.bits(), next as u16);
-                    distinct.push(*value);
-                    next as u16
-                }
-            };
-            codes.push(code);
-        }
-        self.repr = Column::from_distinct(distinct, codes).repr;
-    }
-
-    /// A column of `values[codes[row]]` (codes checked by the caller), 1 byte a row when there are few values.
-    pub(crate) fn from_distinct(values: Vec<T>, codes: Vec<u16>) -> Column<T> {
-        let repr = if values.len() <= 256 {
-            Repr::Distinct8 { values, codes: codes.into_iter().map(|c| c as u8).collect() }
-        } else {
-            Repr::Distinct16 { values, codes }
-        };
-        Column { repr }
-    }
-
     fn heap_bytes(&self) -> usize {
         let size = std::mem::size_of::<T>();
-        match &self.repr {
-            Repr::Constant { .. } => 0,
-            Repr::Values(values) => values.capacity() * size,
-            Repr::Distinct8 { values, codes } => values.capacity() * size + codes.capacity(),
-            Repr::Distinct16 { values, codes } => values.capacity() * size + codes.capacity() * 2,
-        }
+        let index = self.index.as_ref().map_or(0, |i| i.capacity() * 11);
+        index
+            + match &self.repr {
+                Repr::Constant { .. } => 0,
+                Repr::Values(values) => values.capacity() * size,
+                Repr::Distinct8 { values, codes } => values.capacity() * size + codes.capacity(),
+                Repr::Distinct16 { values, codes } => values.capacity() * size + codes.capacity() * 2,
+            }
     }
 
     fn shrink_to_fit(&mut self) {
-        if let Repr::Values(values) = &mut self.repr {
-            values.shrink_to_fit();
+        self.index = None;
+        match &mut self.repr {
+            Repr::Constant { .. } => {}
+            Repr::Values(values) => values.shrink_to_fit(),
+            Repr::Distinct8 { values, codes } => {
+                values.shrink_to_fit();
+                codes.shrink_to_fit();
+            }
+            Repr::Distinct16 { values, codes } => {
+                values.shrink_to_fit();
+                codes.shrink_to_fit();
+            }
         }
     }
 }
@@ -413,15 +453,8 @@ macro_rules! string_columns {
                 vec![$(&mut self.$name),*]
             }
 
-            /// Frees spare column capacity and keeps columns of few distinct values narrow (after ingest has
-            /// finished).
+            /// Frees spare column capacity (after ingest has finished).
             pub fn shrink_to_fit(&mut self) {
-                self.usage_start.narrow();
-                self.usage_end.narrow();
-                self.unit_price.narrow();
-                self.tags.narrow();
-                self.additional_info.narrow();
-                $(self.$name.narrow();)*
                 self.source.shrink_to_fit();
                 self.line.shrink_to_fit();
                 self.usage_start.shrink_to_fit();
@@ -570,12 +603,65 @@ impl UsageTable {
     }
 }
 
+#[cfg(test)]
+impl UsageTable {
+    /// The same table with every narrow column a plain vector (tests reach the wide code paths with it).
+    pub(crate) fn widened(&self) -> UsageTable {
+        fn wide<T: ColumnValue>(column: &mut Column<T>) {
+            if column.distinct().is_some() {
+                column.widen_then(|_| {});
+            }
+        }
+        let mut t = self.clone();
+        wide(&mut t.usage_start);
+        wide(&mut t.usage_end);
+        wide(&mut t.cost);
+        wide(&mut t.effective_cost);
+        wide(&mut t.unit_price);
+        wide(&mut t.tags);
+        wide(&mut t.additional_info);
+        t.string_columns_mut().into_iter().for_each(wide);
+        t
+    }
+}
+
 mod snapshot;
 pub use snapshot::SnapshotError;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_stays_narrow_while_it_can_and_reads_the_same_at_every_width() {
+        let mut column: Column<i64> = Column::default();
+        let value = |i: usize| (i % 70_001) as i64 * 7 - 1000;
+        let mut kinds = Vec::new();
+        for i in 0..140_000 {
+            column.push(if i < 10 { -1000 } else { value(i) });
+            let kind = match column.repr {
+                Repr::Constant { .. } => 0,
+                Repr::Distinct8 { .. } => 1,
+                Repr::Distinct16 { .. } => 2,
+                Repr::Values(_) => 3,
+            };
+            if kinds.last() != Some(&kind) {
+                kinds.push(kind);
+            }
+        }
+        assert_eq!(kinds, vec![0, 1, 2, 3], "constant, 1-byte, 2-byte indexes, then plain values");
+        assert!((0..140_000).all(|i| column[i] == if i < 10 { -1000 } else { value(i) }));
+        let mut hours: Column<i64> = Column::default();
+        (0..1000).for_each(|i| hours.push(i % 3));
+        hours.set(5, 7);
+        hours.set(6, 2);
+        assert!(hours.distinct().is_some_and(|(values, _)| values == [0, 1, 2, 7]), "set keeps it narrow");
+        assert_eq!((hours[5], hours[6], hours[7]), (7, 2, 1));
+        let mut constant: Column<i64> = Column::default();
+        (0..4).for_each(|_| constant.push(9));
+        constant.set(2, 8);
+        assert_eq!(constant.iter().copied().collect::<Vec<_>>(), vec![9, 9, 8, 9]);
+    }
 
     #[test]
     fn strings_are_stored_once() {

@@ -377,7 +377,7 @@ impl<'a> Reader<'a> {
             }
             _ => Repr::Values(self.narrow(rows, value)?),
         };
-        Ok(Column { repr })
+        Ok(Column::of(repr))
     }
 
     /// Values written by `Writer::narrow`, each checked by `value`, in row order.
@@ -499,15 +499,15 @@ mod tests {
         fn same<T: ColumnValue>(a: &Column<T>, b: &Column<T>) -> bool {
             a.len() == b.len() && (0..a.len()).all(|r| a[r].same(&b[r]))
         }
-        let wide_bytes = table.to_snapshot();
-        let wide_heap = table.heap_bytes();
-        let mut narrow = table.clone();
-        narrow.shrink_to_fit();
-        assert!(narrow.resource_group.distinct().is_some_and(|(v, _)| v.len() == 300), "2-byte indexes");
-        assert!(narrow.meter_id.distinct().is_some_and(|(v, _)| v.len() == 3), "1-byte indexes");
-        assert!(narrow.resource_uri.distinct().is_none(), "too many to index");
-        assert!(narrow.heap_bytes() < wide_heap * 3 / 4, "{} vs {wide_heap}", narrow.heap_bytes());
-        for bytes in [wide_bytes, narrow.to_snapshot()] {
+        table.shrink_to_fit();
+        assert!(table.resource_group.distinct().is_some_and(|(v, _)| v.len() == 300), "2-byte indexes");
+        assert!(table.meter_id.distinct().is_some_and(|(v, _)| v.len() == 3), "1-byte indexes");
+        assert!(table.usage_start.distinct().is_some_and(|(v, _)| v.len() == 700), "2-byte indexes");
+        assert!(table.resource_uri.distinct().is_none() && table.cost.distinct().is_none(), "too many to index");
+        // A wide copy (every column a plain vector, as the snapshot's range encoding reads them back).
+        let wide = table.widened();
+        assert!(wide.resource_group.distinct().is_none());
+        for bytes in [table.to_snapshot(), wide.to_snapshot()] {
             let back = UsageTable::from_snapshot(&bytes).expect("reads back");
             assert_eq!(back.line, table.line);
             assert_eq!(back.quantity, table.quantity);
