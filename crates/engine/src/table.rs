@@ -99,8 +99,9 @@ impl ColumnValue for f64 {
 }
 
 impl ColumnValue for i64 {
+    /// In the same order as the values, so that a range of them is a small distance (snapshots rely on it).
     fn bits(&self) -> u64 {
-        *self as u64
+        (*self as u64) ^ (1 << 63)
     }
 }
 
@@ -156,13 +157,9 @@ impl<T: ColumnValue> Column<T> {
                 *len = 1;
             }
             Repr::Constant { value: Some(constant), len } if constant.same(&value) => *len += 1,
-            Repr::Constant { value: Some(constant), len } => {
-                let mut codes = Vec::with_capacity((*len + 1).next_power_of_two());
-                codes.resize(*len, 0);
-                codes.push(1);
-                let values = vec![*constant, value];
-                self.index = Some(Box::new(values.iter().enumerate().map(|(i, v)| (v.bits(), i as u16)).collect()));
-                self.repr = Repr::Distinct8 { values, codes };
+            Repr::Constant { .. } => {
+                self.make_distinct();
+                self.push(value);
             }
             Repr::Values(values) => values.push(value),
             Repr::Distinct8 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
@@ -183,15 +180,22 @@ impl<T: ColumnValue> Column<T> {
         if self[row].same(&value) {
             return;
         }
-        if let Repr::Constant { value: Some(constant), len } = self.repr {
-            self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
-            self.repr = Repr::Distinct8 { values: vec![constant], codes: vec![0; len] };
-        }
+        self.make_distinct();
         match (self.code_of(value), &mut self.repr) {
             (_, Repr::Values(values)) => values[row] = value,
             (Some(code), Repr::Distinct8 { codes, .. }) => codes[row] = code as u8,
             (Some(code), Repr::Distinct16 { codes, .. }) => codes[row] = code,
             _ => self.widen_then(|values| values[row] = value),
+        }
+    }
+
+    /// Makes a constant column a narrow one of its single value (every row index 0), ready to take others.
+    fn make_distinct(&mut self) {
+        if let Repr::Constant { value: Some(constant), len } = self.repr {
+            let mut codes = Vec::with_capacity((len + 1).next_power_of_two());
+            codes.resize(len, 0);
+            self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
+            self.repr = Repr::Distinct8 { values: vec![constant], codes };
         }
     }
 

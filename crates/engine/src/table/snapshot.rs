@@ -62,25 +62,25 @@ impl UsageTable {
         out.u64(rows as u64);
         // Lines as the step from the row before (mostly 1).
         let line = |row: usize| self.line[row] as i64 - row.checked_sub(1).map_or(0, |before| self.line[before] as i64);
-        out.narrow(rows, |row| signed(line(row)));
-        out.column(&self.usage_start, |v| signed(*v));
-        out.column(&self.usage_end, |v| signed(*v));
+        out.narrow(rows, |row| line(row).bits());
+        out.column(&self.usage_start);
+        out.column(&self.usage_end);
         // Quantities are raw: every row costs at least these 8 bytes, which bounds a damaged row count.
         self.quantity.iter().for_each(|v| out.u64(v.to_bits()));
-        out.column(&self.source, |v| *v as u64);
-        out.column(&self.cost, |v| v.to_bits());
+        out.column(&self.source);
+        out.column(&self.cost);
         // Effective cost is often the billed cost, bit for bit.
         if self.effective_cost.len() == rows && (0..rows).all(|r| self.effective_cost[r].same(&self.cost[r])) {
             out.0.push(SAME_AS_BEFORE);
         } else {
-            out.column(&self.effective_cost, |v| v.to_bits());
+            out.column(&self.effective_cost);
         }
-        out.column(&self.unit_price, |v| v.to_bits());
+        out.column(&self.unit_price);
         for column in [&self.azure_stack, &self.local] {
-            out.column(column, |v| *v as u64);
+            out.column(column);
         }
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
-            out.column(column, |v| v.0 as u64);
+            out.column(column);
         }
         *into = out.0;
     }
@@ -185,23 +185,24 @@ impl Writer {
         self.0.extend_from_slice(s.as_bytes());
     }
 
-    /// A column: [`CONSTANT`] (a presence byte, then the value in 8 bytes) or [`Writer::narrow`] values.
-    fn column<T: ColumnValue>(&mut self, column: &Column<T>, bits: impl Fn(&T) -> u64) {
+    /// A column of [`ColumnValue::bits`]: [`CONSTANT`] (a presence byte, then the value in 8 bytes), [`DISTINCT`]
+    /// (a narrow column as it is) or [`Writer::narrow`] values.
+    fn column<T: ColumnValue>(&mut self, column: &Column<T>) {
         match &column.repr {
             Repr::Constant { value, .. } => {
                 self.0.push(CONSTANT);
                 self.0.push(value.is_some() as u8);
                 if let Some(v) = value {
-                    self.u64(bits(v));
+                    self.u64(v.bits());
                 }
             }
-            Repr::Values(values) => self.narrow(values.len(), |row| bits(&values[row])),
+            Repr::Values(values) => self.narrow(values.len(), |row| values[row].bits()),
             Repr::Distinct8 { values, codes } => {
-                self.distinct(values.iter().map(&bits), 1);
+                self.distinct(values.iter().map(T::bits), 1);
                 self.0.extend_from_slice(codes);
             }
             Repr::Distinct16 { values, codes } => {
-                self.distinct(values.iter().map(&bits), 2);
+                self.distinct(values.iter().map(T::bits), 2);
                 codes.iter().for_each(|c| self.0.extend_from_slice(&c.to_le_bytes()));
             }
         }
@@ -268,11 +269,7 @@ const RANGE: u8 = 3;
 /// The column is the one before it, bit for bit.
 const SAME_AS_BEFORE: u8 = 4;
 
-/// Signed values as unsigned ones in the same order, so that a range of them is a small distance.
-fn signed(v: i64) -> u64 {
-    (v as u64) ^ (1 << 63)
-}
-
+/// The inverse of `i64`'s [`ColumnValue::bits`].
 fn unsigned(v: u64) -> i64 {
     (v ^ (1 << 63)) as i64
 }
