@@ -26,6 +26,19 @@ impl<'a> Record<'a> {
         self.bytes.get(start..end)
     }
 
+    /// The record's field bytes, one after another (for one UTF-8 check per record).
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Field `i` as text, where `whole` is [`Record::bytes`] read as UTF-8; `None` if the field does not start
+    /// and end on character boundaries (it is not UTF-8 by itself).
+    pub fn get_str(&self, whole: &'a str, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        whole.get(start..end)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
@@ -48,7 +61,8 @@ pub(crate) struct CsvRecords {
     nend: usize,
     in_record: bool,
     too_long: bool,
-    newlines: u64,
+    /// Blank lines skipped between records; csv-core counts the newlines it reads itself.
+    blank_lines: u64,
     record_line: u64,
 }
 
@@ -62,7 +76,7 @@ impl Default for CsvRecords {
             nend: 0,
             in_record: false,
             too_long: false,
-            newlines: 0,
+            blank_lines: 0,
             record_line: 1,
         }
     }
@@ -92,17 +106,17 @@ impl CsvRecords {
             if !self.in_record {
                 // Blank lines between records: count them so line numbers stay true.
                 let skip = input.iter().take_while(|&&b| b == b'\n' || b == b'\r').count();
-                self.newlines += count_newlines(&input[..skip]);
+                self.blank_lines += input[..skip].iter().filter(|&&b| b == b'\n').count() as u64;
                 input = &input[skip..];
                 if input.is_empty() {
                     return;
                 }
                 self.in_record = true;
-                self.record_line = self.newlines + 1;
+                // csv-core's line starts at 1 and counts every newline it has read.
+                self.record_line = self.blank_lines + self.reader.line();
             }
             let (result, nin, nout, nend) =
                 self.reader.read_record(input, &mut self.out[self.nout..], &mut self.ends[self.nend..]);
-            self.newlines += count_newlines(&input[..nin]);
             input = &input[nin..];
             self.nout += nout;
             self.nend += nend;
@@ -150,10 +164,6 @@ impl CsvRecords {
             }
         }
     }
-}
-
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 #[cfg(test)]

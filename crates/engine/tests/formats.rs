@@ -365,6 +365,19 @@ fn latin1_text_is_read_as_latin1_and_said_once() {
 }
 
 #[test]
+fn fields_that_are_utf8_only_together_are_read_as_latin1() {
+    // "rg-\xC3" then "\xA9" is "rg-é" once the two fields are joined: each alone is not UTF-8.
+    let mut csv = b"UsageStartTime,UsageEndTime,MeterId,Quantity,subowner,resourceGroup,resourceName\n".to_vec();
+    csv.extend_from_slice(
+        b"2026-10-01,2026-10-02,FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5,24,admin@contoso.onmicrosoft.com,rg-\xC3,\xA9vm\n",
+    );
+    let (table, report) = read_chunked("joined.csv", &csv, 7);
+    assert_eq!((report.rows, report.latin1), (1, true), "{report:?}");
+    assert_eq!(table.str(table.resource_group[0]), "rg-\u{c3}");
+    assert_eq!(table.str(table.resource_name[0]), "\u{a9}vm");
+}
+
+#[test]
 fn hostile_text_is_kept_as_data() {
     let (table, report) = bad("hostile-text.csv");
     assert_eq!((report.rows, report.rejected), (2, 1));

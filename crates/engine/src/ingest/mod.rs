@@ -696,10 +696,15 @@ fn on_csv_event(
 /// Field texts of a CSV record; text that is not UTF-8 is reported and read lossily.
 fn csv_raw_row<'r>(record: &Record<'r>, layout: &'r Layout, report: &mut FileReport) -> RawRow<'r> {
     let mut raw = RawRow::csv(record.line, layout);
+    let whole = std::str::from_utf8(record.bytes()).ok();
     for field in Field::ALL {
         let Some(index) = layout.column(field) else {
             continue;
         };
+        if let Some(text) = whole.and_then(|whole| record.get_str(whole, index)) {
+            raw.set(field, std::borrow::Cow::Borrowed(text));
+            continue;
+        }
         let bytes = record.get(index).unwrap_or_default();
         let text = match std::str::from_utf8(bytes) {
             Ok(s) => std::borrow::Cow::Borrowed(s),

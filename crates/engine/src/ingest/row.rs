@@ -63,7 +63,10 @@ impl<'r> RawRow<'r> {
     }
 
     pub(super) fn set(&mut self, field: Field, text: Cow<'r, str>) {
+        // Most fields start and end on a printable ASCII byte: nothing to trim, no characters to decode.
+        let printable = |b: Option<&u8>| b.is_some_and(|&b| (0x21..0x7f).contains(&b));
         self.texts[field as usize] = match text {
+            Cow::Borrowed(s) if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) => Cow::Borrowed(s),
             Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
             Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
             Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
@@ -378,23 +381,58 @@ struct UriParts<'a> {
 }
 
 impl<'a> UriParts<'a> {
+    /// One pass over the segments, without collecting them (every Cost Management row has a URI to read).
     fn of(uri: &'a str) -> Self {
-        let parts: Vec<&str> = uri.split(['/', '\\']).filter(|p| !p.is_empty()).collect();
-        let after =
-            |key: &str| parts.iter().position(|p| p.eq_ignore_ascii_case(key)).and_then(|i| parts.get(i + 1)).copied();
-        let providers = parts.iter().position(|p| p.eq_ignore_ascii_case("providers"));
-        UriParts {
-            subscription: after("subscriptions").unwrap_or(""),
-            resource_group: after("resourceGroups").unwrap_or(""),
-            resource_type: providers.and_then(|i| parts.get(i + 2)).copied().unwrap_or(""),
-            resource_name: providers.and_then(|i| parts.get(i + 3)).copied().unwrap_or(""),
+        let mut parts = UriParts::default();
+        let (mut subscription_next, mut group_next) = (false, false);
+        let (mut seen_subscriptions, mut seen_groups) = (false, false);
+        let mut providers_at = None;
+        for (i, part) in uri.split(['/', '\\']).filter(|p| !p.is_empty()).enumerate() {
+            if std::mem::take(&mut subscription_next) {
+                parts.subscription = part;
+            }
+            if std::mem::take(&mut group_next) {
+                parts.resource_group = part;
+            }
+            match providers_at {
+                Some(at) if i == at + 2 => parts.resource_type = part,
+                Some(at) if i == at + 3 => parts.resource_name = part,
+                _ => {}
+            }
+            if !seen_subscriptions && part.eq_ignore_ascii_case("subscriptions") {
+                (seen_subscriptions, subscription_next) = (true, true);
+            }
+            if !seen_groups && part.eq_ignore_ascii_case("resourceGroups") {
+                (seen_groups, group_next) = (true, true);
+            }
+            if providers_at.is_none() && part.eq_ignore_ascii_case("providers") {
+                providers_at = Some(i);
+            }
         }
+        parts
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{number, UriParts};
+
+    #[test]
+    fn resource_uris_give_their_parts() {
+        let parts = |uri| {
+            let p = UriParts::of(uri);
+            [p.subscription, p.resource_group, p.resource_type, p.resource_name]
+        };
+        let vm = "/subscriptions/sub-1/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm-01";
+        assert_eq!(parts(vm), ["sub-1", "rg-a", "virtualMachines", "vm-01"]);
+        assert_eq!(parts(r"\SUBSCRIPTIONS\s\resourcegroups\g\Providers\ns\t\n\extra"), ["s", "g", "t", "n"]);
+        assert_eq!(parts("subscriptions//s/providers/ns"), ["s", "", "", ""]);
+        // The first occurrence counts, even when the next segment is itself a key.
+        assert_eq!(parts("/subscriptions/resourceGroups/g/providers/a/b/c"), ["resourceGroups", "g", "b", "c"]);
+        assert_eq!(parts("/subscriptions/s/subscriptions/t"), ["s", "", "", ""]);
+        assert_eq!(parts(""), ["", "", "", ""]);
+        assert_eq!(parts("/subscriptions"), ["", "", "", ""]);
+    }
 
     #[test]
     fn decimal_commas_only_where_the_file_uses_them() {
