@@ -7,7 +7,7 @@ use meterlens_engine::summary::{Summary, SummaryOptions};
 use super::bill_page::BillPage;
 use super::connect_page::{ConnectPage, ConnectState, LoadFiles};
 use super::data_page::DataPage;
-use super::dataset::{Dataset, DatasetSignal, SAMPLE_URL};
+use super::dataset::{Dataset, DatasetSignal, SAMPLE_NAME, SAMPLE_URL};
 use super::explorer_page::ExplorerPage;
 use super::file_loader::FileLoader;
 use super::format::format_number;
@@ -65,6 +65,13 @@ impl Loading {
     }
 }
 
+/// What a running load reads: files the user gave (kept for the next visit) or the embedded sample (not kept).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LoadKind {
+    Files,
+    Sample,
+}
+
 /// A message above the report.
 #[derive(Clone, Debug, PartialEq)]
 enum Notice {
@@ -105,61 +112,7 @@ pub fn App() -> impl IntoView {
     let generation = StoredValue::new(0u64);
     let pending = StoredValue::new_local(None::<(Vec<PickedFile>, bool)>);
     let repeats = RwSignal::new(Vec::<String>::new());
-    let load_sample = move || {
-        generation.update_value(|g| *g += 1);
-        worker.update_value(|w| {
-            if let Some(w) = w.take() {
-                w.cancel();
-            }
-        });
-        loading.set(None);
-        repeats.set(Vec::new());
-        pending.set_value(None);
-        notice.set(Some(Notice::Loading("Loading the embedded sample…".into())));
-        spawn_local(async move {
-            match web::fetch_bytes(SAMPLE_URL).await {
-                Ok(bytes) => {
-                    dataset.set(Some(Dataset::from_bytes("usage-sample.csv", &bytes, "embedded sample")));
-                    notice.set(None);
-                    if kept.get_untracked() {
-                        web::forget_dataset().await;
-                        kept.set(false);
-                    }
-                }
-                Err(error) => {
-                    notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}"))))
-                }
-            }
-        });
-    };
-    // The data of the last visit comes back if the browser kept it; else the sample.
-    spawn_local(async move {
-        if let Some(bytes) = web::stored_dataset().await {
-            match Dataset::from_packed(&bytes) {
-                Ok(restored) => {
-                    dataset.set(Some(restored));
-                    kept.set(true);
-                    notice.set(None);
-                    return;
-                }
-                Err(error) => {
-                    web::forget_dataset().await;
-                    notice.set(Some(Notice::Error(format!(
-                        "The data kept from your last visit could not be read ({error}); showing the sample."
-                    ))));
-                }
-            }
-        }
-        load_sample();
-    });
-    let forget = move |_| {
-        spawn_local(async move {
-            web::forget_dataset().await;
-            kept.set(false);
-        });
-        load_sample();
-    };
-
+    let load_kind = StoredValue::new(LoadKind::Files);
     let on_worker_event = move |event: WorkerEvent| match event {
         WorkerEvent::Progress(progress) => loading.update(|l| {
             if let Some(l) = l {
@@ -174,6 +127,17 @@ pub fn App() -> impl IntoView {
             spawn_local(async move { worker.set_value(None) });
             let decoded = Dataset::from_packed(&packed.to_vec());
             match decoded {
+                Ok(mut loaded) if load_kind.get_value() == LoadKind::Sample => {
+                    loaded.origin = "embedded sample".into();
+                    dataset.set(Some(loaded));
+                    notice.set(None);
+                    if kept.get_untracked() {
+                        spawn_local(async move {
+                            web::forget_dataset().await;
+                            kept.set(false);
+                        });
+                    }
+                }
                 Ok(loaded) => {
                     let mut errors = loaded.file_errors();
                     errors.extend(loaded.repeated.iter().cloned());
@@ -218,8 +182,9 @@ pub fn App() -> impl IntoView {
         }
     };
 
-    let start_load = move |files: Vec<PickedFile>, count_repeats: bool, parquet: bool| {
+    let start_load = move |files: Vec<PickedFile>, count_repeats: bool, parquet: bool, kind: LoadKind| {
         generation.update_value(|g| *g += 1);
+        load_kind.set_value(kind);
         repeats.set(Vec::new());
         pending.set_value(None);
         worker.update_value(|w| {
@@ -229,12 +194,15 @@ pub fn App() -> impl IntoView {
         });
         let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
         let total_bytes = files.iter().map(|f| f.size() as u64).sum();
-        notice.set(None);
-        loading.set(Some(Loading {
-            names,
-            started_ms: web::now_ms(),
-            progress: Progress { total_bytes, ..Default::default() },
-        }));
+        // The sample's notice stays: it is read in a blink, without a progress bar.
+        if kind == LoadKind::Files {
+            notice.set(None);
+            loading.set(Some(Loading {
+                names,
+                started_ms: web::now_ms(),
+                progress: Progress { total_bytes, ..Default::default() },
+            }));
+        }
         match IngestWorker::start(files, count_repeats, parquet, on_worker_event) {
             Ok(started) => worker.set_value(Some(started)),
             Err(error) => {
@@ -243,6 +211,63 @@ pub fn App() -> impl IntoView {
             }
         }
     };
+    // The sample is parsed by the ingest worker like any file, so the page's wasm carries no parser.
+    let load_sample = move || {
+        generation.update_value(|g| *g += 1);
+        let asked = generation.get_value();
+        worker.update_value(|w| {
+            if let Some(w) = w.take() {
+                w.cancel();
+            }
+        });
+        loading.set(None);
+        repeats.set(Vec::new());
+        pending.set_value(None);
+        notice.set(Some(Notice::Loading("Loading the embedded sample…".into())));
+        spawn_local(async move {
+            let file = web::fetch_bytes(SAMPLE_URL).await.and_then(|bytes| {
+                PickedFile::from_bytes(SAMPLE_NAME, &bytes).ok_or_else(|| "the browser could not make a file".into())
+            });
+            // Something else was loaded while the sample was fetched.
+            if generation.get_value() != asked {
+                return;
+            }
+            match file {
+                Ok(file) => start_load(vec![file], false, false, LoadKind::Sample),
+                Err(error) => {
+                    notice.set(Some(Notice::Error(format!("The embedded sample could not be loaded: {error}"))))
+                }
+            }
+        });
+    };
+    // The data of the last visit comes back if the browser kept it; else the sample.
+    spawn_local(async move {
+        if let Some(bytes) = web::stored_dataset().await {
+            match Dataset::from_packed(&bytes) {
+                Ok(restored) => {
+                    dataset.set(Some(restored));
+                    kept.set(true);
+                    notice.set(None);
+                    return;
+                }
+                Err(error) => {
+                    web::forget_dataset().await;
+                    notice.set(Some(Notice::Error(format!(
+                        "The data kept from your last visit could not be read ({error}); showing the sample."
+                    ))));
+                }
+            }
+        }
+        load_sample();
+    });
+    let forget = move |_| {
+        spawn_local(async move {
+            web::forget_dataset().await;
+            kept.set(false);
+        });
+        load_sample();
+    };
+
     // The same export picked twice would count every row twice: the user decides, before anything is read.
     let on_files = move |files: Vec<PickedFile>| {
         if files.is_empty() {
@@ -257,7 +282,7 @@ pub fn App() -> impl IntoView {
             }
             let found = load::repeats(&prints);
             if found.is_empty() {
-                start_load(files, false, parquet);
+                start_load(files, false, parquet, LoadKind::Files);
             } else {
                 pending.set_value(Some((files, parquet)));
                 repeats.set(found);
@@ -268,7 +293,7 @@ pub fn App() -> impl IntoView {
         repeats.set(Vec::new());
         if let (Some((files, parquet)), Some(count)) = (pending.try_update_value(Option::take).flatten(), count_repeats)
         {
-            start_load(files, count, parquet);
+            start_load(files, count, parquet, LoadKind::Files);
         }
     };
     provide_context(LoadFiles(Callback::new(on_files)));

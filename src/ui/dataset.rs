@@ -4,7 +4,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use leptos::prelude::{LocalStorage, RwSignal};
-use meterlens_engine::ingest::{FileReport, Ingester};
+use meterlens_engine::ingest::FileReport;
 use meterlens_engine::query::QueryEngine;
 use meterlens_engine::UsageTable;
 
@@ -12,6 +12,8 @@ use crate::load::unpack;
 
 /// Where the sample is served from (copied into the build by Trunk).
 pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
+/// The sample's file name, as its reports and row sources say it.
+pub const SAMPLE_NAME: &str = "usage-sample.csv";
 
 /// The loaded data, shared by every page (the query engine is not `Send`, so the signal is local).
 pub type DatasetSignal = RwSignal<Option<Dataset>, LocalStorage>;
@@ -30,14 +32,6 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Ingests bytes already in memory (the embedded sample).
-    pub fn from_bytes(name: &str, bytes: &[u8], origin: &str) -> Dataset {
-        let mut ingester = Ingester::new(UsageTable::default(), name);
-        ingester.feed(bytes);
-        let (table, report) = ingester.finish();
-        Dataset::new(table, vec![report], origin.to_string(), Vec::new())
-    }
-
     /// A dataset over an ingested table.
     pub fn new(table: UsageTable, reports: Vec<FileReport>, origin: String, repeated: Vec<String>) -> Dataset {
         let table = Arc::new(table);
