@@ -83,6 +83,31 @@ test('a big file loads through the worker with progress, and its KPIs are the en
   await context.close();
 });
 
+test('a file that cannot be read past its first slice is named in the error, and nothing of its load is kept', async () => {
+  // The page reads the slices the worker asks for: past the first 4 MiB, this file has gone (as a file on a
+  // removed USB stick does).
+  const { page, context } = await pageWithSmallFile((p) => p.addInitScript(() => {
+    const slice = Blob.prototype.slice;
+    const arrayBuffer = Blob.prototype.arrayBuffer;
+    Blob.prototype.slice = function (start, ...rest) {
+      const part = slice.call(this, start, ...rest);
+      if (this.name === 'big-usage.csv' && start > 0) part.gone = true;
+      return part;
+    };
+    Blob.prototype.arrayBuffer = function () {
+      return this.gone ? Promise.reject(new DOMException('The file could not be read.', 'NotReadableError')) : arrayBuffer.call(this);
+    };
+  }));
+  const before = await rows(page);
+  await page.getByTestId('file-input').setInputFiles(big);
+  const text = await notice(page, /Loading stopped/);
+  assert.match(text, /big-usage\.csv: could not read the file: NotReadableError: The file could not be read\./);
+  assert.match(text, /Nothing of this load was kept/);
+  assert.equal(await rows(page), before);
+  assert.match(await page.getByTestId('source').textContent(), /usagesummary-small\.csv/);
+  await context.close();
+});
+
 test('a worker that crashes as its load starts is reported and nothing of its load is kept', async () => {
   const { page, context } = await pageWithSmallFile();
   await page.route('**/meterlens-worker_loader.js', (route) => route.fulfill({

@@ -2,6 +2,8 @@
 //! slices, the same file given twice read once, progress reported per slice. Also the stored form of a loaded
 //! dataset (metadata + table snapshot) that the worker hands over and the browser keeps between visits.
 
+use std::future::Future;
+
 use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
 use meterlens_engine::UsageTable;
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,9 @@ pub trait FileSource {
     fn name(&self) -> String;
     fn size(&self) -> u64;
     /// Bytes `[start, end)`; an error when the browser cannot read them (the file changed or went away).
-    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String>;
+    fn read(&self, start: u64, end: u64) -> impl Future<Output = Result<Vec<u8>, String>>;
+    /// Says that `[start, end)` is read next: a source may start reading it now, while the caller parses.
+    fn read_ahead(&self, _start: u64, _end: u64) {}
 }
 
 /// How far a load has come.
@@ -55,8 +59,9 @@ pub fn repeats(prints: &[(String, u64)]) -> Vec<String> {
 }
 
 /// Reads `files` into one table; a file repeating an earlier one is read once unless `count_repeats` (the user
-/// said so); `on_progress` is called after every slice.
-pub fn load_files<F: FileSource>(
+/// said so); `on_progress` is called after every slice. Each slice is asked for before the one before it is
+/// parsed, so a browser reads the file while the engine parses it.
+pub async fn load_files<F: FileSource>(
     files: &[F],
     count_repeats: bool,
     mut on_progress: impl FnMut(&Progress),
@@ -68,10 +73,11 @@ pub fn load_files<F: FileSource>(
     for file in files {
         let (name, size) = (file.name(), file.size());
         progress.file = name.clone();
-        let read =
-            |start: u64, end: u64| file.read(start, end).map_err(|e| format!("{name}: could not read the file: {e}"));
+        let read = async |start: u64, end: u64| {
+            file.read(start, end).await.map_err(|e| format!("{name}: could not read the file: {e}"))
+        };
         // The same export picked twice would count every row twice: read it once and say so.
-        let print = fingerprint(size, &read(0, size.min(FINGERPRINT_BYTES as u64))?);
+        let print = fingerprint(size, &read(0, size.min(FINGERPRINT_BYTES as u64)).await?);
         if let Some((_, first)) = seen.iter().find(|(p, _)| *p == print) {
             if !count_repeats {
                 meta.repeated.push(format!("{name} is the same file as {first}; it was read once."));
@@ -86,7 +92,11 @@ pub fn load_files<F: FileSource>(
         let mut start = 0;
         while start < size {
             let end = (start + SLICE_BYTES).min(size);
-            ingester.feed(&read(start, end)?);
+            let slice = read(start, end).await?;
+            if end < size {
+                file.read_ahead(end, (end + SLICE_BYTES).min(size));
+            }
+            ingester.feed(&slice);
             progress.done_bytes += end - start;
             progress.rows = ingester.rows_so_far();
             on_progress(&progress);
@@ -141,9 +151,27 @@ pub fn unpack(bytes: &[u8]) -> Result<(UsageTable, LoadMeta), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
 
-    struct Bytes(&'static str, Vec<u8>, Cell<usize>);
+    /// Bytes as a file; counts reads and keeps every request, `read_ahead` hints as `ahead:`.
+    struct Bytes(&'static str, Vec<u8>, Cell<usize>, RefCell<Vec<String>>);
+
+    fn bytes(name: &'static str, data: Vec<u8>) -> Bytes {
+        Bytes(name, data, Cell::new(0), RefCell::new(Vec::new()))
+    }
+
+    /// Runs a load over sources that answer at once (their futures are ready when first polled).
+    fn load(
+        files: &[Bytes],
+        count_repeats: bool,
+        on_progress: impl FnMut(&Progress),
+    ) -> Result<(UsageTable, LoadMeta), String> {
+        let mut load = std::pin::pin!(load_files(files, count_repeats, on_progress));
+        match load.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(done) => done,
+            std::task::Poll::Pending => panic!("a load over bytes in memory never waits"),
+        }
+    }
 
     impl FileSource for Bytes {
         fn name(&self) -> String {
@@ -152,12 +180,16 @@ mod tests {
         fn size(&self) -> u64 {
             self.1.len() as u64
         }
-        fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        async fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
             self.2.set(self.2.get() + 1);
+            self.3.borrow_mut().push(format!("{start}..{end}"));
             if self.0.contains("vanished") && start > 0 {
                 return Err("NotReadableError".into());
             }
             Ok(self.1[start as usize..end as usize].to_vec())
+        }
+        fn read_ahead(&self, start: u64, end: u64) {
+            self.3.borrow_mut().push(format!("ahead: {start}..{end}"));
         }
     }
 
@@ -168,18 +200,26 @@ mod tests {
     #[test]
     fn files_are_read_in_slices_and_a_repeat_is_read_once() {
         let big: Vec<u8> = sample().repeat(1).into_iter().chain(std::iter::repeat_n(b'\n', 9 << 20)).collect();
-        let files = [
-            Bytes("a.csv", big.clone(), Cell::new(0)),
-            Bytes("copy.csv", big, Cell::new(0)),
-            Bytes("b.csv", sample(), Cell::new(0)),
-        ];
+        let files = [bytes("a.csv", big.clone()), bytes("copy.csv", big), bytes("b.csv", sample())];
         let mut seen = Vec::new();
-        let (table, meta) = load_files(&files, false, |p| seen.push(p.clone())).expect("loads");
+        let (table, meta) = load(&files, false, |p| seen.push(p.clone())).expect("loads");
         assert_eq!(meta.reports.len(), 2);
         assert_eq!(meta.repeated, vec!["copy.csv is the same file as a.csv; it was read once.".to_string()]);
         assert_eq!(meta.origin, "a.csv, b.csv");
         assert_eq!(table.len() as u64, meta.reports.iter().map(|r| r.rows).sum::<u64>());
         assert_eq!(files[0].2.get(), 1 + 3, "head, then three 4 MiB slices");
+        // Each slice but the first is announced before the one before it is parsed.
+        let (mib, size) = (1 << 20, files[0].size());
+        let slices = [0, 4 * mib, 8 * mib, size].windows(2).map(|w| format!("{}..{}", w[0], w[1])).collect::<Vec<_>>();
+        let want = [
+            format!("0..{mib}"),
+            slices[0].clone(),
+            format!("ahead: {}", slices[1]),
+            slices[1].clone(),
+            format!("ahead: {}", slices[2]),
+            slices[2].clone(),
+        ];
+        assert_eq!(*files[0].3.borrow(), want);
         assert_eq!(files[1].2.get(), 1, "the repeat: only its head");
         let last = seen.last().expect("progress");
         assert_eq!((last.done_bytes, last.total_bytes), (last.total_bytes, files.iter().map(|f| f.size()).sum()));
@@ -190,9 +230,9 @@ mod tests {
     fn repeats_are_named_and_counted_only_when_asked() {
         let prints = [("a.csv".to_string(), 1), ("b.csv".to_string(), 2), ("a-copy.csv".to_string(), 1)];
         assert_eq!(repeats(&prints), vec!["a-copy.csv is the same file as a.csv".to_string()]);
-        let files = [Bytes("a.csv", sample(), Cell::new(0)), Bytes("a-copy.csv", sample(), Cell::new(0))];
-        let (once, _) = load_files(&files, false, |_| {}).expect("loads");
-        let (twice, meta) = load_files(&files, true, |_| {}).expect("loads");
+        let files = [bytes("a.csv", sample()), bytes("a-copy.csv", sample())];
+        let (once, _) = load(&files, false, |_| {}).expect("loads");
+        let (twice, meta) = load(&files, true, |_| {}).expect("loads");
         assert_eq!(twice.len(), 2 * once.len());
         assert_eq!(
             meta.repeated,
@@ -202,15 +242,15 @@ mod tests {
 
     #[test]
     fn an_unreadable_file_is_an_error_that_names_it() {
-        let files = [Bytes("vanished.csv", vec![b'x'; 5 << 20], Cell::new(0))];
-        let error = load_files(&files, false, |_| {}).expect_err("fails");
+        let files = [bytes("vanished.csv", vec![b'x'; 5 << 20])];
+        let error = load(&files, false, |_| {}).expect_err("fails");
         assert_eq!(error, "vanished.csv: could not read the file: NotReadableError");
     }
 
     #[test]
     fn a_packed_dataset_unpacks_to_the_same_table_and_reports() {
-        let files = [Bytes("usage.csv", sample(), Cell::new(0))];
-        let (table, meta) = load_files(&files, false, |_| {}).expect("loads");
+        let files = [bytes("usage.csv", sample())];
+        let (table, meta) = load(&files, false, |_| {}).expect("loads");
         let packed = pack(&meta, &table);
         let (back, back_meta) = unpack(&packed).expect("unpacks");
         assert_eq!(back_meta, meta);

@@ -1,12 +1,17 @@
-//! The ingest Web Worker, both ends. The page posts the picked `File`s; the worker reads them in slices with
-//! `FileReaderSync` (no whole-file copy), posts progress, then the packed dataset as a transferred buffer.
+//! The ingest Web Worker, both ends. The page posts the picked `File`s; the worker asks the page for them slice
+//! by slice (no whole-file copy), two slices ahead, so the page's idle thread reads the next slices while the
+//! worker parses this one; it posts progress, then the packed dataset as a transferred buffer.
 //! Cancelling terminates the worker; a worker that dies reports an error event. Either way the page keeps what
 //! it showed before. The Parquet worker also writes FOCUS 1.2 Parquet for the page, which has no Parquet writer.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Blob, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent, Worker};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker};
 
 use super::{describe, PickedFile};
 use crate::load::{load_files, pack, FileSource, Progress};
@@ -151,14 +156,20 @@ impl IngestWorker {
         on_event: impl Fn(WorkerEvent) + 'static,
     ) -> Result<IngestWorker, String> {
         let url = if parquet { PARQUET_WORKER_URL } else { WORKER_URL };
-        let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
+        let files: Vec<File> = files.iter().map(|f| f.file().clone()).collect();
+        let files_array: Array = files.iter().map(JsValue::from).collect();
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
         let on_event = std::rc::Rc::new(on_event);
         let events = on_event.clone();
-        let on_reply = move |_: &Worker, data: JsValue| {
+        let on_reply = move |worker: &Worker, data: JsValue| {
             let kind = get(&data, "kind").as_string().unwrap_or_default();
             match kind.as_str() {
+                "read" => {
+                    let index = get(&data, "file").as_f64().filter(|i| *i >= 0.0);
+                    let file = index.and_then(|i| files.get(i as usize)).cloned();
+                    wasm_bindgen_futures::spawn_local(serve_read(worker.clone(), file, data));
+                }
                 "progress" => {
                     let text = get(&data, "progress").as_string().unwrap_or_default();
                     if let Ok(progress) = serde_json::from_str(&text) {
@@ -186,10 +197,76 @@ fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A `File` read synchronously by range, inside the worker.
+thread_local! {
+    /// Slices asked of the page and not yet answered: request id → the promise's resolve and reject.
+    static READS: RefCell<HashMap<u32, (Function, Function)>> = RefCell::new(HashMap::new());
+    static NEXT_READ: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A `File` of the job, read by range by the page, with the slices announced by `read_ahead` already asked for.
 struct WorkerFile {
     file: File,
-    reader: FileReaderSync,
+    /// Its place in the job's files, as the page knows it.
+    index: u32,
+    scope: DedicatedWorkerGlobalScope,
+    ahead: RefCell<VecDeque<(u64, u64, JsFuture)>>,
+}
+
+/// Slices asked for ahead: the one announced and the one after it.
+const READS_AHEAD: usize = 2;
+
+impl WorkerFile {
+    /// Asks the page for `[start, end)`; the answer comes as a "slice" message (see [`answer_read`]).
+    fn start_read(&self, start: u64, end: u64) -> Result<JsFuture, String> {
+        let id = NEXT_READ.with(|next| next.replace(next.get().wrapping_add(1)));
+        let mut callbacks = None;
+        // The executor runs before `Promise::new` returns.
+        let promise = Promise::new(&mut |resolve, reject| callbacks = Some((resolve, reject)));
+        if let Some(callbacks) = callbacks {
+            READS.with(|reads| reads.borrow_mut().insert(id, callbacks));
+        }
+        let request = message("read", "id", &id.into());
+        let _ = Reflect::set(&request, &"file".into(), &self.index.into());
+        let _ = Reflect::set(&request, &"start".into(), &(start as f64).into());
+        let _ = Reflect::set(&request, &"end".into(), &(end as f64).into());
+        self.scope.post_message(&request).map_err(|e| describe(&e))?;
+        Ok(JsFuture::from(promise))
+    }
+}
+
+/// Settles the read a "slice" message answers: its buffer, or why the page could not read it.
+fn answer_read(reply: &JsValue) {
+    let id = get(reply, "id").as_f64().unwrap_or(-1.0) as u32;
+    let Some((resolve, reject)) = READS.with(|reads| reads.borrow_mut().remove(&id)) else { return };
+    let buffer = get(reply, "buffer");
+    let _ = if buffer.is_undefined() {
+        reject.call1(&JsValue::NULL, &get(reply, "message"))
+    } else {
+        resolve.call1(&JsValue::NULL, &buffer)
+    };
+}
+
+/// The page's side of a "read" request: the slice of `file`, transferred, or the error in words.
+async fn serve_read(worker: Worker, file: Option<File>, request: JsValue) {
+    let id = get(&request, "id");
+    let (start, end) = (get(&request, "start").as_f64().unwrap_or(0.0), get(&request, "end").as_f64().unwrap_or(0.0));
+    let read = async {
+        let file = file.ok_or("the page was asked for a file it did not give")?;
+        let blob = file.slice_with_f64_and_f64(start, end).map_err(|e| describe(&e))?;
+        JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))
+    };
+    let _ = match read.await {
+        Ok(buffer) => {
+            let reply = message("slice", "buffer", &buffer);
+            let _ = Reflect::set(&reply, &"id".into(), &id);
+            worker.post_message_with_transfer(&reply, &Array::of1(&buffer))
+        }
+        Err(error) => {
+            let reply = message("slice", "message", &error.into());
+            let _ = Reflect::set(&reply, &"id".into(), &id);
+            worker.post_message(&reply)
+        }
+    };
 }
 
 impl FileSource for WorkerFile {
@@ -201,10 +278,35 @@ impl FileSource for WorkerFile {
         self.file.size() as u64
     }
 
-    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
-        let blob: Blob = self.file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| describe(&e))?;
-        let buffer = self.reader.read_as_array_buffer(&blob).map_err(|e| describe(&e))?;
+    async fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        let ahead = self.ahead.borrow_mut().pop_front();
+        let reading = match ahead {
+            Some((s, e, reading)) if (s, e) == (start, end) => reading,
+            _ => {
+                self.ahead.borrow_mut().clear();
+                self.start_read(start, end)?
+            }
+        };
+        let buffer = reading.await.map_err(|e| e.as_string().unwrap_or_else(|| describe(&e)))?;
         Ok(Uint8Array::new(&buffer).to_vec())
+    }
+
+    fn read_ahead(&self, start: u64, end: u64) {
+        let mut ahead = self.ahead.borrow_mut();
+        if ahead.front().is_none_or(|(s, e, _)| (*s, *e) != (start, end)) {
+            ahead.clear();
+        }
+        let (size, len) = (self.size(), end - start);
+        while ahead.len() < READS_AHEAD {
+            let from = ahead.back().map_or(start, |(_, e, _)| *e);
+            if from >= size {
+                break;
+            }
+            let to = (from + len).min(size);
+            // A request that cannot be posted now fails again, with its message, when the slice is read.
+            let Ok(reading) = self.start_read(from, to) else { break };
+            ahead.push_back((from, to, reading));
+        }
     }
 }
 
@@ -246,11 +348,10 @@ pub fn serve_ingest_worker() {
         let post = |object: &Object| {
             let _ = replies.post_message(object);
         };
-        let reader = match FileReaderSync::new() {
-            Ok(reader) => reader,
-            Err(e) => return post(&message("failed", "message", &describe(&e).into())),
-        };
         let job = event.data();
+        if get(&job, "kind").as_string().as_deref() == Some("slice") {
+            return answer_read(&job);
+        }
         if get(&job, "kind").as_string().as_deref() == Some("focus-parquet") {
             return match focus_parquet(&job) {
                 Ok(parquet) => {
@@ -264,28 +365,41 @@ pub fn serve_ingest_worker() {
         let files: Vec<WorkerFile> = Array::from(&get(&job, "files"))
             .iter()
             .filter_map(|f| f.dyn_into::<File>().ok())
-            .map(|file| WorkerFile { file, reader: reader.clone() })
+            .zip(0..)
+            .map(|(file, index)| WorkerFile {
+                file,
+                index,
+                scope: replies.clone(),
+                ahead: RefCell::new(VecDeque::new()),
+            })
             .collect();
-        let mut last_posted = 0u64;
-        let result = load_files(&files, count_repeats, |progress| {
-            // One message per 16 MiB keeps the page informed without flooding it.
-            if progress.done_bytes == progress.total_bytes || progress.done_bytes >= last_posted + (16 << 20) {
-                last_posted = progress.done_bytes;
-                let text = serde_json::to_string(progress).unwrap_or_default();
-                post(&message("progress", "progress", &text.into()));
+        let replies = replies.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let post = |object: &Object| {
+                let _ = replies.post_message(object);
+            };
+            let mut last_posted = 0u64;
+            let result = load_files(&files, count_repeats, |progress| {
+                // One message per 16 MiB keeps the page informed without flooding it.
+                if progress.done_bytes == progress.total_bytes || progress.done_bytes >= last_posted + (16 << 20) {
+                    last_posted = progress.done_bytes;
+                    let text = serde_json::to_string(progress).unwrap_or_default();
+                    post(&message("progress", "progress", &text.into()));
+                }
+            })
+            .await;
+            match result {
+                Ok((table, meta)) => {
+                    let packed = pack(&meta, &table);
+                    drop(table);
+                    let buffer = Uint8Array::from(packed.as_slice()).buffer();
+                    drop(packed);
+                    let reply = message("done", "packed", &buffer);
+                    let _ = replies.post_message_with_transfer(&reply, &Array::of1(&buffer));
+                }
+                Err(error) => post(&message("failed", "message", &error.into())),
             }
         });
-        match result {
-            Ok((table, meta)) => {
-                let packed = pack(&meta, &table);
-                drop(table);
-                let buffer = Uint8Array::from(packed.as_slice()).buffer();
-                drop(packed);
-                let reply = message("done", "packed", &buffer);
-                let _ = replies.post_message_with_transfer(&reply, &Array::of1(&buffer));
-            }
-            Err(error) => post(&message("failed", "message", &error.into())),
-        }
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
