@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -105,6 +105,26 @@ test('a file that cannot be read past its first slice is named in the error, and
   assert.match(text, /Nothing of this load was kept/);
   assert.equal(await rows(page), before);
   assert.match(await page.getByTestId('source').textContent(), /usagesummary-small\.csv/);
+  await context.close();
+});
+
+test('files picked while the sample is still on its way keep their question, and load when answered', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/sample/usage-sample.csv', async (route) => { await held; await route.continue(); });
+  await page.goto(BASE);
+  const copy = join(mkdtempSync(join(tmpdir(), 'meterlens-faults-')), 'copy-of-small.csv');
+  copyFileSync(SMALL, copy);
+  await page.getByTestId('file-input').setInputFiles([SMALL, copy]);
+  await page.waitForSelector('[data-testid=repeat-question]');
+  release();
+  await source(page, 'embedded sample');
+  assert.equal(await page.getByTestId('repeat-question').count(), 1, 'the sample did not take the question away');
+  await page.getByTestId('read-once').click();
+  await source(page, 'usagesummary-small.csv');
+  assert.equal(await page.getByTestId('repeat-question').count(), 0);
   await context.close();
 });
 

@@ -185,8 +185,11 @@ pub fn App() -> impl IntoView {
     let start_load = move |files: Vec<PickedFile>, count_repeats: bool, parquet: bool, kind: LoadKind| {
         generation.update_value(|g| *g += 1);
         load_kind.set_value(kind);
-        repeats.set(Vec::new());
-        pending.set_value(None);
+        // Files picked while the sample was on its way still wait for the user's answer.
+        if kind == LoadKind::Files {
+            repeats.set(Vec::new());
+            pending.set_value(None);
+        }
         worker.update_value(|w| {
             if let Some(w) = w.take() {
                 w.cancel();

@@ -255,18 +255,20 @@ async fn serve_read(worker: Worker, file: Option<File>, request: JsValue) {
         let blob = file.slice_with_f64_and_f64(start, end).map_err(|e| describe(&e))?;
         JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))
     };
-    let _ = match read.await {
+    let answered = match read.await {
         Ok(buffer) => {
             let reply = message("slice", "buffer", &buffer);
             let _ = Reflect::set(&reply, &"id".into(), &id);
-            worker.post_message_with_transfer(&reply, &Array::of1(&buffer))
+            worker.post_message_with_transfer(&reply, &Array::of1(&buffer)).map_err(|e| describe(&e))
         }
-        Err(error) => {
-            let reply = message("slice", "message", &error.into());
-            let _ = Reflect::set(&reply, &"id".into(), &id);
-            worker.post_message(&reply)
-        }
+        Err(error) => Err(error),
     };
+    // The worker waits for every slice it asked for: an answer that cannot go says why instead.
+    if let Err(error) = answered {
+        let reply = message("slice", "message", &error.into());
+        let _ = Reflect::set(&reply, &"id".into(), &id);
+        let _ = worker.post_message(&reply);
+    }
 }
 
 impl FileSource for WorkerFile {
