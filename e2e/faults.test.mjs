@@ -128,6 +128,20 @@ test('files picked while the sample is still on its way keep their question, and
   await context.close();
 });
 
+test('kept data that no longer reads is forgotten, and the sample says why it is shown', async () => {
+  const { page, context } = await pageWithSmallFile();
+  await page.waitForFunction(async () => (await (await caches.open('meterlens-data-v1')).keys()).length === 1);
+  await page.evaluate(async () => {
+    const cache = await caches.open('meterlens-data-v1');
+    await cache.put('/meterlens/dataset', new Response(new Uint8Array([77, 76, 68, 65, 84, 65, 48, 52, 1, 2, 3])));
+  });
+  await page.reload();
+  await source(page, 'embedded sample');
+  assert.match(await notice(page, /last visit/), /The data kept from your last visit could not be read \(.+\); showing the sample\./);
+  assert.equal(await page.evaluate(async () => (await (await caches.open('meterlens-data-v1')).keys()).length), 0);
+  await context.close();
+});
+
 test('a worker that crashes as its load starts is reported and nothing of its load is kept', async () => {
   const { page, context } = await pageWithSmallFile();
   await page.route('**/meterlens-worker_loader.js', (route) => route.fulfill({

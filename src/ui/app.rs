@@ -113,6 +113,8 @@ pub fn App() -> impl IntoView {
     let pending = StoredValue::new_local(None::<(Vec<PickedFile>, bool)>);
     let repeats = RwSignal::new(Vec::<String>::new());
     let load_kind = StoredValue::new(LoadKind::Files);
+    // Said once the sample is shown: why it is shown instead of the data kept from the last visit.
+    let after_sample = StoredValue::new(None::<String>);
     let on_worker_event = move |event: WorkerEvent| match event {
         WorkerEvent::Progress(progress) => loading.update(|l| {
             if let Some(l) = l {
@@ -130,7 +132,7 @@ pub fn App() -> impl IntoView {
                 Ok(mut loaded) if load_kind.get_value() == LoadKind::Sample => {
                     loaded.origin = "embedded sample".into();
                     dataset.set(Some(loaded));
-                    notice.set(None);
+                    notice.set(after_sample.try_update_value(Option::take).flatten().map(Notice::Error));
                     if kept.get_untracked() {
                         spawn_local(async move {
                             web::forget_dataset().await;
@@ -243,9 +245,15 @@ pub fn App() -> impl IntoView {
             }
         });
     };
-    // The data of the last visit comes back if the browser kept it; else the sample.
+    // The data of the last visit comes back if the browser kept it; else the sample. Files the user loads
+    // meanwhile win over both.
     spawn_local(async move {
-        if let Some(bytes) = web::stored_dataset().await {
+        let asked = generation.get_value();
+        let stored = web::stored_dataset().await;
+        if generation.get_value() != asked {
+            return;
+        }
+        if let Some(bytes) = stored {
             match Dataset::from_packed(&bytes) {
                 Ok(restored) => {
                     dataset.set(Some(restored));
@@ -255,9 +263,9 @@ pub fn App() -> impl IntoView {
                 }
                 Err(error) => {
                     web::forget_dataset().await;
-                    notice.set(Some(Notice::Error(format!(
+                    after_sample.set_value(Some(format!(
                         "The data kept from your last visit could not be read ({error}); showing the sample."
-                    ))));
+                    )));
                 }
             }
         }
