@@ -40,6 +40,15 @@ impl Dictionary {
         id
     }
 
+    /// [`Dictionary::intern`], checking `previous` first: the same column's value in the row before, usually the
+    /// same, and in cache, where the index probe of a big dictionary is a cache miss or two.
+    pub fn intern_after(&mut self, previous: Option<StrId>, value: &str) -> StrId {
+        match previous {
+            Some(id) if self.get(id) == value => id,
+            _ => self.intern(value),
+        }
+    }
+
     /// The string behind `id` (empty for an id from another dictionary that is out of range).
     pub fn get(&self, id: StrId) -> &str {
         self.values.get(id.0 as usize).map_or("", |s| s)
@@ -335,6 +344,13 @@ impl DistinctIndexes<'_> {
     }
 }
 
+impl<T: ColumnValue> Column<T> {
+    /// The last row's value.
+    pub fn last(&self) -> Option<T> {
+        self.len().checked_sub(1).map(|row| self[row])
+    }
+}
+
 impl<T: ColumnValue> std::ops::Index<usize> for Column<T> {
     type Output = T;
     fn index(&self, row: usize) -> &T {
@@ -431,7 +447,10 @@ macro_rules! string_columns {
                 self.local.push(record.local);
                 self.tags.push(record.tags);
                 self.additional_info.push(record.additional_info);
-                $(self.$name.push(self.strings.intern(record.$name));)*
+                $(
+                    let previous = self.$name.last();
+                    self.$name.push(self.strings.intern_after(previous, record.$name));
+                )*
             }
 
             /// Bytes held on the heap by the table (columns with spare capacity, dictionary, parsed pairs).
@@ -559,10 +578,11 @@ impl UsageTable {
         }
     }
 
-    /// Interns key/value text (tags, additional info), parsing it the first time it is seen.
+    /// Interns key/value text (tags, additional info), parsing it the first time it is seen; `previous` is the
+    /// same column's value in the row before (see [`Dictionary::intern_after`]).
     /// Returns its id and, the first time only, why it could not be parsed.
-    pub fn intern_key_values(&mut self, text: &str) -> (StrId, Option<String>) {
-        let id = self.strings.intern(text);
+    pub fn intern_key_values(&mut self, previous: Option<StrId>, text: &str) -> (StrId, Option<String>) {
+        let id = self.strings.intern_after(previous, text);
         if self.key_values.contains_key(&id) {
             return (id, None);
         }
@@ -637,6 +657,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn interning_after_the_previous_value_gives_the_ids_interning_does() {
+        let mut d = Dictionary::default();
+        let a = d.intern("/subscriptions/s/resourceGroups/rg-a");
+        let b = d.intern_after(Some(a), "/subscriptions/s/resourceGroups/rg-b");
+        assert_ne!(a, b);
+        assert_eq!(d.intern_after(Some(b), "/subscriptions/s/resourceGroups/rg-b"), b);
+        assert_eq!(d.intern_after(Some(b), "/subscriptions/s/resourceGroups/rg-a"), a, "an earlier value keeps its id");
+        assert_eq!(d.intern_after(None, "/subscriptions/s/resourceGroups/rg-a"), a);
+        assert_eq!(d.len(), 3, "the empty string, rg-a and rg-b");
+    }
+
+    #[test]
     fn a_column_stays_narrow_while_it_can_and_reads_the_same_at_every_width() {
         let mut column: Column<i64> = Column::default();
         let value = |i: usize| (i % 70_001) as i64 * 7 - 1000;
@@ -671,7 +703,7 @@ mod tests {
     fn strings_are_stored_once() {
         let mut table = UsageTable::default();
         let src = table.add_source("a.csv", Format::UsageSummaryCsv);
-        let (tags, error) = table.intern_key_values("@{env=prod}");
+        let (tags, error) = table.intern_key_values(None, "@{env=prod}");
         assert_eq!(error, None);
         let rec = UsageRecord { subscription: "sub-1", meter_id: "M", quantity: 2.0, tags, ..Default::default() };
         table.push(src, 2, &rec);
@@ -682,9 +714,9 @@ mod tests {
         assert_eq!(table.str(table.resource_group[0]), "");
         assert_eq!(table.key_value(table.tags[1], "ENV"), Some("prod"));
         assert_eq!(table.tag_keys(), vec!["env".to_string()]);
-        assert_eq!(table.intern_key_values("@{env=prod}"), (tags, None));
-        assert!(table.intern_key_values("{oops").1.is_some());
-        assert_eq!(table.intern_key_values("{oops").1, None, "reported once");
+        assert_eq!(table.intern_key_values(None, "@{env=prod}"), (tags, None));
+        assert!(table.intern_key_values(None, "{oops").1.is_some());
+        assert_eq!(table.intern_key_values(None, "{oops").1, None, "reported once");
         assert!(table.cost[0].is_nan());
         assert_eq!(table.line, vec![2, 3]);
     }

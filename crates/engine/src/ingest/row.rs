@@ -256,11 +256,12 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
     if meter_id.is_empty() && matches!(raw.get(Field::ChargeType), "" | "Usage") {
         problems.push(Field::MeterId, "meter ID is empty".into(), false);
     }
-    let (tags, error) = table.intern_key_values(raw.get(Field::Tags));
+    let (tags, error) = table.intern_key_values(table.tags.last(), raw.get(Field::Tags));
     if let Some(error) = error {
         problems.push(Field::Tags, format!("tags: {error}; kept as text"), false);
     }
-    let (additional_info, error) = table.intern_key_values(raw.get(Field::AdditionalInfo));
+    let (additional_info, error) =
+        table.intern_key_values(table.additional_info.last(), raw.get(Field::AdditionalInfo));
     if let Some(error) = error {
         problems.push(Field::AdditionalInfo, format!("additional info: {error}; kept as text"), false);
     }

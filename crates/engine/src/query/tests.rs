@@ -41,7 +41,7 @@ fn random_table(rng: &mut Rng, rows: usize) -> UsageTable {
     let start = 1_790_812_800;
     for i in 0..rows {
         let (tags, _) =
-            table.intern_key_values(rng.pick(&["", "@{env=prod}", "@{Env=dev; cc=1}", "{\"env\":\"prod\"}"]));
+            table.intern_key_values(None, rng.pick(&["", "@{env=prod}", "@{Env=dev; cc=1}", "{\"env\":\"prod\"}"]));
         let meter = rng.pick(METERS);
         let record = UsageRecord {
             usage_start: start + rng.below(60) as i64 * 86_400 + rng.below(24) as i64 * 3600 - 7200,

@@ -257,7 +257,7 @@ fn rows_of_two_stamps_are_never_matched_across_stamps() {
     local(&mut s, "west", 10.0);
     for (stamp, quantity) in [("east", 10.0), ("west", 24.0)] {
         let info = format!("{{\"azureStack.MeterId\": \"{BASE}\", \"azureStack.Location\": \"{stamp}\"}}");
-        let (additional_info, _) = s.table.intern_key_values(&info);
+        let (additional_info, _) = s.table.intern_key_values(None, &info);
         let record = UsageRecord {
             usage_start: OCT1,
             usage_end: OCT1 + DAY,

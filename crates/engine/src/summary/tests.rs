@@ -17,7 +17,7 @@ fn table() -> UsageTable {
     ];
     for (i, (start, sub, rg, unit, quantity)) in rows.into_iter().enumerate() {
         let start = parse_timestamp(start).unwrap();
-        let (tags, _) = table.intern_key_values(if sub == "sub-a" { "@{env=prod}" } else { "" });
+        let (tags, _) = table.intern_key_values(None, if sub == "sub-a" { "@{env=prod}" } else { "" });
         let record = UsageRecord {
             tags,
             azure_stack: true,
