@@ -142,6 +142,29 @@ test('kept data that no longer reads is forgotten, and the sample says why it is
   await context.close();
 });
 
+test('the sample asked for while a load is still being kept wins: the load does not come back on reload', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  // Keeping a dataset takes a while (a big file on a slow disk).
+  await page.addInitScript(() => {
+    const put = Cache.prototype.put;
+    Cache.prototype.put = function (...args) {
+      return new Promise((resolve) => setTimeout(resolve, 1500)).then(() => put.apply(this, args));
+    };
+  });
+  await page.goto(BASE);
+  await source(page, 'embedded sample');
+  await page.getByTestId('file-input').setInputFiles(SMALL);
+  await source(page, 'usagesummary-small.csv');
+  await page.getByTestId('load-sample').click();
+  await source(page, 'embedded sample');
+  await page.waitForTimeout(2500);
+  await page.reload();
+  await source(page, 'embedded sample');
+  assert.equal(await page.getByTestId('forget-data').count(), 0);
+  await context.close();
+});
+
 test('a worker that crashes as its load starts is reported and nothing of its load is kept', async () => {
   const { page, context } = await pageWithSmallFile();
   await page.route('**/meterlens-worker_loader.js', (route) => route.fulfill({

@@ -150,7 +150,13 @@ pub fn App() -> impl IntoView {
                         spawn_local(async move {
                             match web::store_dataset(&packed).await {
                                 // Kept for this load only if nothing else was loaded meanwhile.
-                                Ok(()) => kept.set(generation.get_value() == stored_for),
+                                Ok(()) if generation.get_value() == stored_for => kept.set(true),
+                                // The sample was asked for meanwhile: this must not come back on the next visit.
+                                Ok(()) if load_kind.get_value() == LoadKind::Sample => {
+                                    kept.set(false);
+                                    web::forget_dataset().await;
+                                }
+                                Ok(()) => kept.set(false),
                                 Err(error) => {
                                     kept.set(false);
                                     web::forget_dataset().await;
