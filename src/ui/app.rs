@@ -231,6 +231,8 @@ pub fn App() -> impl IntoView {
                 w.cancel();
             }
         });
+        // From now on: a store still being written must not outlive this choice (see the store above).
+        load_kind.set_value(LoadKind::Sample);
         loading.set(None);
         repeats.set(Vec::new());
         pending.set_value(None);
