@@ -193,20 +193,18 @@ pub fn App() -> impl IntoView {
     let start_load = move |files: Vec<PickedFile>, count_repeats: bool, parquet: bool, kind: LoadKind| {
         generation.update_value(|g| *g += 1);
         load_kind.set_value(kind);
-        // Files picked while the sample was on its way still wait for the user's answer.
-        if kind == LoadKind::Files {
-            repeats.set(Vec::new());
-            pending.set_value(None);
-        }
         worker.update_value(|w| {
             if let Some(w) = w.take() {
                 w.cancel();
             }
         });
-        let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
-        let total_bytes = files.iter().map(|f| f.size() as u64).sum();
-        // The sample's notice stays: it is read in a blink, without a progress bar.
+        // The sample's notice stays: it is read in a blink, without a progress bar. Files picked while it was on
+        // its way still wait for the user's answer.
         if kind == LoadKind::Files {
+            repeats.set(Vec::new());
+            pending.set_value(None);
+            let names = files.iter().map(PickedFile::name).collect::<Vec<_>>().join(", ");
+            let total_bytes = files.iter().map(|f| f.size() as u64).sum();
             notice.set(None);
             loading.set(Some(Loading {
                 names,

@@ -34,10 +34,15 @@ impl PickedFile {
 
     /// The first `len` bytes (fewer for a shorter file).
     pub async fn head(&self, len: usize) -> Result<Vec<u8>, String> {
-        let end = (len as f64).min(self.0.size());
-        let blob = self.0.slice_with_f64_and_f64(0.0, end).map_err(|e| describe(&e))?;
-        let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;
+        let buffer = self.slice(0.0, (len as f64).min(self.0.size())).await?;
         Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+
+    /// Bytes `[start, end)` in a JS buffer (not copied into wasm: the ingest worker gets it transferred).
+    pub async fn slice(&self, start: f64, end: f64) -> Result<js_sys::ArrayBuffer, String> {
+        let blob = self.0.slice_with_f64_and_f64(start, end).map_err(|e| describe(&e))?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;
+        Ok(buffer.unchecked_into())
     }
 
     /// The whole file, for small files (price sheets); usage files go through the ingest worker in slices.

@@ -156,8 +156,7 @@ impl IngestWorker {
         on_event: impl Fn(WorkerEvent) + 'static,
     ) -> Result<IngestWorker, String> {
         let url = if parquet { PARQUET_WORKER_URL } else { WORKER_URL };
-        let files: Vec<File> = files.iter().map(|f| f.file().clone()).collect();
-        let files_array: Array = files.iter().map(JsValue::from).collect();
+        let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
         let on_event = std::rc::Rc::new(on_event);
@@ -247,15 +246,14 @@ fn answer_read(reply: &JsValue) {
 }
 
 /// The page's side of a "read" request: the slice of `file`, transferred, or the error in words.
-async fn serve_read(worker: Worker, file: Option<File>, request: JsValue) {
+async fn serve_read(worker: Worker, file: Option<PickedFile>, request: JsValue) {
     let id = get(&request, "id");
     let (start, end) = (get(&request, "start").as_f64().unwrap_or(0.0), get(&request, "end").as_f64().unwrap_or(0.0));
-    let read = async {
-        let file = file.ok_or("the page was asked for a file it did not give")?;
-        let blob = file.slice_with_f64_and_f64(start, end).map_err(|e| describe(&e))?;
-        JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))
+    let read = match &file {
+        Some(file) => file.slice(start, end).await,
+        None => Err("the page was asked for a file it did not give".into()),
     };
-    let answered = match read.await {
+    let answered = match read {
         Ok(buffer) => {
             let reply = message("slice", "buffer", &buffer);
             let _ = Reflect::set(&reply, &"id".into(), &id);
@@ -289,7 +287,7 @@ impl FileSource for WorkerFile {
                 self.start_read(start, end)?
             }
         };
-        let buffer = reading.await.map_err(|e| e.as_string().unwrap_or_else(|| describe(&e)))?;
+        let buffer = reading.await.map_err(|e| describe(&e))?;
         Ok(Uint8Array::new(&buffer).to_vec())
     }
 
