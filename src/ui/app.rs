@@ -338,7 +338,7 @@ pub fn App() -> impl IntoView {
                         let file = t.sources().get(t.source[row] as usize).map_or("", |s| s.file.as_str());
                         format!(
                             "{file} line {}: {} in {} — {}",
-                            t.line[row],
+                            t.line.get(row),
                             t.str(t.meter_name[row]),
                             t.str(t.resource_group[row]),
                             why.as_str()

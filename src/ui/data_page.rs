@@ -80,11 +80,11 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
         "unit" => t.str(t.unit[row]).to_string(),
         "cost" => money(t.cost[row]),
         "currency" => t.str(t.currency[row]).to_string(),
-        "effective_cost" => money(t.effective_cost[row]),
+        "effective_cost" => money(t.effective_cost(row)),
         "tags" => t.str(t.tags[row]).to_string(),
         "additional_info" => t.str(t.additional_info[row]).to_string(),
         "source_file" => t.sources().get(t.source[row] as usize).map_or(String::new(), |s| s.file.clone()),
-        "line" => t.line[row].to_string(),
+        "line" => t.line.get(row).to_string(),
         _ => String::new(),
     }
 }
@@ -94,8 +94,8 @@ pub fn exact_number(t: &UsageTable, row: usize, key: &str) -> String {
     let value = match key {
         "quantity" => t.quantity[row],
         "cost" => t.cost[row],
-        "effective_cost" => t.effective_cost[row],
-        "line" => return t.line[row].to_string(),
+        "effective_cost" => t.effective_cost(row),
+        "line" => return t.line.get(row).to_string(),
         _ => return cell(t, row, key),
     };
     if value.is_nan() {
@@ -116,8 +116,8 @@ pub fn sort_rows(t: &UsageTable, rows: &[u32], key: &str, descending: bool) -> V
         match key {
             "quantity" => t.quantity[r],
             "cost" => t.cost[r],
-            "effective_cost" => t.effective_cost[r],
-            "line" => t.line[r] as f64,
+            "effective_cost" => t.effective_cost(r),
+            "line" => t.line.get(r) as f64,
             "usage_start" => t.usage_start[r] as f64,
             "usage_end" => t.usage_end[r] as f64,
             _ => f64::NAN,
@@ -324,7 +324,7 @@ pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
                                 out.push(view! { <tr class="spacer" style=format!("height:{}px", first as f64 * ROW_HEIGHT)></tr> }.into_any());
                                 for &row in &r[first..last] {
                                     let row = row as usize;
-                                    let issue = flagged.get(&(d.table.source[row], d.table.line[row])).cloned();
+                                    let issue = flagged.get(&(d.table.source[row], d.table.line.get(row))).cloned();
                                     let has_issue = issue.is_some();
                                     let cells = columns.iter().map(|c| {
                                         let text = cell(&d.table, row, c.key);
@@ -379,7 +379,7 @@ mod tests {
         for c in COLUMNS {
             let _ = cell(&t, 0, c.key);
         }
-        assert_eq!(cell(&t, 0, "line"), t.line[0].to_string());
+        assert_eq!(cell(&t, 0, "line"), t.line.get(0).to_string());
         assert_eq!(exact_number(&t, 0, "quantity").parse::<f64>().unwrap(), t.quantity[0], "exact, not rounded");
         assert_eq!(exact_number(&t, 0, "cost"), "", "no cost is empty, not 0");
         assert!(!cell(&t, 0, "usage_start").is_empty());

@@ -186,7 +186,7 @@ impl<'t> FocusExport<'t> {
             if !table.local[row] {
                 let cost = table.cost[row];
                 let billed = if cost.is_nan() { 0.0 } else { cost };
-                let effective = table.effective_cost[row];
+                let effective = table.effective_cost(row);
                 let unit_price = table.unit_price[row];
                 priced.push(Priced {
                     row: row as u32,
@@ -338,7 +338,7 @@ impl<'t> FocusExport<'t> {
             "x_MeterLensSourceFile" => {
                 Cell::Text(Cow::Borrowed(t.sources().get(t.source[row] as usize).map_or("", |s| s.file.as_str())))
             }
-            "x_MeterLensSourceLine" => Cell::Number(f64::from(t.line[row])),
+            "x_MeterLensSourceLine" => Cell::Number(f64::from(t.line.get(row))),
             _ => Cell::Null,
         }
     }

@@ -208,9 +208,9 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
     let rows: Vec<usize> = (0..table.len()).collect();
     for chunk in rows.chunks(ROW_GROUP) {
         let times = |column: &Column<i64>| Batch::Int64(chunk.iter().map(|&r| column[r] * 1000).collect(), Vec::new());
-        let numbers = |column: &Column<f64>| {
-            let values: Vec<f64> = chunk.iter().map(|&r| column[r]).filter(|v| !v.is_nan()).collect();
-            Batch::Double(values, chunk.iter().map(|&r| i16::from(!column[r].is_nan())).collect())
+        let numbers = |value: &dyn Fn(usize) -> f64| {
+            let values: Vec<f64> = chunk.iter().map(|&r| value(r)).filter(|v| !v.is_nan()).collect();
+            Batch::Double(values, chunk.iter().map(|&r| i16::from(!value(r).is_nan())).collect())
         };
         let texts = |text: &dyn Fn(usize) -> Option<String>| {
             let (mut values, mut levels) = (Vec::new(), Vec::with_capacity(chunk.len()));
@@ -223,9 +223,9 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
             times(&table.usage_start),
             times(&table.usage_end),
             Batch::Double(chunk.iter().map(|&r| table.quantity[r]).collect(), Vec::new()),
-            numbers(&table.cost),
-            numbers(&table.effective_cost),
-            numbers(&table.unit_price),
+            numbers(&|r| table.cost[r]),
+            numbers(&|r| table.effective_cost(r)),
+            numbers(&|r| table.unit_price[r]),
             Batch::Bool(chunk.iter().map(|&r| table.azure_stack[r]).collect()),
             Batch::Bool(chunk.iter().map(|&r| table.local[r]).collect()),
         ];
@@ -234,7 +234,7 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
         }
         batches.push(texts(&|r| admin.classify(r).map(|reason| reason.as_str().to_string())));
         batches.push(texts(&|r| table.sources().get(table.source[r] as usize).map(|s| s.file.clone())));
-        batches.push(Batch::Int64(chunk.iter().map(|&r| i64::from(table.line[r])).collect(), Vec::new()));
+        batches.push(Batch::Int64(chunk.iter().map(|&r| i64::from(table.line.get(r))).collect(), Vec::new()));
         write_group(&mut writer, batches)?;
     }
     writer.close()?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::admin::{AdminClassifier, AdminReason};
 use crate::catalog::Catalog;
-use crate::table::{Column, StrId, UsageTable};
+use crate::table::{Column, DistinctIndexes, StrId, UsageTable};
 use crate::time;
 
 /// A dimension to filter or group by.
@@ -272,10 +272,72 @@ pub const UNKNOWN_CURRENCY: &str = "(unknown currency)";
 /// Dense codes of one dimension: a code per row, a label and a row count per code, and (built at the first
 /// filter on the dimension) the rows of each code.
 struct Codes {
-    per_row: Vec<u32>,
+    per_row: CodeVec,
     labels: Vec<String>,
     counts: Vec<u32>,
     postings: OnceCell<Postings>,
+}
+
+/// A code per row in as few bytes as the number of codes needs (most dimensions have at most 256 or 65,536
+/// values: 1 or 2 bytes a row instead of 4).
+enum CodeVec {
+    /// Every row has code 0 (a column holding one value).
+    Zero(usize),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl CodeVec {
+    /// `n` codes, the code of row `row` from `code`; every code is below `n_codes`.
+    fn collect(n: usize, n_codes: usize, code: impl Fn(usize) -> u32) -> CodeVec {
+        if n_codes <= 1 {
+            CodeVec::Zero(n)
+        } else if n_codes <= 1 << 8 {
+            CodeVec::U8((0..n).map(|row| code(row) as u8).collect())
+        } else if n_codes <= 1 << 16 {
+            CodeVec::U16((0..n).map(|row| code(row) as u16).collect())
+        } else {
+            CodeVec::U32((0..n).map(code).collect())
+        }
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> u32 {
+        match self {
+            CodeVec::Zero(len) => {
+                assert!(row < *len, "row {row} out of {len}");
+                0
+            }
+            CodeVec::U8(codes) => codes[row] as u32,
+            CodeVec::U16(codes) => codes[row] as u32,
+            CodeVec::U32(codes) => codes[row],
+        }
+    }
+
+    /// The codes of `rows` into `out` (a pass per width, not a match per row).
+    fn gather(&self, rows: &[u32], out: &mut [u32]) {
+        fn each(rows: &[u32], out: &mut [u32], code: impl Fn(usize) -> u32) {
+            for (out, &row) in out.iter_mut().zip(rows) {
+                *out = code(row as usize);
+            }
+        }
+        match self {
+            CodeVec::Zero(_) => out[..rows.len()].fill(0),
+            CodeVec::U8(codes) => each(rows, out, |row| codes[row] as u32),
+            CodeVec::U16(codes) => each(rows, out, |row| codes[row] as u32),
+            CodeVec::U32(codes) => each(rows, out, |row| codes[row]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            CodeVec::Zero(len) => *len,
+            CodeVec::U8(codes) => codes.len(),
+            CodeVec::U16(codes) => codes.len(),
+            CodeVec::U32(codes) => codes.len(),
+        }
+    }
 }
 
 /// The rows of each code in table order, `rows[starts[code]..starts[code + 1]]` (a counting sort of `per_row`).
@@ -296,8 +358,8 @@ impl Codes {
             }
             let mut next = starts.clone();
             let mut rows = vec![0u32; self.per_row.len()];
-            for (row, &code) in self.per_row.iter().enumerate() {
-                let slot = &mut next[code as usize];
+            for row in 0..self.per_row.len() {
+                let slot = &mut next[self.per_row.get(row) as usize];
                 rows[*slot as usize] = row as u32;
                 *slot += 1;
             }
@@ -463,10 +525,12 @@ impl<'t> QueryEngine<'t> {
             match (column.as_slice(), column.distinct()) {
                 (Some(ids), _) => compact_dense(ids, t.strings().len(), label),
                 (None, Some((ids, indexes))) => {
-                    let per_row = (0..column.len()).map(|row| indexes.get(row) as u32).collect();
-                    order_codes(per_row, ids.iter().map(|id| id.0 as i64).collect(), label)
+                    from_distinct(indexes, column.len(), ids.iter().map(|id| id.0 as i64).collect(), label)
                 }
-                (None, None) => compact(t.len(), |row| column[row].0 as i64, label),
+                (None, None) => match column.constant() {
+                    Some(id) => order_codes_of_one(t.len(), id.0 as i64, label),
+                    None => compact(t.len(), |row| column[row].0 as i64, label),
+                },
             }
         };
         match dimension {
@@ -611,11 +675,11 @@ impl<'t> QueryEngine<'t> {
             if seed.is_some_and(|(_, s)| s == i) {
                 continue;
             }
-            let per_row = &codes.per_row[..];
-            rows = refine(rows, n, |row| mask[per_row[row] as usize]);
+            let per_row = &codes.per_row;
+            rows = refine(rows, n, |row| mask[per_row.get(row) as usize]);
         }
         for any in &texts {
-            rows = refine(rows, n, |row| any.iter().any(|(codes, mask)| mask[codes.per_row[row] as usize]));
+            rows = refine(rows, n, |row| any.iter().any(|(codes, mask)| mask[codes.per_row.get(row) as usize]));
         }
         let rows = rows.unwrap_or_else(|| (0..n as u32).collect());
         let rows = Rc::new(rows);
@@ -658,8 +722,6 @@ impl<'t> QueryEngine<'t> {
         let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
         let space: Option<usize> = dims.iter().try_fold(1usize, |acc, c| acc.checked_mul(c.labels.len().max(1)));
         let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s <= 16 * rows.len().max(4096));
-        let group_of =
-            |row: usize| dims.iter().fold(0u64, |acc, c| acc * c.labels.len().max(1) as u64 + c.per_row[row] as u64);
 
         // Groups get compact slots on first sight: through a dense index when the key space is small enough,
         // else a hash map. Accumulators are sized by the groups that exist, not by the key space.
@@ -677,9 +739,20 @@ impl<'t> QueryEngine<'t> {
             _ => Vec::new(),
         };
         let mut seen_pairs: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        for &row in rows.iter() {
+        let effective_is_cost = t.effective_cost_is_cost();
+        // Group keys a block of rows at a time, one dimension after the other: each pass reads one code width.
+        let mut block_keys = [0u64; KEY_BLOCK];
+        let (mut block_units, mut block_currencies) = ([0u32; KEY_BLOCK], [0u32; KEY_BLOCK]);
+        for (block, &row) in rows.iter().enumerate() {
+            let at = block % KEY_BLOCK;
+            if at == 0 {
+                let block_rows = &rows[block..rows.len().min(block + KEY_BLOCK)];
+                group_keys(&dims, block_rows, &mut block_keys[..block_rows.len()]);
+                units.per_row.gather(block_rows, &mut block_units);
+                currencies.per_row.gather(block_rows, &mut block_currencies);
+            }
             let row = row as usize;
-            let g = group_of(row);
+            let g = block_keys[at];
             let slot = if dense {
                 let entry = &mut dense_slot[g as usize];
                 if *entry == u32::MAX {
@@ -690,10 +763,12 @@ impl<'t> QueryEngine<'t> {
                 *slot_of.entry(g).or_insert_with(|| acc.new_slot(g))
             };
             acc.counts[slot] += 1;
-            acc.quantity[slot * n_units + units.per_row[row] as usize] += t.quantity[row];
-            acc.unit_seen[slot * n_units + units.per_row[row] as usize] = true;
-            let cell = &mut acc.money[slot * n_currencies + currencies.per_row[row] as usize];
-            let (cost, effective) = (t.cost[row], t.effective_cost[row]);
+            let unit = slot * n_units + block_units[at] as usize;
+            acc.quantity[unit] += t.quantity[row];
+            acc.unit_seen[unit] = true;
+            let cell = &mut acc.money[slot * n_currencies + block_currencies[at] as usize];
+            let cost = t.cost[row];
+            let effective = if effective_is_cost { cost } else { t.effective_cost(row) };
             if !cost.is_nan() {
                 cell.0 += cost;
                 cell.2 = true;
@@ -703,7 +778,7 @@ impl<'t> QueryEngine<'t> {
                 cell.3 = true;
             }
             if let Some(resources) = &resource_codes {
-                let resource = resources.per_row[row];
+                let resource = resources.per_row.get(row);
                 let new = if seen_bits.is_empty() {
                     seen_pairs.insert((slot as u64) << 32 | resource as u64)
                 } else {
@@ -949,6 +1024,22 @@ impl Accumulators {
     }
 }
 
+/// Rows whose group keys are computed together.
+const KEY_BLOCK: usize = 1024;
+
+/// The group key of each of `rows` (codes of `dims` in mixed radix).
+fn group_keys(dims: &[Rc<Codes>], rows: &[u32], keys: &mut [u64]) {
+    let mut codes = [0u32; KEY_BLOCK];
+    keys.fill(0);
+    for dim in dims {
+        let radix = dim.labels.len().max(1) as u64;
+        dim.per_row.gather(rows, &mut codes);
+        for (key, &code) in keys.iter_mut().zip(&codes) {
+            *key = *key * radix + code as u64;
+        }
+    }
+}
+
 /// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row.
 fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
     let mut code_of_id = vec![u32::MAX; n_ids];
@@ -976,10 +1067,7 @@ fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> 
 /// bucketed once each.
 fn by_time(t: &UsageTable, key: &dyn Fn(i64) -> i64, label: &dyn Fn(i64) -> String) -> Codes {
     match t.usage_start.distinct() {
-        Some((times, indexes)) => {
-            let keys: Vec<i64> = times.iter().map(|&at| key(at)).collect();
-            compact(t.len(), |row| keys[indexes.get(row)], label)
-        }
+        Some((times, indexes)) => from_distinct(indexes, t.len(), times.iter().map(|&at| key(at)).collect(), label),
         None => compact(t.len(), |row| key(t.usage_start[row]), label),
     }
 }
@@ -1019,8 +1107,29 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
     order_codes(per_row, raw, label)
 }
 
-/// Renumbers first-seen codes so that codes follow label order (time labels are ISO, so also chronological).
-fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) -> Codes {
+/// Dense codes of a narrow column: `keys` per distinct value (several may share a key), each row's code through
+/// its index; no key per row. Values no row holds get no code.
+fn from_distinct(indexes: DistinctIndexes<'_>, len: usize, keys: Vec<i64>, label: impl Fn(i64) -> String) -> Codes {
+    let mut rows_of_index = vec![0u32; keys.len()];
+    for row in 0..len {
+        rows_of_index[indexes.get(row)] += 1;
+    }
+    let mut raw: Vec<i64> = keys.iter().zip(&rows_of_index).filter(|(_, &n)| n > 0).map(|(&k, _)| k).collect();
+    raw.sort_unstable();
+    raw.dedup();
+    let (rank, labels) = label_order(&raw, label);
+    let code_of_index: Vec<u32> = keys.iter().map(|k| raw.binary_search(k).map_or(0, |i| rank[i])).collect();
+    let mut counts = vec![0u32; raw.len()];
+    for (index, &n) in rows_of_index.iter().enumerate() {
+        counts[code_of_index[index] as usize] += n;
+    }
+    let per_row = CodeVec::collect(len, raw.len(), |row| code_of_index[indexes.get(row)]);
+    Codes { per_row, labels, counts, postings: OnceCell::new() }
+}
+
+/// Each key's code when codes follow label order (time labels are ISO, so also chronological), and the labels
+/// in code order.
+fn label_order(raw: &[i64], label: impl Fn(i64) -> String) -> (Vec<u32>, Vec<String>) {
     let labels: Vec<String> = raw.iter().map(|&k| label(k)).collect();
     let mut order: Vec<u32> = (0..raw.len() as u32).collect();
     order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]).then(raw[a as usize].cmp(&raw[b as usize])));
@@ -1029,17 +1138,24 @@ fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) 
         rank[i as usize] = r as u32;
     }
     let mut labels: Vec<Option<String>> = labels.into_iter().map(Some).collect();
-    let per_row: Vec<u32> = per_row.into_iter().map(|c| rank[c as usize]).collect();
+    (rank, order.iter().map(|&i| labels[i as usize].take().unwrap_or_default()).collect())
+}
+
+/// The codes of `len` rows that all hold `key`.
+fn order_codes_of_one(len: usize, key: i64, label: impl Fn(i64) -> String) -> Codes {
+    let (labels, counts) = if len == 0 { (Vec::new(), Vec::new()) } else { (vec![label(key)], vec![len as u32]) };
+    Codes { per_row: CodeVec::Zero(len), labels, counts, postings: OnceCell::new() }
+}
+
+/// Renumbers first-seen codes so that codes follow label order.
+fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) -> Codes {
+    let (rank, labels) = label_order(&raw, label);
     let mut counts = vec![0u32; raw.len()];
     for &code in &per_row {
-        counts[code as usize] += 1;
+        counts[rank[code as usize] as usize] += 1;
     }
-    Codes {
-        per_row,
-        labels: order.iter().map(|&i| labels[i as usize].take().unwrap_or_default()).collect(),
-        counts,
-        postings: OnceCell::new(),
-    }
+    let per_row = CodeVec::collect(per_row.len(), raw.len(), |row| rank[per_row[row] as usize]);
+    Codes { per_row, labels, counts, postings: OnceCell::new() }
 }
 
 /// One row of a [`Matrix`].

@@ -325,6 +325,118 @@ impl<T: ColumnValue> Column<T> {
     }
 }
 
+/// The source line of each row, kept as runs of rows whose lines step evenly (a CSV file's records one line
+/// each, a JSON file's records the same number of lines each): a few bytes a file instead of 4 a row. Lines that
+/// step unevenly (many quoted line breaks) fall back to a line per row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lines {
+    /// Runs in row order and the number of rows.
+    Runs { runs: Vec<LineRun>, len: usize },
+    /// A line per row.
+    Plain(Vec<u32>),
+}
+
+/// Rows `first_row..` (up to the next run) on lines `line`, `line + step`, `line + 2 × step`…
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LineRun {
+    first_row: u32,
+    line: u32,
+    step: u32,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines::Runs { runs: Vec::new(), len: 0 }
+    }
+}
+
+impl Lines {
+    /// Appends the line of the next row.
+    pub fn push(&mut self, line: u32) {
+        let Lines::Runs { runs, len } = self else {
+            if let Lines::Plain(lines) = self {
+                lines.push(line);
+            }
+            return;
+        };
+        let extends = runs.last_mut().is_some_and(|run| {
+            let rows = (*len - run.first_row as usize) as u64;
+            if rows == 1 && line >= run.line {
+                run.step = line - run.line;
+                return true;
+            }
+            run.line as u64 + rows * run.step as u64 == line as u64
+        });
+        if !extends {
+            runs.push(LineRun { first_row: *len as u32, line, step: 0 });
+        }
+        *len += 1;
+        // A run costs 12 bytes, a row's line 4: past a run per 3 rows, plain lines are smaller.
+        if runs.len() > 64 && runs.len() * 3 > *len {
+            let plain = self.iter().collect();
+            *self = Lines::Plain(plain);
+        }
+    }
+
+    /// The line of row `row` (panics past the end, as a `Vec` index does).
+    pub fn get(&self, row: usize) -> u32 {
+        match self {
+            Lines::Plain(lines) => lines[row],
+            Lines::Runs { runs, len } => {
+                assert!(row < *len, "row {row} out of {len}");
+                let run = runs[runs.partition_point(|run| run.first_row as usize <= row) - 1];
+                run.line + (row - run.first_row as usize) as u32 * run.step
+            }
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Lines::Plain(lines) => lines.len(),
+            Lines::Runs { len, .. } => *len,
+        }
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The lines, row by row.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.len()).map(|row| self.get(row))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Lines::Plain(lines) => lines.capacity() * 4,
+            Lines::Runs { runs, .. } => runs.capacity() * std::mem::size_of::<LineRun>(),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Lines::Plain(lines) => lines.shrink_to_fit(),
+            Lines::Runs { runs, .. } => runs.shrink_to_fit(),
+        }
+    }
+}
+
+impl FromIterator<u32> for Lines {
+    fn from_iter<I: IntoIterator<Item = u32>>(lines: I) -> Self {
+        let mut out = Lines::default();
+        lines.into_iter().for_each(|line| out.push(line));
+        out
+    }
+}
+
+impl PartialEq<Vec<u32>> for Lines {
+    fn eq(&self, other: &Vec<u32>) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter().copied())
+    }
+}
+
 /// Per-row indexes into a narrow column's distinct values.
 #[derive(Clone, Copy, Debug)]
 pub enum DistinctIndexes<'a> {
@@ -408,7 +520,7 @@ macro_rules! string_columns {
             /// Index into [`UsageTable::sources`] per row.
             pub source: Column<u16>,
             /// Line in the source file where the row starts (1-based).
-            pub line: Vec<u32>,
+            pub line: Lines,
             /// Usage window start, UTC seconds.
             pub usage_start: Column<i64>,
             /// Usage window end, UTC seconds.
@@ -417,8 +529,9 @@ macro_rules! string_columns {
             pub quantity: Vec<f64>,
             /// Billed cost per row; NaN when the source had none.
             pub cost: Column<f64>,
-            /// Effective (amortized) cost per row; NaN when the source had none.
-            pub effective_cost: Column<f64>,
+            /// Effective (amortized) cost per row, [`SAME_AS_COST`] where it is the billed cost bit for bit (in most
+            /// files, every row: then it costs nothing); read it through [`UsageTable::effective_cost`].
+            effective_cost: Column<f64>,
             /// Unit price per row; NaN when the source had none.
             pub unit_price: Column<f64>,
             /// Azure Stack Hub flag per row.
@@ -441,7 +554,8 @@ macro_rules! string_columns {
                 self.usage_end.push(record.usage_end);
                 self.quantity.push(record.quantity);
                 self.cost.push(record.cost.unwrap_or(f64::NAN));
-                self.effective_cost.push(record.effective_cost.unwrap_or(f64::NAN));
+                let (cost, effective) = (record.cost.unwrap_or(f64::NAN), record.effective_cost.unwrap_or(f64::NAN));
+                self.effective_cost.push(if effective.to_bits() == cost.to_bits() { SAME_AS_COST } else { effective });
                 self.unit_price.push(record.unit_price.unwrap_or(f64::NAN));
                 self.azure_stack.push(record.azure_stack);
                 self.local.push(record.local);
@@ -459,7 +573,7 @@ macro_rules! string_columns {
                     column.capacity() * std::mem::size_of::<T>()
                 }
                 let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
-                bytes(&self.line) + self.usage_start.heap_bytes() + self.usage_end.heap_bytes() + bytes(&self.quantity)
+                self.line.heap_bytes() + self.usage_start.heap_bytes() + self.usage_end.heap_bytes() + bytes(&self.quantity)
                     + self.source.heap_bytes() + self.cost.heap_bytes() + self.effective_cost.heap_bytes()
                     + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.local.heap_bytes() + self.tags.heap_bytes()
                     + self.additional_info.heap_bytes()
@@ -539,7 +653,28 @@ string_columns! {
     customer,
 }
 
+/// Stored as a row's effective cost when it is the billed cost: a NaN no parser or arithmetic produces.
+pub(crate) const SAME_AS_COST: f64 = f64::from_bits(0x7ff8_4d4c_5341_4d45);
+
 impl UsageTable {
+    /// Effective (amortized) cost of row `row`; NaN when the source had none.
+    pub fn effective_cost(&self, row: usize) -> f64 {
+        let stored = self.effective_cost[row];
+        if stored.to_bits() == SAME_AS_COST.to_bits() {
+            self.cost[row]
+        } else {
+            stored
+        }
+    }
+
+    /// True when every row's effective cost is its billed cost.
+    pub fn effective_cost_is_cost(&self) -> bool {
+        match self.effective_cost.constant() {
+            Some(stored) => stored.same(&SAME_AS_COST),
+            None => self.effective_cost.is_empty(),
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.quantity.len()
@@ -697,6 +832,25 @@ mod tests {
         (0..4).for_each(|_| constant.push(9));
         constant.set(2, 8);
         assert_eq!(constant.iter().copied().collect::<Vec<_>>(), vec![9, 9, 8, 9]);
+    }
+
+    #[test]
+    fn lines_are_runs_while_they_step_evenly_and_read_back_the_same() {
+        // A CSV file (header on line 1, a quoted line break at row 500), then a JSON file of 7-line records.
+        let mut expected: Vec<u32> = (0..1000).map(|r| r + 2 + u32::from(r >= 500)).collect();
+        expected.extend((0..1000).map(|r| 3 + 7 * r));
+        let lines: Lines = expected.iter().copied().collect();
+        assert!(matches!(&lines, Lines::Runs { runs, .. } if runs.len() == 3), "{lines:?}");
+        assert_eq!(lines, expected);
+        assert!((0..expected.len()).all(|r| lines.get(r) == expected[r]));
+        assert!(lines.heap_bytes() < 100);
+        // Lines that do not step evenly: a line per row, the same values.
+        let uneven: Vec<u32> = (0..1000u32).map(|r| r * r % 7 + 3 * r).collect();
+        let lines: Lines = uneven.iter().copied().collect();
+        assert!(matches!(lines, Lines::Plain(_)));
+        assert_eq!(lines, uneven);
+        let minified: Lines = [1, 1, 1, 1].into_iter().collect();
+        assert_eq!(minified, vec![1, 1, 1, 1], "a one-line JSON file: every record on line 1");
     }
 
     #[test]

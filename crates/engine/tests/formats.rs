@@ -80,7 +80,7 @@ fn focus_1_0_and_1_2() {
     let s = totals(&table);
     close(&s.cost, &map(&[("USD", 2.208)]));
     close(&s.quantity, &map(&[("Hours", 72.0)]));
-    let effective: f64 = table.effective_cost.iter().sum();
+    let effective: f64 = (0..table.len()).map(|r| table.effective_cost(r)).sum();
     assert!((effective - 2.708).abs() < 1e-9);
     assert_eq!(table.str(table.subscription[0]), "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10", "SubAccountId prefix dropped");
     assert_eq!(table.str(table.resource_group[1]), "rg-cloud");
@@ -96,7 +96,7 @@ fn focus_1_0_and_1_2() {
 fn ea_detail_with_a_preamble() {
     let (table, report) = read("ea-detail-v2.csv");
     assert_eq!((report.format, report.rows, report.preamble_lines), (Format::EaDetailCsv, 1, 3));
-    assert_eq!(table.line[0], 5);
+    assert_eq!(table.line.get(0), 5);
     assert_eq!(table.str(table.subscription[0]), "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10", "GUID, not the EA number");
     close(&totals(&table).cost, &map(&[("(unknown currency)", 2.208)]));
 }
@@ -166,7 +166,13 @@ fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
     let s = totals(table);
     let rows: Vec<String> = (0..table.len())
         .map(|r| {
-            format!("{} {} {} {}", table.line[r], table.usage_start[r], table.str(table.meter_id[r]), table.quantity[r])
+            format!(
+                "{} {} {} {}",
+                table.line.get(r),
+                table.usage_start[r],
+                table.str(table.meter_id[r]),
+                table.quantity[r]
+            )
         })
         .collect();
     format!("{report:?}\n{s:?}\n{}", rows.join("\n"))

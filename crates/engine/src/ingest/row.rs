@@ -167,7 +167,7 @@ impl FileRows {
             if table.usage_end[row] < table.usage_start[row] {
                 table.usage_end.set(row, table.usage_start[row] + DAY);
                 report.push_issue(Issue {
-                    line: table.line[row] as u64,
+                    line: table.line.get(row) as u64,
                     column: None,
                     message: "usage ends before it starts; assumed one day".into(),
                     excerpt: String::new(),

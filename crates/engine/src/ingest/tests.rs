@@ -25,7 +25,7 @@ fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
         let s = |c: &crate::table::Column<crate::StrId>| table.str(c[row]).to_string();
         out += &format!(
             "{} {} {} {} {} {} {} {} {} {} {}\n",
-            table.line[row],
+            table.line.get(row),
             table.usage_start[row],
             table.usage_end[row],
             s(&table.subscription),
@@ -68,8 +68,8 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     assert_eq!(table.str(table.tags[3]), "@{owner=Jane \"JD\" Doe; dept=R,D}");
     // A quoted newline keeps the row whole and the next row's line number true.
     assert_eq!(table.str(table.tags[4]), "@{note=line one\nline two}");
-    assert_eq!(table.line[4], 6);
-    assert_eq!(table.line[5], 8);
+    assert_eq!(table.line.get(4), 6);
+    assert_eq!(table.line.get(5), 8);
     // An unknown meter is kept, with no unit.
     assert_eq!(table.str(table.meter_id[6]), "11111111-2222-3333-4444-555555555555");
     assert_eq!(table.str(table.unit[6]), "");

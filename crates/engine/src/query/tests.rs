@@ -143,8 +143,8 @@ fn naive(t: &UsageTable, q: &Query) -> BTreeMap<Vec<String>, Totals> {
         if !t.cost[row].is_nan() {
             *totals.cost.entry(currency.clone()).or_default() += t.cost[row];
         }
-        if !t.effective_cost[row].is_nan() {
-            *totals.effective_cost.entry(currency).or_default() += t.effective_cost[row];
+        if !t.effective_cost(row).is_nan() {
+            *totals.effective_cost.entry(currency).or_default() += t.effective_cost(row);
         }
     }
     out
@@ -406,4 +406,25 @@ fn a_selective_filter_starts_from_its_row_lists_and_agrees_with_a_scan() {
         })
         .collect();
     assert_eq!(*rows, scanned);
+}
+
+#[test]
+fn codes_take_as_few_bytes_a_row_as_their_number_needs() {
+    use super::CodeVec;
+    for (n_codes, width) in [(1, 0), (256, 1), (257, 2), (65_536, 2), (65_537, 4)] {
+        let code = |row: usize| (row * 7919 % n_codes) as u32;
+        let codes = CodeVec::collect(100_000, n_codes, code);
+        let got = match &codes {
+            CodeVec::Zero(_) => 0,
+            CodeVec::U8(_) => 1,
+            CodeVec::U16(_) => 2,
+            CodeVec::U32(_) => 4,
+        };
+        assert_eq!(got, width, "{n_codes} codes");
+        assert!((0..100_000).all(|row| codes.get(row) == code(row)));
+        let rows: Vec<u32> = (0..1024).map(|i| i * 97).collect();
+        let mut out = [u32::MAX; 1024];
+        codes.gather(&rows, &mut out);
+        assert!(rows.iter().zip(out).all(|(&row, got)| got == code(row as usize)));
+    }
 }

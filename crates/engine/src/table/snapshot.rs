@@ -6,7 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable};
+use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable, SAME_AS_COST};
 use crate::ingest::Format;
 
 const MAGIC: &[u8; 8] = b"MLTABLE3";
@@ -61,8 +61,14 @@ impl UsageTable {
         let rows = self.len();
         out.u64(rows as u64);
         // Lines as the step from the row before (mostly 1).
-        let line = |row: usize| self.line[row] as i64 - row.checked_sub(1).map_or(0, |before| self.line[before] as i64);
-        out.narrow(rows, |row| line(row).bits());
+        let mut steps = Vec::with_capacity(rows);
+        let mut before = 0i64;
+        for line in self.line.iter() {
+            steps.push((line as i64 - before).bits());
+            before = line as i64;
+        }
+        out.narrow(rows, |row| steps[row]);
+        drop(steps);
         out.column(&self.usage_start);
         out.column(&self.usage_end);
         // Quantities are raw: every row costs at least these 8 bytes, which bounds a damaged row count.
@@ -70,7 +76,7 @@ impl UsageTable {
         out.column(&self.source);
         out.column(&self.cost);
         // Effective cost is often the billed cost, bit for bit.
-        if self.effective_cost.len() == rows && (0..rows).all(|r| self.effective_cost[r].same(&self.cost[r])) {
+        if self.effective_cost.constant().is_some_and(|v| v.same(&SAME_AS_COST)) || rows == 0 {
             out.0.push(SAME_AS_BEFORE);
         } else {
             out.column(&self.effective_cost);
@@ -125,10 +131,13 @@ impl UsageTable {
         }
         let rows = r.rows()?;
         let mut line = 0i64;
-        table.line = r.narrow(rows, |step| {
-            line += unsigned(step);
-            u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
-        })?;
+        table.line = r
+            .narrow(rows, |step| {
+                line += unsigned(step);
+                u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
+            })?
+            .into_iter()
+            .collect();
         table.usage_start = r.column(rows, |v| Ok(unsigned(v)))?;
         table.usage_end = r.column(rows, |v| Ok(unsigned(v)))?;
         r.fits(rows, 8)?;
@@ -144,7 +153,7 @@ impl UsageTable {
         table.cost = r.column(rows, |v| Ok(f64::from_bits(v)))?;
         table.effective_cost = if r.bytes.get(r.at) == Some(&SAME_AS_BEFORE) {
             r.at += 1;
-            table.cost.clone()
+            Column::of(Repr::Constant { value: (rows > 0).then_some(SAME_AS_COST), len: rows })
         } else {
             r.column(rows, |v| Ok(f64::from_bits(v)))?
         };
@@ -445,7 +454,7 @@ mod tests {
         assert_eq!(Summary::of(&back, &options), Summary::of(&table, &options));
         for row in (0..table.len()).step_by(37) {
             assert_eq!(back.str(back.resource_uri[row]), table.str(table.resource_uri[row]));
-            assert_eq!(back.line[row], table.line[row]);
+            assert_eq!(back.line.get(row), table.line.get(row));
             assert_eq!(back.str(back.tags[row]), table.str(table.tags[row]));
             assert_eq!(back.key_values(back.tags[row]).len(), table.key_values(table.tags[row]).len());
         }
