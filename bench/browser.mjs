@@ -38,6 +38,20 @@ function rssSampler(marker) {
   let base = null;
   let peak = 0;
   let busy = false;
+  // RSS per process kind (browser, renderer, utility…) at the start and at the peak.
+  let baseDetail = null;
+  let peakDetail = null;
+  let peakAt = 0;
+  const started = Date.now();
+  const detail = (procs, lines, tree) => {
+    const kinds = {};
+    procs.forEach(([p, , rss], i) => {
+      if (!tree.has(p)) return;
+      const kind = lines[i].match(/--type=([\w-]+)/)?.[1] ?? 'browser';
+      kinds[kind] = (kinds[kind] ?? 0) + rss;
+    });
+    return kinds;
+  };
   const sample = async () => {
     if (busy) return;
     busy = true;
@@ -52,11 +66,24 @@ function rssSampler(marker) {
       }
       const kb = procs.filter(([p]) => tree.has(p)).reduce((s, [, , rss]) => s + rss, 0);
       base ??= kb;
+      baseDetail ??= detail(procs, lines, tree);
+      if (kb > peak) [peakDetail, peakAt] = [detail(procs, lines, tree), Date.now() - started];
       peak = Math.max(peak, kb);
     } finally { busy = false; }
   };
   const timer = setInterval(sample, 150);
-  return { ready: sample(), stop: async () => { clearInterval(timer); await sample(); return (peak - base) * 1024; } };
+  return {
+    ready: sample(),
+    stop: async () => {
+      clearInterval(timer);
+      await sample();
+      if (process.env.BENCH_DETAIL) {
+        const growth = Object.fromEntries(Object.entries(peakDetail ?? {}).map(([k, kb]) => [k, Math.round((kb - (baseDetail?.[k] ?? 0)) / 1024)]));
+        console.error(`peak RSS growth by process kind (MB), ${peakAt} ms after sampling started: ${JSON.stringify(growth)}`);
+      }
+      return (peak - base) * 1024;
+    },
+  };
 }
 
 let launches = 0;

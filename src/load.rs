@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
+use meterlens_engine::table::{ByteSource, SNAPSHOT_CHUNK};
 use meterlens_engine::UsageTable;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +98,9 @@ pub async fn load_files<F: FileSource>(
                 file.read_ahead(end, (end + SLICE_BYTES).min(size));
             }
             ingester.feed(&slice);
+            if start == 0 && end < size {
+                ingester.reserve(expected_rows(ingester.file_rows_so_far(), end, size));
+            }
             progress.done_bytes += end - start;
             progress.rows = ingester.rows_so_far();
             on_progress(&progress);
@@ -112,40 +116,101 @@ pub async fn load_files<F: FileSource>(
     Ok((table, meta))
 }
 
+/// Rows a file should still give, from the rows of its first `read` bytes: room is made for them at once
+/// (6% more, at most 8M rows, so that a wrong guess cannot ask for more memory than a browser tab has).
+fn expected_rows(rows: u64, read: u64, size: u64) -> usize {
+    let left = (rows as u128 * (size - read) as u128 / read.max(1) as u128) as u64;
+    (left + left / 16).min(8 << 20) as usize
+}
+
 const PACK_MAGIC: &[u8; 8] = b"MLDATA04";
-const HEADER: usize = 24;
+/// Bytes of the stored form's header.
+pub const HEADER: usize = 24;
 
 /// The stored form: magic, metadata JSON length, a checksum of everything after the header, the metadata
-/// JSON, then the table snapshot (written in place).
+/// JSON, then the table snapshot.
 pub fn pack(meta: &LoadMeta, table: &UsageTable) -> Vec<u8> {
-    let json = serde_json::to_vec(meta).unwrap_or_default();
-    let mut out = Vec::with_capacity(HEADER + json.len() + table.heap_bytes() / 2);
-    out.extend_from_slice(PACK_MAGIC);
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&json);
-    table.write_snapshot(&mut out);
-    let sum = meterlens_engine::checksum(&out[HEADER..]);
-    out[16..HEADER].copy_from_slice(&sum.to_le_bytes());
+    let mut out = vec![0; HEADER];
+    let header = pack_into(meta, table, &mut |chunk| out.extend_from_slice(chunk));
+    out[..HEADER].copy_from_slice(&header);
     out
+}
+
+/// [`pack`] in chunks: everything after the header goes to `sink` as it is written (about a MiB at a time), and
+/// the header, which holds their checksum, comes back at the end, to go before them.
+pub fn pack_into(meta: &LoadMeta, table: &UsageTable, sink: &mut dyn FnMut(&[u8])) -> [u8; HEADER] {
+    let json = serde_json::to_vec(meta).unwrap_or_default();
+    let mut sum = meterlens_engine::Checksum::default();
+    sum.update(&json);
+    sink(&json);
+    table.write_snapshot(&mut |chunk| {
+        sum.update(chunk);
+        sink(chunk);
+    });
+    let mut header = [0; HEADER];
+    header[..8].copy_from_slice(PACK_MAGIC);
+    header[8..16].copy_from_slice(&(json.len() as u64).to_le_bytes());
+    header[16..].copy_from_slice(&sum.finish().to_le_bytes());
+    header
 }
 
 /// Reads [`pack`]'s output back into metadata and a table.
 pub fn unpack(bytes: &[u8]) -> Result<(UsageTable, LoadMeta), String> {
-    let rest = bytes.strip_prefix(PACK_MAGIC.as_slice()).ok_or("not a stored MeterLens dataset")?;
-    let (len, rest) = rest.split_first_chunk::<8>().ok_or("the stored dataset is truncated")?;
-    let (sum, rest) = rest.split_first_chunk::<8>().ok_or("the stored dataset is truncated")?;
-    if meterlens_engine::checksum(rest) != u64::from_le_bytes(*sum) {
-        return Err("the stored dataset is damaged (its checksum does not match)".into());
+    unpack_source(&bytes)
+}
+
+/// [`unpack`] from bytes read a window at a time: the table is built straight from them, without a copy of the
+/// whole stored form in this memory.
+pub fn unpack_source(source: &dyn ByteSource) -> Result<(UsageTable, LoadMeta), String> {
+    let mut header = [0u8; HEADER];
+    if source.len() < PACK_MAGIC.len() {
+        return Err("not a stored MeterLens dataset".into());
     }
-    let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "the stored dataset is damaged")?;
-    if len > rest.len() {
+    source.read(0, &mut header[..PACK_MAGIC.len()]);
+    if &header[..PACK_MAGIC.len()] != PACK_MAGIC {
+        return Err("not a stored MeterLens dataset".into());
+    }
+    if source.len() < HEADER {
         return Err("the stored dataset is truncated".into());
     }
-    let (json, snapshot) = rest.split_at(len);
-    let meta: LoadMeta = serde_json::from_slice(json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
-    let table = UsageTable::from_snapshot(snapshot).map_err(|e| e.to_string())?;
+    source.read(0, &mut header);
+    let mut sum = meterlens_engine::Checksum::default();
+    let mut window = vec![0u8; SNAPSHOT_CHUNK.min(source.len() - HEADER)];
+    let mut at = HEADER;
+    while at < source.len() {
+        let piece = &mut window[..SNAPSHOT_CHUNK.min(source.len() - at)];
+        source.read(at, piece);
+        sum.update(piece);
+        at += piece.len();
+    }
+    drop(window);
+    if sum.finish().to_le_bytes() != header[16..] {
+        return Err("the stored dataset is damaged (its checksum does not match)".into());
+    }
+    let len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    let len = usize::try_from(len).map_err(|_| "the stored dataset is damaged")?;
+    if len > source.len() - HEADER {
+        return Err("the stored dataset is truncated".into());
+    }
+    let mut json = vec![0u8; len];
+    source.read(HEADER, &mut json);
+    let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
+    let snapshot = Offset(source, HEADER + len);
+    let table = UsageTable::from_snapshot_source(&snapshot).map_err(|e| e.to_string())?;
     Ok((table, meta))
+}
+
+/// The bytes of a source from `.1` on.
+struct Offset<'s>(&'s dyn ByteSource, usize);
+
+impl ByteSource for Offset<'_> {
+    fn len(&self) -> usize {
+        self.0.len() - self.1
+    }
+
+    fn read(&self, at: usize, out: &mut [u8]) {
+        self.0.read(self.1 + at, out);
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +329,58 @@ mod tests {
             assert!(unpack(&damaged).is_err(), "flipped byte {at} accepted");
         }
         assert_eq!(unpack(b"hello").err().as_deref(), Some("not a stored MeterLens dataset"));
+    }
+
+    /// Buffers as the worker sends them, read as one source (as the page reads them).
+    struct Pieces(Vec<Vec<u8>>);
+
+    impl ByteSource for Pieces {
+        fn len(&self) -> usize {
+            self.0.iter().map(Vec::len).sum()
+        }
+
+        fn read(&self, mut at: usize, mut out: &mut [u8]) {
+            for piece in &self.0 {
+                if at >= piece.len() {
+                    at -= piece.len();
+                    continue;
+                }
+                let n = out.len().min(piece.len() - at);
+                out[..n].copy_from_slice(&piece[at..at + n]);
+                out = &mut out[n..];
+                at = 0;
+            }
+            assert!(out.is_empty(), "read past the end");
+        }
+    }
+
+    #[test]
+    fn a_dataset_packed_in_chunks_reads_back_from_them_as_from_one_buffer() {
+        // A table of several MiB, so that its snapshot comes in several chunks.
+        let csv: Vec<u8> = sample()
+            .into_iter()
+            .chain(sample().split(|&b| b == b'\n').skip(1).flat_map(|l| [l, b"\n"].concat()).cycle().take(40 << 20))
+            .collect();
+        let files = [bytes("usage.csv", csv)];
+        let (table, meta) = load(&files, false, |_| {}).expect("loads");
+        let mut chunks = vec![Vec::new()];
+        let header = pack_into(&meta, &table, &mut |chunk| chunks.push(chunk.to_vec()));
+        chunks[0] = header.to_vec();
+        assert!(chunks.len() > 3, "header, metadata, then {} chunks", chunks.len() - 2);
+        assert!(
+            chunks[2..].iter().all(|c| c.len() <= SNAPSHOT_CHUNK),
+            "{:?}",
+            chunks.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        let whole = pack(&meta, &table);
+        assert_eq!(chunks.concat(), whole);
+        let (back, back_meta) = unpack_source(&Pieces(chunks.clone())).expect("unpacks");
+        assert_eq!(back_meta, meta);
+        assert_eq!(back.to_snapshot(), table.to_snapshot());
+        chunks.last_mut().expect("chunks").pop();
+        assert_eq!(
+            unpack_source(&Pieces(chunks)).err().as_deref(),
+            Some("the stored dataset is damaged (its checksum does not match)")
+        );
     }
 }

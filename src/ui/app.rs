@@ -123,11 +123,11 @@ pub fn App() -> impl IntoView {
         }),
         WorkerEvent::Done(packed) => {
             loading.set(None);
-            // The buffer is ours: stop the worker now, so its memory is freed before the page decodes a copy.
+            // The buffers are ours: stop the worker now, so its memory is freed before the page decodes them.
             // The handle is not dropped inside its own message handler: after it returns.
             worker.with_value(|w| w.as_ref().map(IngestWorker::cancel));
             spawn_local(async move { worker.set_value(None) });
-            let decoded = Dataset::from_packed(&packed.to_vec());
+            let decoded = Dataset::from_packed(&packed);
             match decoded {
                 Ok(mut loaded) if load_kind.get_value() == LoadKind::Sample => {
                     loaded.origin = "embedded sample".into();
@@ -259,8 +259,8 @@ pub fn App() -> impl IntoView {
         if generation.get_value() != asked {
             return;
         }
-        if let Some(bytes) = stored {
-            match Dataset::from_packed(&bytes) {
+        if let Some(packed) = stored {
+            match Dataset::from_packed(&packed) {
                 Ok(restored) => {
                     dataset.set(Some(restored));
                     kept.set(true);

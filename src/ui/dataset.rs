@@ -8,7 +8,8 @@ use meterlens_engine::ingest::FileReport;
 use meterlens_engine::query::QueryEngine;
 use meterlens_engine::UsageTable;
 
-use crate::load::unpack;
+use crate::load::unpack_source;
+use meterlens_engine::table::ByteSource;
 
 /// Where the sample is served from (copied into the build by Trunk).
 pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
@@ -39,9 +40,9 @@ impl Dataset {
         Dataset { table, engine, reports, origin, repeated }
     }
 
-    /// A dataset from the ingest worker's packed result (or the copy kept in the browser).
-    pub fn from_packed(bytes: &[u8]) -> Result<Dataset, String> {
-        let (table, meta) = unpack(bytes)?;
+    /// A dataset from the ingest worker's packed result (or the copy kept in the browser), read a window at a time.
+    pub fn from_packed(packed: &dyn ByteSource) -> Result<Dataset, String> {
+        let (table, meta) = unpack_source(packed)?;
         Ok(Dataset::new(table, meta.reports, meta.origin, meta.repeated))
     }
 

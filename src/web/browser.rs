@@ -61,11 +61,10 @@ pub fn download_text(file_name: &str, mime: &str, text: &str) {
 }
 
 /// Offers the bytes of a JS buffer as a file download.
-pub(super) fn download_buffer(file_name: &str, mime: &str, buffer: &js_sys::ArrayBuffer) {
-    let parts = js_sys::Array::of1(buffer);
+pub(super) fn download_buffers(file_name: &str, mime: &str, parts: &js_sys::Array) {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options) {
+    if let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(parts, &options) {
         download_blob(file_name, &blob);
     }
 }

@@ -1,6 +1,5 @@
 //! Keeping the loaded dataset between visits, in the browser's Cache Storage (same origin, never sent anywhere).
 
-use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 
 use super::describe;
@@ -20,18 +19,19 @@ async fn open() -> Result<Cache, String> {
 /// Keeps the packed dataset to restore next time; the error says why the browser refused (quota, privacy).
 pub async fn store_dataset(packed: &super::worker::Transferred) -> Result<(), String> {
     let cache = open().await?;
-    let response = Response::new_with_opt_buffer_source(Some(&packed.0)).map_err(|e| describe(&e))?;
+    let blob = web_sys::Blob::new_with_buffer_source_sequence(packed.buffers()).map_err(|e| describe(&e))?;
+    let response = Response::new_with_opt_blob(Some(&blob)).map_err(|e| describe(&e))?;
     JsFuture::from(cache.put_with_str(KEY, &response)).await.map_err(|e| describe(&e))?;
     Ok(())
 }
 
 /// The dataset kept by [`store_dataset`], if any.
-pub async fn stored_dataset() -> Option<Vec<u8>> {
+pub async fn stored_dataset() -> Option<super::worker::Transferred> {
     let cache = open().await.ok()?;
     let found = JsFuture::from(cache.match_with_str(KEY)).await.ok()?;
     let response: Response = found.dyn_into().ok()?;
     let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    Some(Uint8Array::new(&buffer).to_vec())
+    Some(super::worker::Transferred::of(js_sys::Array::of1(&buffer)))
 }
 
 /// Forgets the kept dataset.

@@ -1,6 +1,6 @@
 //! The ingest Web Worker, both ends. The page posts the picked `File`s; the worker asks the page for them slice
 //! by slice (no whole-file copy), two slices ahead, so the page's idle thread reads the next slices while the
-//! worker parses this one; it posts progress, then the packed dataset as a transferred buffer.
+//! worker parses this one; it posts progress, then the packed dataset as transferred buffers.
 //! Cancelling terminates the worker; a worker that dies reports an error event. Either way the page keeps what
 //! it showed before. The Parquet worker also writes FOCUS 1.2 Parquet for the page, which has no Parquet writer.
 
@@ -14,7 +14,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker};
 
 use super::{describe, PickedFile};
-use crate::load::{load_files, pack, FileSource, Progress};
+use crate::load::{load_files, pack_into, FileSource, Progress};
+use meterlens_engine::table::ByteSource;
 
 /// The worker script Trunk emits for the `meterlens-worker` binary.
 const WORKER_URL: &str = "./meterlens-worker_loader.js";
@@ -105,7 +106,7 @@ impl FocusParquetJob {
         let on_reply = move |worker: &Worker, data: JsValue| {
             worker.terminate();
             match get(&data, "kind").as_string().as_deref() {
-                Some("focus") => done(Ok(Transferred(get(&data, "parquet").unchecked_into()))),
+                Some("focus") => done(Ok(Transferred::of(Array::of1(&get(&data, "parquet"))))),
                 _ => done(Err(get(&data, "message").as_string().unwrap_or_else(|| "the Parquet worker failed".into()))),
             }
         };
@@ -123,23 +124,57 @@ impl FocusParquetJob {
 /// What the page hears from the worker.
 pub enum WorkerEvent {
     Progress(Progress),
-    /// The packed dataset ([`crate::load::pack`]), still in the buffer the worker transferred.
+    /// The packed dataset ([`crate::load::pack_into`]), still in the buffers the worker transferred.
     Done(Transferred),
     Failed(String),
 }
 
-/// Bytes in a JS buffer handed over by the worker: copied into wasm only to be read, stored without a copy.
-pub struct Transferred(pub(super) js_sys::ArrayBuffer);
+/// Bytes in JS buffers handed over by a worker (or read back from Cache Storage), one after the other: read into
+/// wasm a window at a time, stored and downloaded without a copy.
+pub struct Transferred {
+    buffers: Array,
+    /// Where each buffer starts in the bytes, and their total length last.
+    starts: Vec<usize>,
+}
 
 impl Transferred {
-    /// A copy in wasm memory, to decode.
-    pub fn to_vec(&self) -> Vec<u8> {
-        Uint8Array::new(&self.0).to_vec()
+    /// The bytes of `buffers` (`ArrayBuffer`s), in order.
+    pub(super) fn of(buffers: Array) -> Transferred {
+        let mut starts = vec![0];
+        for buffer in buffers.iter() {
+            let len = buffer.dyn_ref::<js_sys::ArrayBuffer>().map_or(0, |b| b.byte_length() as usize);
+            starts.push(starts[starts.len() - 1] + len);
+        }
+        Transferred { buffers, starts }
+    }
+
+    /// The buffers, for a `Blob` or a `Response`.
+    pub(super) fn buffers(&self) -> &Array {
+        &self.buffers
     }
 
     /// Offers the bytes as a file download, without a copy into wasm.
     pub fn download(&self, file_name: &str, mime: &str) {
-        super::browser::download_buffer(file_name, mime, &self.0);
+        super::browser::download_buffers(file_name, mime, &self.buffers);
+    }
+}
+
+impl ByteSource for Transferred {
+    fn len(&self) -> usize {
+        self.starts[self.starts.len() - 1]
+    }
+
+    fn read(&self, mut at: usize, mut out: &mut [u8]) {
+        let mut index = self.starts.partition_point(|&start| start <= at).saturating_sub(1);
+        while !out.is_empty() && index + 1 < self.starts.len() {
+            let (start, end) = (self.starts[index], self.starts[index + 1]);
+            let n = out.len().min(end - at);
+            let buffer: js_sys::ArrayBuffer = self.buffers.get(index as u32).unchecked_into();
+            Uint8Array::new_with_byte_offset_and_length(&buffer, (at - start) as u32, n as u32).copy_to(&mut out[..n]);
+            out = &mut out[n..];
+            at += n;
+            index += 1;
+        }
     }
 }
 
@@ -175,7 +210,7 @@ impl IngestWorker {
                         events(WorkerEvent::Progress(progress));
                     }
                 }
-                "done" => events(WorkerEvent::Done(Transferred(get(&data, "packed").unchecked_into()))),
+                "done" => events(WorkerEvent::Done(Transferred::of(get(&data, "packed").unchecked_into()))),
                 _ => events(WorkerEvent::Failed(
                     get(&data, "message").as_string().unwrap_or_else(|| "unknown worker message".into()),
                 )),
@@ -390,12 +425,17 @@ pub fn serve_ingest_worker() {
             .await;
             match result {
                 Ok((table, meta)) => {
-                    let packed = pack(&meta, &table);
+                    // Each chunk goes to a JS buffer as it is written: the whole packed form is never in wasm
+                    // memory next to the table. The header, which holds their checksum, goes first, last.
+                    let buffers = Array::new();
+                    buffers.push(&JsValue::NULL);
+                    let header = pack_into(&meta, &table, &mut |chunk| {
+                        buffers.push(&Uint8Array::from(chunk).buffer());
+                    });
                     drop(table);
-                    let buffer = Uint8Array::from(packed.as_slice()).buffer();
-                    drop(packed);
-                    let reply = message("done", "packed", &buffer);
-                    let _ = replies.post_message_with_transfer(&reply, &Array::of1(&buffer));
+                    buffers.set(0, Uint8Array::from(header.as_slice()).buffer().into());
+                    let reply = message("done", "packed", &buffers);
+                    let _ = replies.post_message_with_transfer(&reply, &buffers);
                 }
                 Err(error) => post(&message("failed", "message", &error.into())),
             }

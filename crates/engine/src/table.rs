@@ -13,30 +13,92 @@ impl StrId {
     pub const EMPTY: StrId = StrId(0);
 }
 
-/// One copy of each distinct string.
-#[derive(Clone, Debug)]
+/// One copy of each distinct string: the texts end to end in blocks that never move, and a hash table of ids
+/// that finds them (a string is not held twice, as a list and a map key, nor allocated one by one).
+#[derive(Clone)]
 pub struct Dictionary {
-    values: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, StrId>,
+    blocks: Vec<String>,
+    spans: Vec<Span>,
+    index: hashbrown::HashTable<StrId>,
+}
+
+/// Where a string is: its block, and its bytes in it.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    block: u32,
+    start: u32,
+    len: u32,
+}
+
+/// The largest block strings are appended to (a longer string gets a block of its own).
+const BLOCK: usize = 1 << 20;
+
+fn hash_of(value: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+fn text_of<'d>(blocks: &'d [String], spans: &[Span], id: StrId) -> &'d str {
+    match spans.get(id.0 as usize) {
+        Some(span) if span.len > 0 => {
+            let start = span.start as usize;
+            blocks.get(span.block as usize).and_then(|b| b.get(start..start + span.len as usize)).unwrap_or("")
+        }
+        _ => "",
+    }
 }
 
 impl Default for Dictionary {
     fn default() -> Self {
-        let mut dictionary = Dictionary { values: Vec::new(), index: FxHashMap::default() };
+        let mut dictionary = Dictionary { blocks: Vec::new(), spans: Vec::new(), index: Default::default() };
         dictionary.intern("");
         dictionary
     }
 }
 
+impl std::fmt::Debug for Dictionary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dictionary").field("strings", &self.spans.len()).finish()
+    }
+}
+
 impl Dictionary {
+    /// A dictionary without even the empty string (snapshots fill it in their order).
+    pub(crate) fn empty() -> Self {
+        Dictionary { blocks: Vec::new(), spans: Vec::new(), index: Default::default() }
+    }
+
     /// The id of `value`, adding it if new.
     pub fn intern(&mut self, value: &str) -> StrId {
-        if let Some(&id) = self.index.get(value) {
+        let hash = hash_of(value);
+        let (blocks, spans) = (&self.blocks, &self.spans);
+        if let Some(&id) = self.index.find(hash, |&id| text_of(blocks, spans, id) == value) {
             return id;
         }
-        let id = StrId(self.values.len() as u32);
-        self.values.push(value.into());
-        self.index.insert(value.into(), id);
+        self.push(hash, value)
+    }
+
+    /// Appends `value` as the next id without looking for it first.
+    pub(crate) fn push_new(&mut self, value: &str) -> StrId {
+        self.push(hash_of(value), value)
+    }
+
+    fn push(&mut self, hash: u64, value: &str) -> StrId {
+        let room = self.blocks.last().map_or(0, |b| b.capacity() - b.len());
+        if value.len() > room {
+            // Blocks double up to BLOCK, so a small table holds little spare room.
+            let last = self.blocks.last().map_or(0, String::capacity);
+            self.blocks.push(String::with_capacity((2 * last).clamp(4096, BLOCK).max(value.len())));
+        }
+        let block = self.blocks.len().saturating_sub(1);
+        let start = self.blocks.last().map_or(0, String::len);
+        if let Some(b) = self.blocks.last_mut() {
+            b.push_str(value);
+        }
+        let id = StrId(self.spans.len() as u32);
+        self.spans.push(Span { block: block as u32, start: start as u32, len: value.len() as u32 });
+        let (blocks, spans) = (&self.blocks, &self.spans);
+        self.index.insert_unique(hash, id, |&id| hash_of(text_of(blocks, spans, id)));
         id
     }
 
@@ -51,28 +113,41 @@ impl Dictionary {
 
     /// The string behind `id` (empty for an id from another dictionary that is out of range).
     pub fn get(&self, id: StrId) -> &str {
-        self.values.get(id.0 as usize).map_or("", |s| s)
+        text_of(&self.blocks, &self.spans, id)
     }
 
     /// The id of `value` if it is present.
     pub fn find(&self, value: &str) -> Option<StrId> {
-        self.index.get(value).copied()
+        self.index.find(hash_of(value), |&id| self.get(id) == value).copied()
     }
 
     /// Number of distinct strings.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.spans.len()
     }
 
     /// True when only the empty string is present.
     pub fn is_empty(&self) -> bool {
-        self.values.len() <= 1
+        self.spans.len() <= 1
+    }
+
+    /// The strings in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.spans.len() as u32).map(|id| self.get(StrId(id)))
     }
 
     fn heap_bytes(&self) -> usize {
-        let text: usize = self.values.iter().map(|s| s.len()).sum();
-        // Each string is held twice (list and index); count pointers and hash slots too.
-        2 * text + self.values.capacity() * 16 + self.index.capacity() * (16 + 4 + 8)
+        let text: usize = self.blocks.iter().map(String::capacity).sum();
+        text + self.spans.capacity() * std::mem::size_of::<Span>() + self.index.capacity() * 5
+    }
+
+    fn shrink_to_fit(&mut self) {
+        if let Some(last) = self.blocks.last_mut() {
+            last.shrink_to_fit();
+        }
+        self.spans.shrink_to_fit();
+        let (blocks, spans) = (&self.blocks, &self.spans);
+        self.index.shrink_to_fit(|&id| hash_of(text_of(blocks, spans, id)));
     }
 }
 
@@ -135,6 +210,9 @@ pub struct Column<T> {
     repr: Repr<T>,
     /// Value bits → index, while rows are appended to a narrow column (dropped by `shrink_to_fit`).
     index: Option<Box<FxHashMap<u64, u16>>>,
+    /// Rows the column is expected to reach (see [`Column::reserve`]): a vector it starts or widens into is
+    /// given room for them at once.
+    expected: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -153,7 +231,7 @@ impl<T> Default for Column<T> {
 
 impl<T> Column<T> {
     fn of(repr: Repr<T>) -> Self {
-        Column { repr, index: None }
+        Column { repr, index: None, expected: 0 }
     }
 }
 
@@ -198,10 +276,27 @@ impl<T: ColumnValue> Column<T> {
         }
     }
 
+    /// Expects `additional` more rows: room for them is made now (or when the column first needs a vector), so
+    /// that it does not grow by doubling, which leaves every smaller copy touched behind it in wasm memory.
+    pub fn reserve(&mut self, additional: usize) {
+        self.expected = self.len() + additional;
+        match &mut self.repr {
+            Repr::Constant { .. } => {}
+            Repr::Values(values) => values.reserve(additional),
+            Repr::Distinct8 { codes, .. } => codes.reserve(additional),
+            Repr::Distinct16 { codes, .. } => codes.reserve(additional),
+        }
+    }
+
+    /// Room for a vector that is about to hold `len` rows and more.
+    fn room(&self, len: usize) -> usize {
+        self.expected.max((len + 1).next_power_of_two())
+    }
+
     /// Makes a constant column a narrow one of its single value (every row index 0), ready to take others.
     fn make_distinct(&mut self) {
         if let Repr::Constant { value: Some(constant), len } = self.repr {
-            let mut codes = Vec::with_capacity((len + 1).next_power_of_two());
+            let mut codes = Vec::with_capacity(self.room(len));
             codes.resize(len, 0);
             self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
             self.repr = Repr::Distinct8 { values: vec![constant], codes };
@@ -223,8 +318,9 @@ impl<T: ColumnValue> Column<T> {
         }
         if let Repr::Distinct8 { values, codes } = &mut self.repr {
             if next == 256 {
-                let codes = codes.iter().map(|&c| c as u16).collect();
-                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes };
+                let mut wide = Vec::with_capacity(self.expected.max(codes.capacity()));
+                wide.extend(codes.iter().map(|&c| c as u16));
+                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes: wide };
             }
         }
         if let Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } = &mut self.repr {
@@ -244,7 +340,7 @@ impl<T: ColumnValue> Column<T> {
 
     /// Makes the column a plain vector, then changes it.
     fn widen_then(&mut self, change: impl FnOnce(&mut Vec<T>)) {
-        let mut values: Vec<T> = Vec::with_capacity((self.len() + 1).next_power_of_two());
+        let mut values: Vec<T> = Vec::with_capacity(self.room(self.len()));
         values.extend(self.iter().copied());
         change(&mut values);
         self.repr = Repr::Values(values);
@@ -310,6 +406,7 @@ impl<T: ColumnValue> Column<T> {
 
     fn shrink_to_fit(&mut self) {
         self.index = None;
+        self.expected = 0;
         match &mut self.repr {
             Repr::Constant { .. } => {}
             Repr::Values(values) => values.shrink_to_fit(),
@@ -590,6 +687,23 @@ macro_rules! string_columns {
                 vec![$(&mut self.$name),*]
             }
 
+            /// Expects `additional` more rows (an estimate from a file's size): columns get room for them at
+            /// once instead of doubling their way there.
+            pub fn reserve(&mut self, additional: usize) {
+                self.source.reserve(additional);
+                self.usage_start.reserve(additional);
+                self.usage_end.reserve(additional);
+                self.quantity.reserve(additional);
+                self.cost.reserve(additional);
+                self.effective_cost.reserve(additional);
+                self.unit_price.reserve(additional);
+                self.azure_stack.reserve(additional);
+                self.local.reserve(additional);
+                self.tags.reserve(additional);
+                self.additional_info.reserve(additional);
+                $(self.$name.reserve(additional);)*
+            }
+
             /// Frees spare column capacity (after ingest has finished).
             pub fn shrink_to_fit(&mut self) {
                 self.source.shrink_to_fit();
@@ -605,6 +719,7 @@ macro_rules! string_columns {
                 self.tags.shrink_to_fit();
                 self.additional_info.shrink_to_fit();
                 $(self.$name.shrink_to_fit();)*
+                self.strings.shrink_to_fit();
             }
         }
     };
@@ -785,7 +900,7 @@ impl UsageTable {
 }
 
 mod snapshot;
-pub use snapshot::SnapshotError;
+pub use snapshot::{ByteSource, SnapshotError, SNAPSHOT_CHUNK};
 
 #[cfg(test)]
 mod tests {
@@ -801,6 +916,28 @@ mod tests {
         assert_eq!(d.intern_after(Some(b), "/subscriptions/s/resourceGroups/rg-a"), a, "an earlier value keeps its id");
         assert_eq!(d.intern_after(None, "/subscriptions/s/resourceGroups/rg-a"), a);
         assert_eq!(d.len(), 3, "the empty string, rg-a and rg-b");
+    }
+
+    #[test]
+    fn the_dictionary_keeps_each_string_once_across_blocks() {
+        let mut d = Dictionary::default();
+        let long = "x".repeat(BLOCK + 5);
+        let texts: Vec<String> = (0..60_000).map(|i| format!("/subscriptions/s/resourceGroups/rg-{i}")).collect();
+        let mut ids: Vec<StrId> = texts.iter().map(|t| d.intern(t)).collect();
+        ids.push(d.intern(&long));
+        ids.push(d.intern("after the long one"));
+        assert!(d.blocks.len() > 2, "{} blocks", d.blocks.len());
+        assert_eq!(d.len(), 60_003, "the empty string, then each text once");
+        for (text, id) in texts.iter().map(String::as_str).chain([long.as_str(), "after the long one"]).zip(&ids) {
+            assert_eq!(d.get(*id), text);
+            assert_eq!(d.intern(text), *id);
+            assert_eq!(d.find(text), Some(*id));
+        }
+        assert_eq!(d.find("rg-absent"), None);
+        let text: usize = texts.iter().map(String::len).sum::<usize>() + long.len() + 18;
+        d.shrink_to_fit();
+        // At most one block left part empty (the one before the long string), then ~21 bytes a string.
+        assert!(d.heap_bytes() < text + BLOCK + 60_003 * 24, "{} bytes for {text} of text", d.heap_bytes());
     }
 
     #[test]

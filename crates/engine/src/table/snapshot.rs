@@ -29,17 +29,17 @@ impl UsageTable {
     /// The table as snapshot bytes (read back by [`UsageTable::from_snapshot`]).
     pub fn to_snapshot(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        self.write_snapshot(&mut out);
+        self.write_snapshot(&mut |chunk| out.extend_from_slice(chunk));
         out
     }
 
-    /// Appends the snapshot to `out` (no intermediate copy when it follows a header).
-    pub fn write_snapshot(&self, into: &mut Vec<u8>) {
-        into.reserve(self.heap_bytes() / 2 + 64);
-        let mut out = Writer(std::mem::take(into));
-        out.0.extend_from_slice(MAGIC);
-        out.u32(self.strings.values.len() as u32);
-        for s in &self.strings.values {
+    /// Writes the snapshot to `sink` in chunks of about [`SNAPSHOT_CHUNK`] bytes, so that the whole snapshot
+    /// need never be in one buffer next to the table (the worker sends each chunk on as it comes).
+    pub fn write_snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
+        let mut out = Writer { buf: Vec::with_capacity(SNAPSHOT_CHUNK), sink };
+        out.bytes(MAGIC);
+        out.u32(self.strings.len() as u32);
+        for s in self.strings.iter() {
             out.text(s);
         }
         out.u32(self.sources.len() as u32);
@@ -77,7 +77,7 @@ impl UsageTable {
         out.column(&self.cost);
         // Effective cost is often the billed cost, bit for bit.
         if self.effective_cost.constant().is_some_and(|v| v.same(&SAME_AS_COST)) || rows == 0 {
-            out.0.push(SAME_AS_BEFORE);
+            out.byte(SAME_AS_BEFORE);
         } else {
             out.column(&self.effective_cost);
         }
@@ -88,27 +88,31 @@ impl UsageTable {
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
             out.column(column);
         }
-        *into = out.0;
+        out.flush();
     }
 
     /// Reads snapshot bytes written by [`UsageTable::to_snapshot`].
     pub fn from_snapshot(bytes: &[u8]) -> Result<UsageTable, SnapshotError> {
-        let mut r = Reader { bytes, at: 0 };
+        Self::from_snapshot_source(&bytes)
+    }
+
+    /// Reads a snapshot from `source` a window at a time: the columns are built straight from it, without a copy
+    /// of the whole snapshot (the page reads the worker's buffers this way).
+    pub fn from_snapshot_source(source: &dyn ByteSource) -> Result<UsageTable, SnapshotError> {
+        let mut r = Reader { source, len: source.len(), window: Vec::new(), window_at: 0, at: 0 };
         if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
             return Err(SnapshotError::NotASnapshot);
         }
-        let mut table =
-            UsageTable { strings: Dictionary { values: Vec::new(), index: Default::default() }, ..Default::default() };
+        let mut table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
         let strings = r.count(4)?;
         for _ in 0..strings {
             let text = r.text()?;
-            table.strings.index.insert(text.into(), StrId(table.strings.values.len() as u32));
-            table.strings.values.push(text.into());
+            table.strings.push_new(text);
         }
-        if table.strings.values.first().is_none_or(|s| !s.is_empty()) {
+        if table.strings.iter().next().is_none_or(|s| !s.is_empty()) {
             return Err(SnapshotError::Damaged("the dictionary does not start with the empty string"));
         }
-        let n_strings = table.strings.values.len() as u32;
+        let n_strings = table.strings.len() as u32;
         let id = |raw: u32| {
             if raw < n_strings {
                 Ok(StrId(raw))
@@ -151,7 +155,7 @@ impl UsageTable {
             }
         })?;
         table.cost = r.column(rows, |v| Ok(f64::from_bits(v)))?;
-        table.effective_cost = if r.bytes.get(r.at) == Some(&SAME_AS_BEFORE) {
+        table.effective_cost = if r.peek() == Some(SAME_AS_BEFORE) {
             r.at += 1;
             Column::of(Repr::Constant { value: (rows > 0).then_some(SAME_AS_COST), len: rows })
         } else {
@@ -171,27 +175,58 @@ impl UsageTable {
         for (into, from) in table.string_columns_mut().into_iter().zip(columns) {
             *into = from;
         }
-        if r.at != bytes.len() {
+        if r.at != r.len {
             return Err(SnapshotError::Damaged("bytes after the table"));
         }
         Ok(table)
     }
 }
 
-struct Writer(Vec<u8>);
+/// Bytes a snapshot is written in (the last chunk may be shorter).
+pub const SNAPSHOT_CHUNK: usize = 1 << 20;
 
-impl Writer {
+struct Writer<'s> {
+    buf: Vec<u8>,
+    sink: &'s mut dyn FnMut(&[u8]),
+}
+
+impl Writer<'_> {
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            (self.sink)(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+        if self.buf.len() >= SNAPSHOT_CHUNK {
+            self.flush();
+        }
+    }
+
+    fn bytes(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = (SNAPSHOT_CHUNK - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if self.buf.len() >= SNAPSHOT_CHUNK {
+                self.flush();
+            }
+        }
+    }
+
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
 
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
 
     fn text(&mut self, s: &str) {
         self.u32(s.len() as u32);
-        self.0.extend_from_slice(s.as_bytes());
+        self.bytes(s.as_bytes());
     }
 
     /// A column of [`ColumnValue::bits`]: [`CONSTANT`] (a presence byte, then the value in 8 bytes), [`DISTINCT`]
@@ -199,8 +234,8 @@ impl Writer {
     fn column<T: ColumnValue>(&mut self, column: &Column<T>) {
         match &column.repr {
             Repr::Constant { value, .. } => {
-                self.0.push(CONSTANT);
-                self.0.push(value.is_some() as u8);
+                self.byte(CONSTANT);
+                self.byte(value.is_some() as u8);
                 if let Some(v) = value {
                     self.u64(v.bits());
                 }
@@ -208,21 +243,21 @@ impl Writer {
             Repr::Values(values) => self.narrow(values.len(), |row| values[row].bits()),
             Repr::Distinct8 { values, codes } => {
                 self.distinct(values.iter().map(T::bits), 1);
-                self.0.extend_from_slice(codes);
+                self.bytes(codes);
             }
             Repr::Distinct16 { values, codes } => {
                 self.distinct(values.iter().map(T::bits), 2);
-                codes.iter().for_each(|c| self.0.extend_from_slice(&c.to_le_bytes()));
+                codes.iter().for_each(|c| self.bytes(&c.to_le_bytes()));
             }
         }
     }
 
     /// The head of a [`DISTINCT`] column: the values, then the width of the indexes that follow.
     fn distinct(&mut self, values: impl ExactSizeIterator<Item = u64>, index_width: u8) {
-        self.0.push(DISTINCT);
+        self.byte(DISTINCT);
         self.u32(values.len() as u32);
         values.for_each(|v| self.u64(v));
-        self.0.push(index_width);
+        self.byte(index_width);
     }
 
     /// `rows` values as [`DISTINCT`] (the distinct values, then a 1- or 2-byte index per row) or [`RANGE`] (the
@@ -258,14 +293,14 @@ impl Writer {
         if codes.len() == rows && rows > 0 && by_distinct < 9 + rows * width {
             self.distinct(distinct.into_iter(), index_width as u8);
             for code in codes {
-                self.0.extend_from_slice(&code.to_le_bytes()[..index_width]);
+                self.bytes(&code.to_le_bytes()[..index_width]);
             }
         } else {
-            self.0.push(RANGE);
+            self.byte(RANGE);
             self.u64(min);
-            self.0.push(width as u8);
+            self.byte(width as u8);
             for row in 0..rows {
-                self.0.extend_from_slice(&(value(row) - min).to_le_bytes()[..width]);
+                self.bytes(&(value(row) - min).to_le_bytes()[..width]);
             }
         }
     }
@@ -283,17 +318,73 @@ fn unsigned(v: u64) -> i64 {
     (v ^ (1 << 63)) as i64
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+/// Bytes that can be read by range without being in this memory (the page reads the worker's JS buffers so).
+pub trait ByteSource {
+    /// Number of bytes.
+    fn len(&self) -> usize;
+    /// True when there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Copies bytes `at..at + out.len()` (within `len`) into `out`.
+    fn read(&self, at: usize, out: &mut [u8]);
+}
+
+impl ByteSource for &[u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read(&self, at: usize, out: &mut [u8]) {
+        out.copy_from_slice(&self[at..at + out.len()]);
+    }
+}
+
+/// Bytes a reader copies from its source at a time.
+const WINDOW: usize = 1 << 20;
+
+struct Reader<'s> {
+    source: &'s dyn ByteSource,
+    len: usize,
+    /// Bytes `window_at..window_at + window.len()` of the source.
+    window: Vec<u8>,
+    window_at: usize,
     at: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
-        let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len()).ok_or(SnapshotError::Truncated)?;
-        let slice = &self.bytes[self.at..end];
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], SnapshotError> {
+        let end = self.at.checked_add(n).filter(|&end| end <= self.len).ok_or(SnapshotError::Truncated)?;
+        if self.at < self.window_at || end > self.window_at + self.window.len() {
+            self.window.clear();
+            self.window.resize(n.max(WINDOW).min(self.len - self.at), 0);
+            self.source.read(self.at, &mut self.window);
+            self.window_at = self.at;
+        }
+        let from = self.at - self.window_at;
         self.at = end;
-        Ok(slice)
+        Ok(&self.window[from..from + n])
+    }
+
+    /// The next byte, not taken.
+    fn peek(&mut self) -> Option<u8> {
+        let at = self.at;
+        let byte = self.take(1).ok()?[0];
+        self.at = at;
+        Some(byte)
+    }
+
+    /// `n` bytes taken a window at a time into `into` (a column's indexes, without a window as big as them).
+    fn take_into(&mut self, n: usize, into: &mut Vec<u8>) -> Result<(), SnapshotError> {
+        self.fits(n, 1)?;
+        into.reserve_exact(n);
+        let mut left = n;
+        while left > 0 {
+            let piece = left.min(WINDOW);
+            into.extend_from_slice(self.take(piece)?);
+            left -= piece;
+        }
+        Ok(())
     }
 
     fn u8(&mut self) -> Result<u8, SnapshotError> {
@@ -323,13 +414,13 @@ impl<'a> Reader<'a> {
     }
 
     fn fits(&self, n: usize, min_bytes: usize) -> Result<usize, SnapshotError> {
-        if n.saturating_mul(min_bytes) > self.bytes.len() - self.at {
+        if n.saturating_mul(min_bytes) > self.len - self.at {
             return Err(SnapshotError::Truncated);
         }
         Ok(n)
     }
 
-    fn text(&mut self) -> Result<&'a str, SnapshotError> {
+    fn text(&mut self) -> Result<&str, SnapshotError> {
         let len = self.u32()? as usize;
         std::str::from_utf8(self.take(len)?).map_err(|_| SnapshotError::Damaged("text is not UTF-8"))
     }
@@ -347,8 +438,8 @@ impl<'a> Reader<'a> {
         rows: usize,
         mut value: impl FnMut(u64) -> Result<T, SnapshotError>,
     ) -> Result<Column<T>, SnapshotError> {
-        let repr = match self.bytes.get(self.at) {
-            Some(&CONSTANT) => {
+        let repr = match self.peek() {
+            Some(CONSTANT) => {
                 self.at += 1;
                 let value = if self.u8()? != 0 { Some(value(self.u64()?)?) } else { None };
                 if value.is_none() && rows > 0 {
@@ -356,23 +447,28 @@ impl<'a> Reader<'a> {
                 }
                 Repr::Constant { value, len: rows }
             }
-            Some(&DISTINCT) => {
+            Some(DISTINCT) => {
                 self.at += 1;
                 let values: Vec<T> = (0..self.count(8)?).map(|_| value(self.u64()?)).collect::<Result<_, _>>()?;
                 let width = self.u8()? as usize;
-                let indexes = self.take(rows.checked_mul(width).ok_or(SnapshotError::Truncated)?)?;
                 let n = values.len();
                 let out_of_range = || SnapshotError::Damaged("value index out of range");
                 match width {
                     1 if n <= 256 => {
-                        if indexes.iter().any(|&i| i as usize >= n) {
+                        let mut codes = Vec::new();
+                        self.take_into(rows, &mut codes)?;
+                        if codes.iter().any(|&i| i as usize >= n) {
                             return Err(out_of_range());
                         }
-                        Repr::Distinct8 { values, codes: indexes.to_vec() }
+                        Repr::Distinct8 { values, codes }
                     }
                     2 => {
-                        let codes: Vec<u16> =
-                            indexes.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])).collect();
+                        self.fits(rows, 2)?;
+                        let mut codes: Vec<u16> = Vec::with_capacity(rows);
+                        while codes.len() < rows {
+                            let piece = self.take((rows - codes.len()).min(WINDOW / 2) * 2)?;
+                            codes.extend(piece.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])));
+                        }
                         if codes.iter().any(|&i| i as usize >= n) {
                             return Err(out_of_range());
                         }
