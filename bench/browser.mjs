@@ -118,6 +118,8 @@ async function meterlens(prep) {
   const browser = await launch();
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.addInitScript(() => addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail.wasm; }));
+  // BENCH_NO_CACHE=1: the browser refuses to keep the dataset (what keeping it costs).
+  if (process.env.BENCH_NO_CACHE) await page.addInitScript(() => { CacheStorage.prototype.open = () => Promise.reject(new Error('off')); });
   await page.goto(APP);
   await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('embedded sample'));
   const rss = rssSampler(browser.marker);
@@ -162,6 +164,7 @@ async function meterlens(prep) {
   }
   clicks.sort((a, b) => a - b);
   const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0 }));
+  if (process.env.BENCH_DETAIL) console.error(`page JS heap ${Math.round(memory.js / 1e6)} MB, page wasm memory ${Math.round(memory.wasm / 1e6)} MB`);
   const peak = await rss.stop();
   const rows = summary(prep.file).rows + summary(prep.file).admin_rows_excluded;
   await browser.close();

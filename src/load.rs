@@ -98,9 +98,6 @@ pub async fn load_files<F: FileSource>(
                 file.read_ahead(end, (end + SLICE_BYTES).min(size));
             }
             ingester.feed(&slice);
-            if start == 0 && end < size {
-                ingester.reserve(expected_rows(ingester.file_rows_so_far(), end, size));
-            }
             progress.done_bytes += end - start;
             progress.rows = ingester.rows_so_far();
             on_progress(&progress);
@@ -114,13 +111,6 @@ pub async fn load_files<F: FileSource>(
     table.shrink_to_fit();
     meta.origin = seen.into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(", ");
     Ok((table, meta))
-}
-
-/// Rows a file should still give, from the rows of its first `read` bytes: room is made for them at once
-/// (6% more, at most 8M rows, so that a wrong guess cannot ask for more memory than a browser tab has).
-fn expected_rows(rows: u64, read: u64, size: u64) -> usize {
-    let left = (rows as u128 * (size - read) as u128 / read.max(1) as u128) as u64;
-    (left + left / 16).min(8 << 20) as usize
 }
 
 const PACK_MAGIC: &[u8; 8] = b"MLDATA04";

@@ -210,9 +210,6 @@ pub struct Column<T> {
     repr: Repr<T>,
     /// Value bits → index, while rows are appended to a narrow column (dropped by `shrink_to_fit`).
     index: Option<Box<FxHashMap<u64, u16>>>,
-    /// Rows the column is expected to reach (see [`Column::reserve`]): a vector it starts or widens into is
-    /// given room for them at once.
-    expected: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -231,7 +228,7 @@ impl<T> Default for Column<T> {
 
 impl<T> Column<T> {
     fn of(repr: Repr<T>) -> Self {
-        Column { repr, index: None, expected: 0 }
+        Column { repr, index: None }
     }
 }
 
@@ -276,27 +273,10 @@ impl<T: ColumnValue> Column<T> {
         }
     }
 
-    /// Expects `additional` more rows: room for them is made now (or when the column first needs a vector), so
-    /// that it does not grow by doubling, which leaves every smaller copy touched behind it in wasm memory.
-    pub fn reserve(&mut self, additional: usize) {
-        self.expected = self.len() + additional;
-        match &mut self.repr {
-            Repr::Constant { .. } => {}
-            Repr::Values(values) => values.reserve(additional),
-            Repr::Distinct8 { codes, .. } => codes.reserve(additional),
-            Repr::Distinct16 { codes, .. } => codes.reserve(additional),
-        }
-    }
-
-    /// Room for a vector that is about to hold `len` rows and more.
-    fn room(&self, len: usize) -> usize {
-        self.expected.max((len + 1).next_power_of_two())
-    }
-
     /// Makes a constant column a narrow one of its single value (every row index 0), ready to take others.
     fn make_distinct(&mut self) {
         if let Repr::Constant { value: Some(constant), len } = self.repr {
-            let mut codes = Vec::with_capacity(self.room(len));
+            let mut codes = Vec::with_capacity((len + 1).next_power_of_two());
             codes.resize(len, 0);
             self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
             self.repr = Repr::Distinct8 { values: vec![constant], codes };
@@ -318,9 +298,8 @@ impl<T: ColumnValue> Column<T> {
         }
         if let Repr::Distinct8 { values, codes } = &mut self.repr {
             if next == 256 {
-                let mut wide = Vec::with_capacity(self.expected.max(codes.capacity()));
-                wide.extend(codes.iter().map(|&c| c as u16));
-                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes: wide };
+                let codes = codes.iter().map(|&c| c as u16).collect();
+                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes };
             }
         }
         if let Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } = &mut self.repr {
@@ -340,7 +319,7 @@ impl<T: ColumnValue> Column<T> {
 
     /// Makes the column a plain vector, then changes it.
     fn widen_then(&mut self, change: impl FnOnce(&mut Vec<T>)) {
-        let mut values: Vec<T> = Vec::with_capacity(self.room(self.len()));
+        let mut values: Vec<T> = Vec::with_capacity((self.len() + 1).next_power_of_two());
         values.extend(self.iter().copied());
         change(&mut values);
         self.repr = Repr::Values(values);
@@ -406,7 +385,6 @@ impl<T: ColumnValue> Column<T> {
 
     fn shrink_to_fit(&mut self) {
         self.index = None;
-        self.expected = 0;
         match &mut self.repr {
             Repr::Constant { .. } => {}
             Repr::Values(values) => values.shrink_to_fit(),
@@ -685,23 +663,6 @@ macro_rules! string_columns {
 
             fn string_columns_mut(&mut self) -> Vec<&mut Column<StrId>> {
                 vec![$(&mut self.$name),*]
-            }
-
-            /// Expects `additional` more rows (an estimate from a file's size): columns get room for them at
-            /// once instead of doubling their way there.
-            pub fn reserve(&mut self, additional: usize) {
-                self.source.reserve(additional);
-                self.usage_start.reserve(additional);
-                self.usage_end.reserve(additional);
-                self.quantity.reserve(additional);
-                self.cost.reserve(additional);
-                self.effective_cost.reserve(additional);
-                self.unit_price.reserve(additional);
-                self.azure_stack.reserve(additional);
-                self.local.reserve(additional);
-                self.tags.reserve(additional);
-                self.additional_info.reserve(additional);
-                $(self.$name.reserve(additional);)*
             }
 
             /// Frees spare column capacity (after ingest has finished).

@@ -381,16 +381,6 @@ impl Ingester {
         self.table.len() as u64
     }
 
-    /// Rows of this file so far.
-    pub fn file_rows_so_far(&self) -> u64 {
-        self.report.rows
-    }
-
-    /// Expects about `additional` more rows (from the file's size): the table makes room for them at once.
-    pub fn reserve(&mut self, additional: usize) {
-        self.table.reserve(additional);
-    }
-
     /// Reads a whole Parquet file through random access (its footer first, then row group by row group), for
     /// sources that can seek: a file on disk, a browser `File`. Call [`Ingester::finish`] after.
     #[cfg(feature = "parquet")]

@@ -92,8 +92,9 @@ pub(super) struct FileRows {
     pub format: Format,
     month_first: u64,
     day_first: u64,
-    /// Table rows whose start (bit 0) or end (bit 1) was an ambiguous slash date read month-first.
-    ambiguous: Vec<(u32, u8)>,
+    /// Runs of table rows (first, count) whose start (bit 0) or end (bit 1) was an ambiguous slash date read
+    /// month-first: a file sorted by date has a run per day, not an entry per row.
+    ambiguous: Vec<(u32, u32, u8)>,
     /// Numbers use a decimal comma (semicolon-delimited files).
     pub decimal_comma: bool,
     /// Meter IDs as written → normalised (a file repeats a few dozen meters millions of times).
@@ -152,7 +153,8 @@ impl FileRows {
                 dropped: false,
             });
         }
-        for &(row, which) in &self.ambiguous {
+        let rows = self.ambiguous.iter().flat_map(|&(first, n, which)| (first..first + n).map(move |r| (r, which)));
+        for (row, which) in rows {
             let row = row as usize;
             if order == DateOrder::DayFirst {
                 if which & 1 != 0 {
@@ -357,7 +359,10 @@ pub(super) fn ingest_row(raw: &RawRow<'_>, file: &mut FileRows, table: &mut Usag
     table.push(file.source, raw.line, &record);
     let which = u8::from(start_ambiguous) | (u8::from(end_ambiguous) << 1);
     if which != 0 {
-        file.ambiguous.push((row, which));
+        match file.ambiguous.last_mut() {
+            Some((first, n, same)) if *same == which && *first + *n == row => *n += 1,
+            _ => file.ambiguous.push((row, 1, which)),
+        }
     }
     report.rows += 1;
 }
