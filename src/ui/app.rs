@@ -148,7 +148,7 @@ pub fn App() -> impl IntoView {
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));
                         let stored_for = generation.get_value();
                         spawn_local(async move {
-                            match web::store_dataset(&packed).await {
+                            match web::store_dataset(packed).await {
                                 // Kept for this load only if nothing else was loaded meanwhile.
                                 Ok(()) if generation.get_value() == stored_for => kept.set(true),
                                 // The sample was asked for meanwhile: this must not come back on the next visit.

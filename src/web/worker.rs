@@ -148,9 +148,9 @@ impl Transferred {
         Transferred { buffers, starts }
     }
 
-    /// The buffers, for a `Blob` or a `Response`.
-    pub(super) fn buffers(&self) -> &Array {
-        &self.buffers
+    /// The buffers, given up (to be streamed into storage).
+    pub(super) fn into_buffers(self) -> Array {
+        self.buffers
     }
 
     /// Offers the bytes as a file download, without a copy into wasm.
