@@ -20,6 +20,11 @@ use meterlens_engine::summary::{Dimension, Summary, SummaryOptions};
 use meterlens_engine::UsageTable;
 use serde_json::{json, Map, Value};
 
+mod heap;
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
 #[derive(Parser)]
 #[command(name = "meterlens", version, about = "Azure Stack Hub and Azure usage, read and summarised")]
 struct Cli {
@@ -157,6 +162,12 @@ enum Command {
         /// The usage file.
         file: PathBuf,
     },
+    /// Measures heap bytes per row through the browser's phases on a usage file: the worker's ingest and packing,
+    /// the page's decoding, query engine and Overview questions.
+    BenchMemory {
+        /// The usage file.
+        file: PathBuf,
+    },
     /// Writes a deterministic month of Azure Stack Hub usage.
     Generate {
         /// Number of usage rows.
@@ -241,6 +252,7 @@ fn main() -> ExitCode {
             export_command(&files, &format, &out, &pricing, choices)
         }
         Command::BenchQuery { runs, json, file } => bench_query(&file, runs.max(1), json).map(|_| true),
+        Command::BenchMemory { file } => bench_memory(&file).map(|_| true),
         Command::BenchIngest { rows, seed, runs } => bench_ingest(rows, seed, runs.max(1)).map(|_| true),
         Command::Generate { rows, seed, format, out } => {
             let options = GenerateOptions { rows, seed, format, ..Default::default() };
@@ -539,6 +551,108 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
             snapshot as f64 / read as f64
         );
     }
+    Ok(())
+}
+
+/// Packed snapshot chunks, as the worker hands them to the page (JS buffers there, not wasm memory).
+struct Chunks(Vec<Vec<u8>>);
+
+impl meterlens_engine::table::ByteSource for Chunks {
+    fn len(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+    fn read(&self, mut at: usize, mut out: &mut [u8]) {
+        for chunk in &self.0 {
+            if out.is_empty() {
+                break;
+            }
+            if at >= chunk.len() {
+                at -= chunk.len();
+                continue;
+            }
+            let n = out.len().min(chunk.len() - at);
+            out[..n].copy_from_slice(&chunk[at..at + n]);
+            out = &mut out[n..];
+            at = 0;
+        }
+    }
+}
+
+/// Heap bytes per row at each phase of a browser load, the worker's and the page's (each its own wasm memory,
+/// which keeps its peak: the peak column is what a phase costs).
+fn bench_memory(file: &PathBuf) -> io::Result<()> {
+    let mut input = File::open(file)?;
+    let name = file.display().to_string();
+    heap::reset_peak();
+    let start = heap::live();
+    let mut ingester = Ingester::new(UsageTable::default(), &name);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = input.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        ingester.feed(&chunk[..n]);
+    }
+    drop(chunk);
+    let (mut table, _) = ingester.finish();
+    let rows = table.len().max(1) as f64;
+    let per_row = |bytes: usize| bytes.saturating_sub(start) as f64 / rows;
+    println!(
+        "{} rows; heap bytes a row (wasm memory in the browser): live after each phase, and the peak of",
+        table.len()
+    );
+    println!("its process so far (the worker's, then the page's; packed JS buffers not counted)");
+    println!("{:<34} {:>10} {:>10}", "phase", "live", "peak");
+    let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", per_row(heap::live()), per_row(heap::peak()));
+    line("worker: ingest");
+    table.shrink_to_fit();
+    line("worker: shrink_to_fit");
+    let mut chunks = Vec::new();
+    table.write_snapshot(&mut |bytes| heap::uncounted(|| chunks.push(bytes.to_vec())));
+    line("worker: packed");
+    drop(table);
+    let packed = Chunks(chunks);
+    let packed_bytes = meterlens_engine::table::ByteSource::len(&packed);
+    // The worker's wasm memory goes with the worker; the page's starts from nothing.
+    heap::reset_peak();
+    let page = heap::live();
+    let page_row = |bytes: usize| (bytes.saturating_sub(page) as f64) / rows;
+    let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", page_row(heap::live()), page_row(heap::peak()));
+    println!("packed: {:.1} bytes a row (JS buffers in the browser; not counted below)", packed_bytes as f64 / rows);
+    let table = UsageTable::from_snapshot_source(&packed).map_err(|e| io::Error::other(e.to_string()))?;
+    line("page: decoded");
+    heap::uncounted(|| drop(packed));
+    let engine = QueryEngine::new(&table);
+    line("page: engine (admin pass)");
+    let summary = Summary::with_engine(&engine, &SummaryOptions::default());
+    line("page: summary");
+    let all = Query::default();
+    engine.run(&Query { distinct_resources: true, ..all.clone() });
+    line("page: distinct resources");
+    engine.run(&Query { group_by: vec![Dimension::Day], ..all.clone() });
+    line("page: by day");
+    for d in [Dimension::MeterCategory, Dimension::MeterName, Dimension::ResourceGroup, Dimension::Subscription] {
+        engine.run(&Query {
+            group_by: vec![d.clone()],
+            sort: SortBy::Cost("USD".into()),
+            top: Some(10),
+            ..all.clone()
+        });
+        line(&format!("page: top by {d:?}"));
+    }
+    let subscription = engine
+        .run(&Query { group_by: vec![Dimension::Subscription], sort: SortBy::Rows, top: Some(1), ..all.clone() })
+        .groups
+        .first()
+        .map(|g| g.key[0].1.clone())
+        .unwrap_or_default();
+    let click = Query { filters: vec![Filter::In(Dimension::Subscription, vec![subscription])], ..all.clone() };
+    for d in [Dimension::Day, Dimension::MeterName, Dimension::ResourceGroup] {
+        engine.run(&Query { group_by: vec![d], ..click.clone() });
+    }
+    line("page: a slicer click");
+    println!("({} rows summarised)", summary.rows);
     Ok(())
 }
 

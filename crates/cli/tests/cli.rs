@@ -142,6 +142,32 @@ fn generated_files_read_back_with_every_row() {
 }
 
 #[test]
+fn bench_memory_accounts_every_phase_of_a_browser_load() {
+    let dir = std::env::temp_dir().join(format!("meterlens-mem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cm.csv");
+    let args = ["generate", "--format", "cost-management-csv", "--rows", "20000", "--seed", "3", "--out"];
+    assert!(meterlens(&[&args[..], &[file.to_str().unwrap()]].concat()).status.success());
+    let output = meterlens(&["bench-memory", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("20000 rows;"), "{text}");
+    let figures = |phase: &str| -> (f64, f64) {
+        let line = text.lines().find(|l| l.starts_with(phase)).unwrap_or_else(|| panic!("{phase} in {text}"));
+        let mut numbers = line[phase.len()..].split_whitespace().map(|n| n.parse::<f64>().unwrap());
+        (numbers.next().unwrap(), numbers.next().unwrap())
+    };
+    let (ingested, ingest_peak) = figures("worker: ingest");
+    let (decoded, _) = figures("page: decoded");
+    let (clicked, click_peak) = figures("page: a slicer click");
+    // A real table costs bytes a row, the peak is never below what is live, and queries only add codes and
+    // row lists to the decoded table.
+    assert!(ingested > 5.0 && ingest_peak >= ingested, "{text}");
+    assert!(decoded > 5.0 && clicked > decoded && click_peak >= clicked, "{text}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn unreadable_files_fail_with_a_message_and_unknown_options_are_named() {
     let output = meterlens(&["summary", "Cargo.toml"]);
     assert_eq!(output.status.code(), Some(1));
