@@ -1120,7 +1120,8 @@ fn from_distinct(indexes: DistinctIndexes<'_>, len: usize, keys: Vec<i64>, label
     let (rank, labels) = label_order(&raw, label);
     let code_of_index: Vec<u32> = keys.iter().map(|k| raw.binary_search(k).map_or(0, |i| rank[i])).collect();
     let mut counts = vec![0u32; raw.len()];
-    for (index, &n) in rows_of_index.iter().enumerate() {
+    // Only indexes some row holds have a code (a damaged snapshot may carry values for no row at all).
+    for (index, &n) in rows_of_index.iter().enumerate().filter(|(_, &n)| n > 0) {
         counts[code_of_index[index] as usize] += n;
     }
     let per_row = CodeVec::collect(len, raw.len(), |row| code_of_index[indexes.get(row)]);
