@@ -26,7 +26,11 @@ pub async fn store_dataset(packed: super::worker::Transferred) -> Result<(), Str
     let buffers = packed.into_buffers();
     let pull = Closure::<dyn FnMut(ReadableStreamDefaultController)>::new(move |c: ReadableStreamDefaultController| {
         let next = buffers.shift();
-        let _ = if next.is_undefined() { c.close() } else { c.enqueue_with_chunk(&Uint8Array::new(&next)) };
+        let taken = if next.is_undefined() { c.close() } else { c.enqueue_with_chunk(&Uint8Array::new(&next)) };
+        // A buffer the stream refused fails the put (and so the keeping), instead of a copy with a gap in it.
+        if let Err(error) = taken {
+            c.error_with_e(&error);
+        }
     });
     let source = js_sys::Object::new();
     js_sys::Reflect::set(&source, &"pull".into(), pull.as_ref()).map_err(|e| describe(&e))?;
