@@ -321,29 +321,6 @@ mod tests {
         assert_eq!(unpack(b"hello").err().as_deref(), Some("not a stored MeterLens dataset"));
     }
 
-    /// Buffers as the worker sends them, read as one source (as the page reads them).
-    struct Pieces(Vec<Vec<u8>>);
-
-    impl ByteSource for Pieces {
-        fn len(&self) -> usize {
-            self.0.iter().map(Vec::len).sum()
-        }
-
-        fn read(&self, mut at: usize, mut out: &mut [u8]) {
-            for piece in &self.0 {
-                if at >= piece.len() {
-                    at -= piece.len();
-                    continue;
-                }
-                let n = out.len().min(piece.len() - at);
-                out[..n].copy_from_slice(&piece[at..at + n]);
-                out = &mut out[n..];
-                at = 0;
-            }
-            assert!(out.is_empty(), "read past the end");
-        }
-    }
-
     #[test]
     fn a_dataset_packed_in_chunks_reads_back_from_them_as_from_one_buffer() {
         // A table of several MiB, so that its snapshot comes in several chunks.
@@ -364,12 +341,12 @@ mod tests {
         );
         let whole = pack(&meta, &table);
         assert_eq!(chunks.concat(), whole);
-        let (back, back_meta) = unpack_source(&Pieces(chunks.clone())).expect("unpacks");
+        let (back, back_meta) = unpack_source(&chunks).expect("unpacks");
         assert_eq!(back_meta, meta);
         assert_eq!(back.to_snapshot(), table.to_snapshot());
         chunks.last_mut().expect("chunks").pop();
         assert_eq!(
-            unpack_source(&Pieces(chunks)).err().as_deref(),
+            unpack_source(&chunks).err().as_deref(),
             Some("the stored dataset is damaged (its checksum does not match)")
         );
     }

@@ -554,48 +554,12 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Packed snapshot chunks, as the worker hands them to the page (JS buffers there, not wasm memory).
-struct Chunks(Vec<Vec<u8>>);
-
-impl meterlens_engine::table::ByteSource for Chunks {
-    fn len(&self) -> usize {
-        self.0.iter().map(Vec::len).sum()
-    }
-    fn read(&self, mut at: usize, mut out: &mut [u8]) {
-        for chunk in &self.0 {
-            if out.is_empty() {
-                break;
-            }
-            if at >= chunk.len() {
-                at -= chunk.len();
-                continue;
-            }
-            let n = out.len().min(chunk.len() - at);
-            out[..n].copy_from_slice(&chunk[at..at + n]);
-            out = &mut out[n..];
-            at = 0;
-        }
-    }
-}
-
 /// Heap bytes per row at each phase of a browser load, the worker's and the page's (each its own wasm memory,
 /// which keeps its peak: the peak column is what a phase costs).
 fn bench_memory(file: &PathBuf) -> io::Result<()> {
-    let mut input = File::open(file)?;
-    let name = file.display().to_string();
     heap::reset_peak();
     let start = heap::live();
-    let mut ingester = Ingester::new(UsageTable::default(), &name);
-    let mut chunk = vec![0u8; 1 << 20];
-    loop {
-        let n = input.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        ingester.feed(&chunk[..n]);
-    }
-    drop(chunk);
-    let (mut table, _) = ingester.finish();
+    let (mut table, _) = ingest_file(UsageTable::default(), file, &IngestOptions::default())?;
     let rows = table.len().max(1) as f64;
     let per_row = |bytes: usize| bytes.saturating_sub(start) as f64 / rows;
     println!(
@@ -612,7 +576,7 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
     table.write_snapshot(&mut |bytes| heap::uncounted(|| chunks.push(bytes.to_vec())));
     line("worker: packed");
     drop(table);
-    let packed = Chunks(chunks);
+    let packed = chunks;
     let packed_bytes = meterlens_engine::table::ByteSource::len(&packed);
     // The worker's wasm memory goes with the worker; the page's starts from nothing.
     heap::reset_peak();

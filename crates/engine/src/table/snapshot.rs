@@ -340,6 +340,28 @@ impl ByteSource for &[u8] {
     }
 }
 
+/// Bytes in pieces, one after the other (a hand-over's chunks).
+impl ByteSource for Vec<Vec<u8>> {
+    fn len(&self) -> usize {
+        self.iter().map(Vec::len).sum()
+    }
+
+    fn read(&self, mut at: usize, mut out: &mut [u8]) {
+        for piece in self {
+            if at >= piece.len() {
+                at -= piece.len();
+                continue;
+            }
+            let n = out.len().min(piece.len() - at);
+            out[..n].copy_from_slice(&piece[at..at + n]);
+            out = &mut out[n..];
+            at = 0;
+        }
+        // Past the end fails as a slice's read does.
+        assert!(out.is_empty(), "read past the end");
+    }
+}
+
 /// Bytes a reader copies from its source at a time.
 const WINDOW: usize = 1 << 20;
 
