@@ -9,6 +9,18 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 thread_local! {
     static ENGINE: RefCell<Option<Rc<QueryEngine<'static>>>> = const { RefCell::new(None) };
+    static WORKER_MEMORY: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+/// Remembers the wasm memory (bytes) the last ingest worker had grown to when it handed its dataset over.
+pub fn note_worker_memory(bytes: f64) {
+    WORKER_MEMORY.with(|m| m.set(bytes));
+}
+
+/// The wasm memory (bytes) the last ingest worker had grown to when it handed its dataset over.
+#[wasm_bindgen(js_name = meterlensWorkerMemory)]
+pub fn meterlens_worker_memory() -> f64 {
+    WORKER_MEMORY.with(|m| m.get())
 }
 
 /// Makes `engine` the one [`meterlens_query`] asks (the report calls this whenever its data changes).

@@ -210,7 +210,10 @@ impl IngestWorker {
                         events(WorkerEvent::Progress(progress));
                     }
                 }
-                "done" => events(WorkerEvent::Done(Transferred::of(get(&data, "packed").unchecked_into()))),
+                "done" => {
+                    super::automation::note_worker_memory(get(&data, "wasmBytes").as_f64().unwrap_or(0.0));
+                    events(WorkerEvent::Done(Transferred::of(get(&data, "packed").unchecked_into())))
+                }
                 _ => events(WorkerEvent::Failed(
                     get(&data, "message").as_string().unwrap_or_else(|| "unknown worker message".into()),
                 )),
@@ -435,6 +438,10 @@ pub fn serve_ingest_worker() {
                     drop(table);
                     buffers.set(0, Uint8Array::from(header.as_slice()).buffer().into());
                     let reply = message("done", "packed", &buffers);
+                    // Its high-water mark, for the benchmark: wasm memory never shrinks.
+                    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+                    let wasm_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+                    let _ = Reflect::set(&reply, &"wasmBytes".into(), &wasm_bytes.into());
                     let _ = replies.post_message_with_transfer(&reply, &buffers);
                 }
                 Err(error) => post(&message("failed", "message", &error.into())),
