@@ -720,7 +720,8 @@ impl<'t> QueryEngine<'t> {
         let units = self.codes(&Dimension::Unit, 0);
         let currencies = self.codes(&Dimension::Currency, 0);
         let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
-        let space: Option<usize> = dims.iter().try_fold(1usize, |acc, c| acc.checked_mul(c.labels.len().max(1)));
+        let key_space: Option<u64> = dims.iter().try_fold(1u64, |acc, c| acc.checked_mul(c.labels.len().max(1) as u64));
+        let space: Option<usize> = key_space.and_then(|s| usize::try_from(s).ok());
         let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s <= 16 * rows.len().max(4096));
 
         // Groups get compact slots on first sight: through a dense index when the key space is small enough,
@@ -743,11 +744,17 @@ impl<'t> QueryEngine<'t> {
         // Group keys a block of rows at a time, one dimension after the other: each pass reads one code width.
         let mut block_keys = [0u64; KEY_BLOCK];
         let (mut block_units, mut block_currencies) = ([0u32; KEY_BLOCK], [0u32; KEY_BLOCK]);
+        let ranked = key_space.is_none().then(|| RankedKeys::of(&dims, &rows));
         for (block, &row) in rows.iter().enumerate() {
             let at = block % KEY_BLOCK;
             if at == 0 {
                 let block_rows = &rows[block..rows.len().min(block + KEY_BLOCK)];
-                group_keys(&dims, block_rows, &mut block_keys[..block_rows.len()]);
+                match &ranked {
+                    Some(ranked) => {
+                        block_keys[..block_rows.len()].copy_from_slice(&ranked.keys[block..block + block_rows.len()])
+                    }
+                    None => group_keys(&dims, block_rows, &mut block_keys[..block_rows.len()]),
+                }
                 units.per_row.gather(block_rows, &mut block_units);
                 currencies.per_row.gather(block_rows, &mut block_currencies);
             }
@@ -848,10 +855,14 @@ impl<'t> QueryEngine<'t> {
         let key_of = |slot: usize| {
             let mut g = keys[slot];
             let mut key = vec![(Dimension::Subscription, String::new()); dims.len()];
+            let mut ranks = ranked.iter().flat_map(|r| r.ranks.iter().rev()).peekable();
             for (i, c) in dims.iter().enumerate().rev() {
                 let n = c.labels.len().max(1) as u64;
                 key[i] = (query.group_by[i].clone(), c.labels.get((g % n) as usize).cloned().unwrap_or_default());
                 g /= n;
+                if let Some((_, prefixes)) = ranks.next_if(|(first, _)| *first == i) {
+                    g = prefixes.get(g as usize).copied().unwrap_or(0);
+                }
             }
             key
         };
@@ -1037,6 +1048,43 @@ fn group_keys(dims: &[Rc<Codes>], rows: &[u32], keys: &mut [u64]) {
         for (key, &code) in keys.iter_mut().zip(&codes) {
             *key = *key * radix + code as u64;
         }
+    }
+}
+
+/// Group keys of the selected rows when the dimensions' mixed-radix key space does not fit in a u64: before a
+/// dimension whose radix would overflow it, the key of the dimensions so far is replaced by its rank among the
+/// keys that occur (sorted, so keys keep label order). A rank is below the row count, so the next step fits.
+struct RankedKeys {
+    /// The key of each selected row.
+    keys: Vec<u64>,
+    /// Each replacement: the first dimension after it, and the keys it ranked (rank → key).
+    ranks: Vec<(usize, Vec<u64>)>,
+}
+
+impl RankedKeys {
+    fn of(dims: &[Rc<Codes>], rows: &[u32]) -> RankedKeys {
+        let (mut keys, mut ranks) = (vec![0u64; rows.len()], Vec::new());
+        let mut codes = vec![0u32; rows.len()];
+        let mut space = 1u64;
+        for (i, dim) in dims.iter().enumerate() {
+            let radix = dim.labels.len().max(1) as u64;
+            if space.checked_mul(radix).is_none() {
+                let mut prefixes = keys.clone();
+                prefixes.sort_unstable();
+                prefixes.dedup();
+                for key in &mut keys {
+                    *key = prefixes.binary_search(key).unwrap_or(0) as u64;
+                }
+                space = prefixes.len().max(1) as u64;
+                ranks.push((i, prefixes));
+            }
+            dim.per_row.gather(rows, &mut codes);
+            for (key, &code) in keys.iter_mut().zip(&codes) {
+                *key = *key * radix + code as u64;
+            }
+            space = space.saturating_mul(radix);
+        }
+        RankedKeys { keys, ranks }
     }
 }
 
