@@ -48,6 +48,23 @@ fn text_of<'d>(blocks: &'d [String], spans: &[Span], id: StrId) -> &'d str {
     }
 }
 
+/// Appends `value`'s text to the blocks and returns the id of its span (the index is the caller's).
+fn append(blocks: &mut Vec<String>, spans: &mut Vec<Span>, value: &str) -> StrId {
+    let room = blocks.last().map_or(0, |b| b.capacity() - b.len());
+    if value.len() > room {
+        // Blocks double up to BLOCK, so a small table holds little spare room.
+        let last = blocks.last().map_or(0, String::capacity);
+        blocks.push(String::with_capacity((2 * last).clamp(4096, BLOCK).max(value.len())));
+    }
+    let block = blocks.len().saturating_sub(1);
+    let start = blocks.last().map_or(0, String::len);
+    if let Some(b) = blocks.last_mut() {
+        b.push_str(value);
+    }
+    spans.push(Span { block: block as u32, start: start as u32, len: value.len() as u32 });
+    StrId(spans.len() as u32 - 1)
+}
+
 impl Default for Dictionary {
     fn default() -> Self {
         let mut dictionary = Dictionary { blocks: Vec::new(), spans: Vec::new(), index: Default::default() };
@@ -78,25 +95,22 @@ impl Dictionary {
         self.push(hash, value)
     }
 
-    /// Appends `value` as the next id without looking for it first.
-    pub(crate) fn push_new(&mut self, value: &str) -> StrId {
-        self.push(hash_of(value), value)
+    /// Appends `value` as the next id; `None` when it is there already (a snapshot holds each string once).
+    pub(crate) fn push_new(&mut self, value: &str) -> Option<StrId> {
+        let Dictionary { blocks, spans, index } = self;
+        let eq = |&id: &StrId| text_of(blocks, spans, id) == value;
+        match index.entry(hash_of(value), eq, |&id| hash_of(text_of(blocks, spans, id))) {
+            hashbrown::hash_table::Entry::Occupied(_) => None,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                let id = append(blocks, spans, value);
+                slot.insert(id);
+                Some(id)
+            }
+        }
     }
 
     fn push(&mut self, hash: u64, value: &str) -> StrId {
-        let room = self.blocks.last().map_or(0, |b| b.capacity() - b.len());
-        if value.len() > room {
-            // Blocks double up to BLOCK, so a small table holds little spare room.
-            let last = self.blocks.last().map_or(0, String::capacity);
-            self.blocks.push(String::with_capacity((2 * last).clamp(4096, BLOCK).max(value.len())));
-        }
-        let block = self.blocks.len().saturating_sub(1);
-        let start = self.blocks.last().map_or(0, String::len);
-        if let Some(b) = self.blocks.last_mut() {
-            b.push_str(value);
-        }
-        let id = StrId(self.spans.len() as u32);
-        self.spans.push(Span { block: block as u32, start: start as u32, len: value.len() as u32 });
+        let id = append(&mut self.blocks, &mut self.spans, value);
         let (blocks, spans) = (&self.blocks, &self.spans);
         self.index.insert_unique(hash, id, |&id| hash_of(text_of(blocks, spans, id)));
         id

@@ -107,7 +107,9 @@ impl UsageTable {
         let strings = r.count(4)?;
         for _ in 0..strings {
             let text = r.text()?;
-            table.strings.push_new(text);
+            if table.strings.push_new(text).is_none() {
+                return Err(SnapshotError::Damaged("a string is in the dictionary twice"));
+            }
         }
         if table.strings.iter().next().is_none_or(|s| !s.is_empty()) {
             return Err(SnapshotError::Damaged("the dictionary does not start with the empty string"));
@@ -615,6 +617,24 @@ mod tests {
             let _ = UsageTable::from_snapshot(&damaged);
         }
         assert_eq!(UsageTable::from_snapshot(b"PK\x03\x04").err(), Some(SnapshotError::NotASnapshot));
+    }
+
+    #[test]
+    fn a_dictionary_holding_a_string_twice_is_refused() {
+        let mut table = UsageTable::default();
+        let source = table.add_source("two.csv", Format::CostManagementCsv);
+        for (line, subscription) in [(2, "sub-a"), (3, "sub-b")] {
+            table.push(source, line, &UsageRecord { subscription, ..Default::default() });
+        }
+        let mut bytes = table.to_snapshot();
+        assert!(UsageTable::from_snapshot(&bytes).is_ok());
+        let at = bytes.windows(5).position(|w| w == b"sub-b").expect("the dictionary holds sub-b");
+        bytes[at..at + 5].copy_from_slice(b"sub-a");
+        // Two ids for one string would make two groups of one label.
+        assert_eq!(
+            UsageTable::from_snapshot(&bytes).err(),
+            Some(SnapshotError::Damaged("a string is in the dictionary twice"))
+        );
     }
 
     #[test]
