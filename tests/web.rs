@@ -85,3 +85,24 @@ async fn app_shows_a_clear_message_when_the_sample_is_missing() {
     }
     panic!("no error notice appeared: {}", root.inner_html());
 }
+
+#[wasm_bindgen_test]
+fn handed_over_buffers_read_as_one_run_of_bytes_and_anything_else_is_refused() {
+    use meterlens_engine::table::ByteSource;
+    let bytes: Vec<u8> = (0..=250u8).collect();
+    let buffers: js_sys::Array = [&bytes[..7], &bytes[7..7], &bytes[7..200], &bytes[200..]]
+        .iter()
+        .map(|part| js_sys::Uint8Array::from(*part).buffer())
+        .collect();
+    let handed = meterlens::web::Transferred::of(buffers, "the test").expect("buffers");
+    assert_eq!(handed.len(), bytes.len());
+    // Reads that start in one buffer and end in another, across the empty one.
+    for (at, n) in [(0, 251), (5, 10), (6, 194), (199, 2), (250, 1)] {
+        let mut out = vec![0u8; n];
+        handed.read(at, &mut out);
+        assert_eq!(out, &bytes[at..at + n], "{n} bytes at {at}");
+    }
+    let mixed = js_sys::Array::of2(&js_sys::Uint8Array::from(&bytes[..]).buffer(), &"text".into());
+    let refused = meterlens::web::Transferred::of(mixed, "the ingest worker").err().expect("refused");
+    assert_eq!(refused, "the ingest worker handed over something that is not bytes (part 2 of 2)");
+}

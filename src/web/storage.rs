@@ -48,7 +48,7 @@ pub async fn stored_dataset() -> Option<super::worker::Transferred> {
     let found = JsFuture::from(cache.match_with_str(KEY)).await.ok()?;
     let response: Response = found.dyn_into().ok()?;
     let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    Some(super::worker::Transferred::of(js_sys::Array::of1(&buffer)))
+    super::worker::Transferred::of(js_sys::Array::of1(&buffer), "Cache Storage").ok()
 }
 
 /// Forgets the kept dataset.

@@ -106,7 +106,7 @@ impl FocusParquetJob {
         let on_reply = move |worker: &Worker, data: JsValue| {
             worker.terminate();
             match get(&data, "kind").as_string().as_deref() {
-                Some("focus") => done(Ok(Transferred::of(Array::of1(&get(&data, "parquet"))))),
+                Some("focus") => done(Transferred::of(Array::of1(&get(&data, "parquet")), "the Parquet worker")),
                 _ => done(Err(get(&data, "message").as_string().unwrap_or_else(|| "the Parquet worker failed".into()))),
             }
         };
@@ -138,14 +138,16 @@ pub struct Transferred {
 }
 
 impl Transferred {
-    /// The bytes of `buffers` (`ArrayBuffer`s), in order.
-    pub(super) fn of(buffers: Array) -> Transferred {
+    /// The bytes of `buffers`, in order; `from` names who handed them over when one is not an `ArrayBuffer`.
+    pub fn of(buffers: Array, from: &str) -> Result<Transferred, String> {
         let mut starts = vec![0];
-        for buffer in buffers.iter() {
-            let len = buffer.dyn_ref::<js_sys::ArrayBuffer>().map_or(0, |b| b.byte_length() as usize);
-            starts.push(starts[starts.len() - 1] + len);
+        for (i, buffer) in buffers.iter().enumerate() {
+            let buffer = buffer.dyn_ref::<js_sys::ArrayBuffer>().ok_or_else(|| {
+                format!("{from} handed over something that is not bytes (part {} of {})", i + 1, buffers.length())
+            })?;
+            starts.push(starts[starts.len() - 1] + buffer.byte_length() as usize);
         }
-        Transferred { buffers, starts }
+        Ok(Transferred { buffers, starts })
     }
 
     /// The buffers, given up (to be streamed into storage).
@@ -212,7 +214,12 @@ impl IngestWorker {
                 }
                 "done" => {
                     super::automation::note_worker_memory(get(&data, "wasmBytes").as_f64().unwrap_or(0.0));
-                    events(WorkerEvent::Done(Transferred::of(get(&data, "packed").unchecked_into())))
+                    let packed = get(&data, "packed");
+                    let packed = match packed.dyn_into::<Array>() {
+                        Ok(buffers) => Transferred::of(buffers, "the ingest worker"),
+                        Err(_) => Err("the ingest worker handed over no list of buffers".into()),
+                    };
+                    events(packed.map_or_else(WorkerEvent::Failed, WorkerEvent::Done))
                 }
                 _ => events(WorkerEvent::Failed(
                     get(&data, "message").as_string().unwrap_or_else(|| "unknown worker message".into()),
