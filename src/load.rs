@@ -5,7 +5,7 @@
 use std::future::Future;
 
 use meterlens_engine::ingest::{fingerprint, FileReport, Ingester, FINGERPRINT_BYTES};
-use meterlens_engine::table::{ByteSource, SNAPSHOT_CHUNK};
+use meterlens_engine::table::{ByteSource, SnapshotDecoder, Within, SNAPSHOT_CHUNK};
 use meterlens_engine::UsageTable;
 use serde::{Deserialize, Serialize};
 
@@ -185,22 +185,68 @@ pub fn unpack_source(source: &dyn ByteSource) -> Result<(UsageTable, LoadMeta), 
     let mut json = vec![0u8; len];
     source.read(HEADER, &mut json);
     let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
-    let snapshot = Offset(source, HEADER + len);
+    let snapshot = Within { source, start: HEADER + len, len: source.len() - HEADER - len };
     let table = UsageTable::from_snapshot_source(&snapshot).map_err(|e| e.to_string())?;
     Ok((table, meta))
 }
 
-/// The bytes of a source from `.1` on.
-struct Offset<'s>(&'s dyn ByteSource, usize);
+/// Stored bytes read by range, asynchronously (a kept file in the browser); each piece stays where the source
+/// keeps it (JS buffers in the browser), read into wasm a window at a time.
+pub trait PieceSource {
+    type Piece: ByteSource;
+    /// Bytes stored.
+    fn size(&self) -> usize;
+    /// Bytes `[start, end)`.
+    fn piece(&self, start: usize, end: usize) -> impl Future<Output = Result<Self::Piece, String>>;
+}
 
-impl ByteSource for Offset<'_> {
-    fn len(&self) -> usize {
-        self.0.len() - self.1
+/// [`unpack`] from a source read a piece at a time: the header and metadata, the snapshot's index, then one
+/// table section after another, each checksummed and decoded as it comes. Besides the table, no more than one
+/// section (a column: at most 8 bytes a row) is ever held.
+pub async fn unpack_pieces(source: &impl PieceSource) -> Result<(UsageTable, LoadMeta), String> {
+    let total = source.size();
+    let read = |piece: &dyn ByteSource| {
+        let mut bytes = vec![0u8; piece.len()];
+        piece.read(0, &mut bytes);
+        bytes
+    };
+    let header = read(&source.piece(0, total.min(HEADER)).await?);
+    if header.len() < PACK_MAGIC.len() || header[..PACK_MAGIC.len()] != *PACK_MAGIC {
+        return Err("not a stored MeterLens dataset".into());
     }
-
-    fn read(&self, at: usize, out: &mut [u8]) {
-        self.0.read(self.1 + at, out);
+    if header.len() < HEADER {
+        return Err("the stored dataset is truncated".into());
     }
+    let json_len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    let json_len =
+        usize::try_from(json_len).ok().filter(|&n| n <= total - HEADER).ok_or("the stored dataset is truncated")?;
+    let json = read(&source.piece(HEADER, HEADER + json_len).await?);
+    let mut sum = meterlens_engine::Checksum::default();
+    sum.update(&json);
+    let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
+    let (snapshot_at, snapshot_len) = (HEADER + json_len, total - HEADER - json_len);
+    let tail_at = snapshot_at.max(total.saturating_sub(SnapshotDecoder::INDEX_BYTES));
+    let tail = read(&source.piece(tail_at, total).await?);
+    let mut decoder = SnapshotDecoder::default();
+    let sections = decoder.sections(snapshot_len, &tail).map_err(|e| e.to_string())?;
+    let index_at = sections.last().map_or(0, |s| s.end);
+    let mut window = Vec::new();
+    for section in sections {
+        let piece = source.piece(snapshot_at + section.start, snapshot_at + section.end).await?;
+        let mut at = 0;
+        while at < piece.len() {
+            window.resize(SNAPSHOT_CHUNK.min(piece.len() - at), 0);
+            piece.read(at, &mut window);
+            sum.update(&window);
+            at += window.len();
+        }
+        decoder.feed(&piece).map_err(|e| e.to_string())?;
+    }
+    sum.update(&tail[tail.len() - (snapshot_len - index_at)..]);
+    if sum.finish().to_le_bytes() != header[16..] {
+        return Err("the stored dataset is damaged (its checksum does not match)".into());
+    }
+    Ok((decoder.finish().map_err(|e| e.to_string())?, meta))
 }
 
 #[cfg(test)]
@@ -349,5 +395,57 @@ mod tests {
             unpack_source(&chunks).err().as_deref(),
             Some("the stored dataset is damaged (its checksum does not match)")
         );
+    }
+
+    /// Stored bytes read piece by piece; keeps the size of every piece asked for.
+    struct Stored(Vec<u8>, RefCell<Vec<usize>>);
+
+    impl PieceSource for Stored {
+        type Piece = Vec<Vec<u8>>;
+        fn size(&self) -> usize {
+            self.0.len()
+        }
+        async fn piece(&self, start: usize, end: usize) -> Result<Vec<Vec<u8>>, String> {
+            self.1.borrow_mut().push(end - start);
+            Ok(vec![self.0[start..end].to_vec()])
+        }
+    }
+
+    fn unpack_stored(stored: &Stored) -> Result<(UsageTable, LoadMeta), String> {
+        let mut unpack = std::pin::pin!(unpack_pieces(stored));
+        match unpack.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(done) => done,
+            std::task::Poll::Pending => panic!("pieces in memory never wait"),
+        }
+    }
+
+    #[test]
+    fn a_stored_dataset_unpacks_a_section_at_a_time_and_refuses_any_damage() {
+        let files = [bytes("usage.csv", sample().repeat(20))];
+        let (table, meta) = load(&files, false, |_| {}).expect("loads");
+        let packed = pack(&meta, &table);
+        let stored = Stored(packed.clone(), RefCell::default());
+        let (back, back_meta) = unpack_stored(&stored).expect("unpacks");
+        assert_eq!(back_meta, meta);
+        assert_eq!(back.to_snapshot(), table.to_snapshot());
+        let pieces = stored.1.borrow();
+        // Header, metadata, the tail with the index, then every section once.
+        let (tail, once) = (pieces[2], pieces.iter().sum::<usize>() - pieces[2]);
+        assert!(tail <= SnapshotDecoder::INDEX_BYTES && packed.len() - once < tail, "{pieces:?}");
+        let largest = pieces.iter().max().copied().unwrap_or(0);
+        // At most a column of 8 bytes a row (quantities), not the whole table.
+        assert!(
+            largest <= 8 * table.len() + 4096 && largest * 2 < packed.len(),
+            "largest {largest} of {}",
+            packed.len()
+        );
+        for at in (0..packed.len()).step_by(packed.len() / 701 + 1) {
+            let mut damaged = packed.clone();
+            damaged[at] ^= 0x10;
+            assert!(unpack_stored(&Stored(damaged, RefCell::default())).is_err(), "flipped byte {at} accepted");
+        }
+        for cut in [0, 5, HEADER, HEADER + 10, packed.len() / 2, packed.len() - 1] {
+            assert!(unpack_stored(&Stored(packed[..cut].to_vec(), RefCell::default())).is_err(), "cut at {cut}");
+        }
     }
 }

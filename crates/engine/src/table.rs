@@ -896,7 +896,7 @@ impl UsageTable {
 }
 
 mod snapshot;
-pub use snapshot::{ByteSource, SnapshotError, SNAPSHOT_CHUNK};
+pub use snapshot::{ByteSource, SnapshotDecoder, SnapshotError, Within, SNAPSHOT_CHUNK};
 
 #[cfg(test)]
 mod tests {

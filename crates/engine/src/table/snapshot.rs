@@ -9,7 +9,13 @@ use rustc_hash::FxHashMap;
 use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable, SAME_AS_COST};
 use crate::ingest::Format;
 
-const MAGIC: &[u8; 8] = b"MLTABLE4";
+const MAGIC: &[u8; 8] = b"MLTABLE5";
+/// The last bytes of a snapshot, after its section index.
+const INDEX_MAGIC: &[u8; 8] = b"MLINDEX5";
+/// Sections before the dictionary-encoded string columns: the head (dictionary, sources, key-value pairs, row
+/// count), lines, usage start and end, quantity, source, cost, effective cost, unit price, the two flags, tags and
+/// additional info. Each string column is one more.
+const SECTIONS_BEFORE_STRINGS: usize = 13;
 
 /// Why a snapshot could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -36,7 +42,7 @@ impl UsageTable {
     /// Writes the snapshot to `sink` in chunks of about [`SNAPSHOT_CHUNK`] bytes, so that the whole snapshot
     /// need never be in one buffer next to the table (the worker sends each chunk on as it comes).
     pub fn write_snapshot(&self, sink: &mut dyn FnMut(&[u8])) {
-        let mut out = Writer { buf: Vec::with_capacity(SNAPSHOT_CHUNK), sink };
+        let mut out = Writer { buf: Vec::with_capacity(SNAPSHOT_CHUNK), sink, flushed: 0, ends: Vec::new() };
         out.bytes(MAGIC);
         out.u32(self.strings.len() as u32);
         for s in self.strings.iter() {
@@ -60,6 +66,7 @@ impl UsageTable {
         }
         let rows = self.len();
         out.u64(rows as u64);
+        out.end_section();
         // Lines as the step from the row before (mostly 1).
         let mut steps = Vec::with_capacity(rows);
         let mut before = 0i64;
@@ -69,15 +76,18 @@ impl UsageTable {
         }
         out.narrow(rows, |row| steps[row]);
         drop(steps);
+        out.end_section();
         out.column(&self.usage_start);
         out.column(&self.usage_end);
         // Quantities are raw: every row costs at least these 8 bytes, which bounds a damaged row count.
         self.quantity.iter().for_each(|v| out.u64(v.to_bits()));
+        out.end_section();
         out.column(&self.source);
         out.column(&self.cost);
         // Effective cost is often the billed cost, bit for bit.
         if self.effective_cost.constant().is_some_and(|v| v.same(&SAME_AS_COST)) || rows == 0 {
             out.byte(SAME_AS_BEFORE);
+            out.end_section();
         } else {
             out.column(&self.effective_cost);
         }
@@ -88,6 +98,12 @@ impl UsageTable {
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
             out.column(column);
         }
+        // The index: where each section ends, so that a reader can take the sections one by one.
+        for end in std::mem::take(&mut out.ends) {
+            out.u64(end as u64);
+        }
+        out.u32(self.string_columns().len() as u32 + SECTIONS_BEFORE_STRINGS as u32);
+        out.bytes(INDEX_MAGIC);
         out.flush();
     }
 
@@ -99,22 +115,163 @@ impl UsageTable {
     /// Reads a snapshot from `source` a window at a time: the columns are built straight from it, without a copy
     /// of the whole snapshot (the page reads the worker's buffers this way).
     pub fn from_snapshot_source(source: &dyn ByteSource) -> Result<UsageTable, SnapshotError> {
-        let mut r = Reader { source, len: source.len(), window: Vec::new(), window_at: 0, at: 0 };
+        let mut magic = [0u8; 8];
+        if source.len() < MAGIC.len() || {
+            source.read(0, &mut magic);
+            magic != *MAGIC
+        } {
+            return Err(SnapshotError::NotASnapshot);
+        }
+        let tail_at = source.len().saturating_sub(SnapshotDecoder::INDEX_BYTES);
+        let mut tail = vec![0u8; source.len() - tail_at];
+        source.read(tail_at, &mut tail);
+        let mut decoder = SnapshotDecoder::default();
+        for section in decoder.sections(source.len(), &tail)? {
+            decoder.feed(&Within { source, start: section.start, len: section.len() })?;
+        }
+        decoder.finish()
+    }
+}
+
+/// A snapshot decoded a section at a time, each from its own bytes: a reader that fetches bytes asynchronously
+/// (the page reading a stored file) holds one section at a time, not the whole snapshot.
+pub struct SnapshotDecoder {
+    table: UsageTable,
+    rows: usize,
+    /// The next section to decode.
+    next: usize,
+    sections: usize,
+}
+
+impl Default for SnapshotDecoder {
+    fn default() -> Self {
+        let table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
+        let sections = SECTIONS_BEFORE_STRINGS + table.string_columns().len();
+        SnapshotDecoder { table, rows: 0, next: 0, sections }
+    }
+}
+
+impl SnapshotDecoder {
+    /// The most bytes the index at the end of a snapshot takes: read these last bytes for [`Self::sections`].
+    pub const INDEX_BYTES: usize = 8 * 64 + 4 + 8;
+
+    /// Where each section of a snapshot of `len` bytes is, from its last bytes (`tail`, up to [`Self::INDEX_BYTES`]).
+    pub fn sections(&self, len: usize, tail: &[u8]) -> Result<Vec<std::ops::Range<usize>>, SnapshotError> {
+        let n = self.sections;
+        let index_len = n * 8 + 4 + INDEX_MAGIC.len();
+        if tail.len() < index_len || len < index_len || tail.len() > len {
+            return Err(SnapshotError::Truncated);
+        }
+        let index = &tail[tail.len() - index_len..];
+        let (ends, rest) = index.split_at(n * 8);
+        if rest[4..] != *INDEX_MAGIC {
+            return Err(SnapshotError::Truncated);
+        }
+        if u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize != n {
+            return Err(SnapshotError::Damaged("the section index does not fit this table"));
+        }
+        let mut sections = Vec::with_capacity(n);
+        let mut start = 0;
+        for end in ends.chunks_exact(8) {
+            let end = u64::from_le_bytes(end.try_into().unwrap_or_default());
+            let end = usize::try_from(end).map_err(|_| SnapshotError::Damaged("a section ends past the table"))?;
+            if end < start {
+                return Err(SnapshotError::Damaged("sections out of order"));
+            }
+            sections.push(start..end);
+            start = end;
+        }
+        if start != len - index_len {
+            return Err(SnapshotError::Damaged("the sections do not end where the index begins"));
+        }
+        Ok(sections)
+    }
+
+    /// Decodes the next section from exactly its bytes.
+    pub fn feed(&mut self, bytes: &dyn ByteSource) -> Result<(), SnapshotError> {
+        let mut r = Reader { source: bytes, len: bytes.len(), window: Vec::new(), window_at: 0, at: 0 };
+        let (section, rows) = (self.next, self.rows);
+        self.next += 1;
+        let t = &mut self.table;
+        let n_strings = t.strings.len() as u32;
+        let id = |raw: u64| match u32::try_from(raw) {
+            Ok(raw) if raw < n_strings => Ok(StrId(raw)),
+            _ => Err(SnapshotError::Damaged("string id out of range")),
+        };
+        let f64_bits = |v: u64| Ok(f64::from_bits(v));
+        let flag = |v: u64| if v <= 1 { Ok(v == 1) } else { Err(SnapshotError::Damaged("a flag is neither 0 nor 1")) };
+        match section {
+            0 => self.rows = Self::head(&mut r, t)?,
+            1 => {
+                let mut line = 0i64;
+                t.line = r
+                    .narrow(rows, |step| {
+                        line += unsigned(step);
+                        u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
+                    })?
+                    .into_iter()
+                    .collect();
+            }
+            2 => t.usage_start = r.column(rows, |v| Ok(unsigned(v)))?,
+            3 => t.usage_end = r.column(rows, |v| Ok(unsigned(v)))?,
+            4 => {
+                r.fits(rows, 8)?;
+                t.quantity = exactly(rows, || r.u64().map(f64::from_bits))?;
+            }
+            5 => {
+                let n_sources = t.sources.len() as u64;
+                t.source = r.column(rows, |s| {
+                    if s < n_sources {
+                        Ok(s as u16)
+                    } else {
+                        Err(SnapshotError::Damaged("source index out of range"))
+                    }
+                })?;
+            }
+            6 => t.cost = r.column(rows, f64_bits)?,
+            7 => {
+                t.effective_cost = if r.peek() == Some(SAME_AS_BEFORE) {
+                    r.at += 1;
+                    Column::of(Repr::Constant { value: (rows > 0).then_some(SAME_AS_COST), len: rows })
+                } else {
+                    r.column(rows, f64_bits)?
+                };
+            }
+            8 => t.unit_price = r.column(rows, f64_bits)?,
+            9 => t.azure_stack = r.column(rows, flag)?,
+            10 => t.local = r.column(rows, flag)?,
+            11 => t.tags = r.column(rows, id)?,
+            12 => t.additional_info = r.column(rows, id)?,
+            s if s < self.sections => {
+                let column = r.column(rows, id)?;
+                if let Some(into) = t.string_columns_mut().into_iter().nth(s - SECTIONS_BEFORE_STRINGS) {
+                    *into = column;
+                }
+            }
+            _ => return Err(SnapshotError::Damaged("more sections than a table has")),
+        }
+        if r.at != r.len {
+            return Err(SnapshotError::Damaged("bytes after a section"));
+        }
+        Ok(())
+    }
+
+    /// The dictionary, sources and key-value pairs; returns the row count.
+    fn head(r: &mut Reader<'_>, t: &mut UsageTable) -> Result<usize, SnapshotError> {
         if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
             return Err(SnapshotError::NotASnapshot);
         }
-        let mut table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
         let strings = r.count(4)?;
         for _ in 0..strings {
             let text = r.text()?;
-            if table.strings.push_new(text).is_none() {
+            if t.strings.push_new(text).is_none() {
                 return Err(SnapshotError::Damaged("a string is in the dictionary twice"));
             }
         }
-        if table.strings.iter().next().is_none_or(|s| !s.is_empty()) {
+        if t.strings.iter().next().is_none_or(|s| !s.is_empty()) {
             return Err(SnapshotError::Damaged("the dictionary does not start with the empty string"));
         }
-        let n_strings = table.strings.len() as u32;
+        let n_strings = t.strings.len() as u32;
         let id = |raw: u32| {
             if raw < n_strings {
                 Ok(StrId(raw))
@@ -125,7 +282,7 @@ impl UsageTable {
         for _ in 0..r.count(8)? {
             let file = r.text()?.to_string();
             let format = Format::from_name(r.text()?).ok_or(SnapshotError::Damaged("unknown source format"))?;
-            table.sources.push(Source { file, format });
+            t.sources.push(Source { file, format });
         }
         for _ in 0..r.count(8)? {
             let key = id(r.u32()?)?;
@@ -133,54 +290,36 @@ impl UsageTable {
             for _ in 0..r.count(8)? {
                 pairs.push((id(r.u32()?)?, id(r.u32()?)?));
             }
-            table.key_values.insert(key, pairs.into());
+            t.key_values.insert(key, pairs.into());
         }
-        let rows = r.rows()?;
-        let mut line = 0i64;
-        table.line = r
-            .narrow(rows, |step| {
-                line += unsigned(step);
-                u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
-            })?
-            .into_iter()
-            .collect();
-        table.usage_start = r.column(rows, |v| Ok(unsigned(v)))?;
-        table.usage_end = r.column(rows, |v| Ok(unsigned(v)))?;
-        r.fits(rows, 8)?;
-        table.quantity = exactly(rows, || r.u64().map(f64::from_bits))?;
-        let n_sources = table.sources.len() as u64;
-        table.source = r.column(rows, |s| {
-            if s < n_sources {
-                Ok(s as u16)
-            } else {
-                Err(SnapshotError::Damaged("source index out of range"))
-            }
-        })?;
-        table.cost = r.column(rows, |v| Ok(f64::from_bits(v)))?;
-        table.effective_cost = if r.peek() == Some(SAME_AS_BEFORE) {
-            r.at += 1;
-            Column::of(Repr::Constant { value: (rows > 0).then_some(SAME_AS_COST), len: rows })
-        } else {
-            r.column(rows, |v| Ok(f64::from_bits(v)))?
-        };
-        table.unit_price = r.column(rows, |v| Ok(f64::from_bits(v)))?;
-        let flag = |v: u64| if v <= 1 { Ok(v == 1) } else { Err(SnapshotError::Damaged("a flag is neither 0 nor 1")) };
-        table.azure_stack = r.column(rows, flag)?;
-        table.local = r.column(rows, flag)?;
-        let string = |v: u64| id(u32::try_from(v).map_err(|_| SnapshotError::Damaged("string id out of range"))?);
-        table.tags = r.column(rows, string)?;
-        table.additional_info = r.column(rows, string)?;
-        let mut columns = Vec::new();
-        for _ in 0..table.string_columns().len() {
-            columns.push(r.column(rows, string)?);
+        // Each column checks the row count against its own bytes (quantities take 8 bytes a row).
+        usize::try_from(r.u64()?).map_err(|_| SnapshotError::Truncated)
+    }
+
+    /// The table, once every section has been fed.
+    pub fn finish(self) -> Result<UsageTable, SnapshotError> {
+        if self.next != self.sections {
+            return Err(SnapshotError::Truncated);
         }
-        for (into, from) in table.string_columns_mut().into_iter().zip(columns) {
-            *into = from;
-        }
-        if r.at != r.len {
-            return Err(SnapshotError::Damaged("bytes after the table"));
-        }
-        Ok(table)
+        Ok(self.table)
+    }
+}
+
+/// `len` bytes of `source` from `start` on.
+pub struct Within<'s> {
+    pub source: &'s dyn ByteSource,
+    pub start: usize,
+    pub len: usize,
+}
+
+impl ByteSource for Within<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read(&self, at: usize, out: &mut [u8]) {
+        assert!(at + out.len() <= self.len, "read past the end");
+        self.source.read(self.start + at, out);
     }
 }
 
@@ -190,14 +329,23 @@ pub const SNAPSHOT_CHUNK: usize = 1 << 20;
 struct Writer<'s> {
     buf: Vec<u8>,
     sink: &'s mut dyn FnMut(&[u8]),
+    /// Bytes already given to `sink`.
+    flushed: usize,
+    /// Where each section ended.
+    ends: Vec<usize>,
 }
 
 impl Writer<'_> {
     fn flush(&mut self) {
         if !self.buf.is_empty() {
             (self.sink)(&self.buf);
+            self.flushed += self.buf.len();
             self.buf.clear();
         }
+    }
+
+    fn end_section(&mut self) {
+        self.ends.push(self.flushed + self.buf.len());
     }
 
     fn byte(&mut self, b: u8) {
@@ -234,6 +382,11 @@ impl Writer<'_> {
     /// A column of [`ColumnValue::bits`]: [`CONSTANT`] (a presence byte, then the value in 8 bytes), [`DISTINCT`]
     /// (a narrow column as it is) or [`Writer::narrow`] values.
     fn column<T: ColumnValue>(&mut self, column: &Column<T>) {
+        self.column_bytes(column);
+        self.end_section();
+    }
+
+    fn column_bytes<T: ColumnValue>(&mut self, column: &Column<T>) {
         match &column.repr {
             Repr::Constant { value, .. } => {
                 self.byte(CONSTANT);
@@ -431,12 +584,6 @@ impl Reader<'_> {
         self.fits(n, min_bytes)
     }
 
-    /// The row count, refused when the rest of the bytes cannot hold that many rows.
-    fn rows(&mut self) -> Result<usize, SnapshotError> {
-        let n = usize::try_from(self.u64()?).map_err(|_| SnapshotError::Truncated)?;
-        self.fits(n, 8)
-    }
-
     fn fits(&self, n: usize, min_bytes: usize) -> Result<usize, SnapshotError> {
         if n.saturating_mul(min_bytes) > self.len - self.at {
             return Err(SnapshotError::Truncated);
@@ -617,6 +764,35 @@ mod tests {
             let _ = UsageTable::from_snapshot(&damaged);
         }
         assert_eq!(UsageTable::from_snapshot(b"PK\x03\x04").err(), Some(SnapshotError::NotASnapshot));
+    }
+
+    #[test]
+    fn a_snapshot_decodes_section_by_section_from_separate_pieces() {
+        let table = sample();
+        let bytes = table.to_snapshot();
+        let mut decoder = SnapshotDecoder::default();
+        let tail = &bytes[bytes.len().saturating_sub(SnapshotDecoder::INDEX_BYTES)..];
+        let sections = decoder.sections(bytes.len(), tail).expect("an index");
+        assert_eq!(sections.len(), 13 + table.string_columns().len());
+        assert!(sections.iter().all(|s| s.len() < bytes.len() / 2), "no section is most of the table");
+        for section in &sections {
+            // Each piece on its own, as a reader that fetches one section at a time hands it over.
+            let piece = bytes[section.clone()].to_vec();
+            decoder.feed(&piece.as_slice()).expect("a section");
+        }
+        let back = decoder.finish().expect("a table");
+        assert_eq!(back.to_snapshot(), bytes);
+
+        let mut short = SnapshotDecoder::default();
+        short.feed(&&bytes[sections[0].clone()]).expect("the head");
+        assert_eq!(short.finish().err(), Some(SnapshotError::Truncated), "sections missing");
+        let mut shifted = SnapshotDecoder::default();
+        let err = shifted.feed(&&bytes[sections[0].start..sections[0].end + 1]).err();
+        assert_eq!(err, Some(SnapshotError::Damaged("bytes after a section")), "a piece that is not its section");
+        let mut damaged = bytes.clone();
+        let index_at = bytes.len() - 12 - 8 * sections.len();
+        damaged[index_at..index_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(UsageTable::from_snapshot(&damaged).is_err(), "an index that points outside the table");
     }
 
     #[test]
