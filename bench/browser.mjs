@@ -163,8 +163,8 @@ async function meterlens(prep) {
     clicks.push(await clickAndRender(page, `[data-testid=slicer-resource_group] input[data-value="${group}"]`));
   }
   clicks.sort((a, b) => a - b);
-  const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0, worker: window.wasmBindings.meterlensWorkerMemory() }));
-  if (process.env.BENCH_DETAIL) console.error(`page JS heap ${Math.round(memory.js / 1e6)} MB, page wasm memory ${Math.round(memory.wasm / 1e6)} MB; the ingest worker's wasm memory at its hand-over ${Math.round(memory.worker / 1e6)} MB`);
+  const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0, worker: window.wasmBindings.meterlensWorkerMemory(), handover: window.wasmBindings.meterlensHandover() }));
+  if (process.env.BENCH_DETAIL) console.error(`page JS heap ${Math.round(memory.js / 1e6)} MB, page wasm memory ${Math.round(memory.wasm / 1e6)} MB; the ingest worker's wasm memory at its hand-over (through ${memory.handover}) ${Math.round(memory.worker / 1e6)} MB`);
   const peak = await rss.stop();
   const rows = summary(prep.file).rows + summary(prep.file).admin_rows_excluded;
   await browser.close();

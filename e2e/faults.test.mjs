@@ -212,6 +212,46 @@ test('when browser storage refuses the data (quota), the report still works and 
   await context.close();
 });
 
+/** Names in the page's origin private file system (where the worker hands a dataset over). */
+async function privateFiles(page) {
+  return page.evaluate(async () => {
+    const names = [];
+    for await (const name of (await navigator.storage.getDirectory()).keys()) names.push(name);
+    return names;
+  });
+}
+
+test('a big load is handed over through a file on disk, which is gone once the data is kept', async () => {
+  const { page, context, errors } = await pageWithSmallFile();
+  await page.getByTestId('file-input').setInputFiles(big);
+  await source(page, 'big-usage.csv');
+  const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', big]).toString() || '{}');
+  assert.equal(await rows(page), engine.rows);
+  assert.equal(await page.evaluate(() => window.wasmBindings.meterlensHandover()), 'file');
+  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('kept in this browser'), null, { timeout: 60000 });
+  assert.deepEqual(await privateFiles(page), []);
+  await page.reload();
+  await source(page, 'big-usage.csv');
+  assert.equal(await rows(page), engine.rows);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('without a private file system the worker hands its buffers over, and the data is kept the same', async () => {
+  const { page, context, errors } = await pageWithSmallFile(async (page) => {
+    await page.addInitScript(() => { delete StorageManager.prototype.getDirectory; });
+  });
+  const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', SMALL]).toString() || '{}');
+  assert.equal(await rows(page), engine.rows);
+  assert.equal(await page.evaluate(() => window.wasmBindings.meterlensHandover()), 'buffers');
+  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('kept in this browser'), null, { timeout: 60000 });
+  await page.reload();
+  await source(page, 'usagesummary-small.csv');
+  assert.equal(await rows(page), engine.rows);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('bad files in the page: each says what is wrong, good rows are kept, earlier data stays', async () => {
   const { page, context, errors } = await pageWithSmallFile();
   const before = await rows(page);

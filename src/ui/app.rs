@@ -123,62 +123,74 @@ pub fn App() -> impl IntoView {
         }),
         WorkerEvent::Done(packed) => {
             loading.set(None);
-            // The buffers are ours: stop the worker now, so its memory is freed before the page decodes them.
+            // The dataset is ours: stop the worker now, so its memory is freed before the page decodes it.
             // The handle is not dropped inside its own message handler: after it returns.
             worker.with_value(|w| w.as_ref().map(IngestWorker::cancel));
             spawn_local(async move { worker.set_value(None) });
-            let decoded = Dataset::from_packed(&packed);
-            match decoded {
-                Ok(mut loaded) if load_kind.get_value() == LoadKind::Sample => {
-                    loaded.origin = "embedded sample".into();
-                    dataset.set(Some(loaded));
-                    notice.set(after_sample.try_update_value(Option::take).flatten().map(Notice::Error));
-                    if kept.get_untracked() {
-                        spawn_local(async move {
+            let decoding_for = generation.get_value();
+            if matches!(packed, web::Packed::Blob { .. }) && load_kind.get_value() == LoadKind::Files {
+                notice.set(Some(Notice::Loading("Reading the loaded data into the report…".into())));
+            }
+            spawn_local(async move {
+                let decoded = Dataset::from_packed(&packed).await;
+                // Something else was loaded while this was read back from disk.
+                if generation.get_value() != decoding_for {
+                    return packed.discard().await;
+                }
+                match decoded {
+                    Ok(mut loaded) if load_kind.get_value() == LoadKind::Sample => {
+                        loaded.origin = "embedded sample".into();
+                        dataset.set(Some(loaded));
+                        notice.set(after_sample.try_update_value(Option::take).flatten().map(Notice::Error));
+                        packed.discard().await;
+                        if kept.get_untracked() {
                             web::forget_dataset().await;
                             kept.set(false);
-                        });
+                        }
                     }
-                }
-                Ok(loaded) => {
-                    let mut errors = loaded.file_errors();
-                    errors.extend(loaded.repeated.iter().cloned());
-                    if loaded.has_readable_file() {
+                    Ok(loaded) => {
+                        let mut errors = loaded.file_errors();
+                        errors.extend(loaded.repeated.iter().cloned());
+                        if !loaded.has_readable_file() {
+                            notice.set(Some(Notice::Error(format!("{}{}", errors.join("\n"), kept_note()))));
+                            return packed.discard().await;
+                        }
                         dataset.set(Some(loaded));
                         notice.set((!errors.is_empty()).then(|| Notice::Error(errors.join("\n"))));
                         let stored_for = generation.get_value();
-                        spawn_local(async move {
-                            match web::store_dataset(packed).await {
-                                // Kept for this load only if nothing else was loaded meanwhile.
-                                Ok(()) if generation.get_value() == stored_for => kept.set(true),
-                                // The sample was asked for meanwhile: this must not come back on the next visit.
-                                Ok(()) if load_kind.get_value() == LoadKind::Sample => {
-                                    kept.set(false);
-                                    web::forget_dataset().await;
-                                }
-                                Ok(()) => kept.set(false),
-                                Err(error) => {
-                                    kept.set(false);
-                                    web::forget_dataset().await;
-                                    notice.update(|n| {
-                                        let before = match n.take() {
-                                            Some(Notice::Error(text)) => format!("{text}\n"),
-                                            _ => String::new(),
-                                        };
-                                        *n = Some(Notice::Error(format!(
-                                            "{before}The browser would not keep this data ({error}): the report works, but a reload will not bring it back."
-                                        )));
-                                    });
-                                }
+                        match web::store_dataset(packed).await {
+                            // Kept for this load only if nothing else was loaded meanwhile.
+                            Ok(()) if generation.get_value() == stored_for => kept.set(true),
+                            // The sample was asked for meanwhile: this must not come back on the next visit.
+                            Ok(()) if load_kind.get_value() == LoadKind::Sample => {
+                                kept.set(false);
+                                web::forget_dataset().await;
                             }
-                        });
-                    } else {
-                        notice.set(Some(Notice::Error(format!("{}{}", errors.join("\n"), kept_note()))));
+                            Ok(()) => kept.set(false),
+                            Err(error) => {
+                                kept.set(false);
+                                web::forget_dataset().await;
+                                notice.update(|n| {
+                                    let before = match n.take() {
+                                        Some(Notice::Error(text)) => format!("{text}\n"),
+                                        _ => String::new(),
+                                    };
+                                    *n = Some(Notice::Error(format!(
+                                        "{before}The browser would not keep this data ({error}): the report works, but a reload will not bring it back."
+                                    )));
+                                });
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        notice.set(Some(Notice::Error(format!(
+                            "The loaded data could not be read: {error}{}",
+                            kept_note()
+                        ))));
+                        packed.discard().await;
                     }
                 }
-                Err(error) => notice
-                    .set(Some(Notice::Error(format!("The loaded data could not be read: {error}{}", kept_note())))),
-            }
+            });
         }
         WorkerEvent::Failed(message) => {
             loading.set(None);
@@ -260,7 +272,11 @@ pub fn App() -> impl IntoView {
             return;
         }
         if let Some(packed) = stored {
-            match Dataset::from_packed(&packed) {
+            let restored = Dataset::from_packed(&packed).await;
+            if generation.get_value() != asked {
+                return;
+            }
+            match restored {
                 Ok(restored) => {
                     dataset.set(Some(restored));
                     kept.set(true);

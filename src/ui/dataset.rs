@@ -8,8 +8,8 @@ use meterlens_engine::ingest::FileReport;
 use meterlens_engine::query::QueryEngine;
 use meterlens_engine::UsageTable;
 
-use crate::load::unpack_source;
-use meterlens_engine::table::ByteSource;
+use crate::load::{unpack_pieces, unpack_source};
+use crate::web::{BlobPieces, Packed};
 
 /// Where the sample is served from (copied into the build by Trunk).
 pub const SAMPLE_URL: &str = "sample/usage-sample.csv";
@@ -40,9 +40,13 @@ impl Dataset {
         Dataset { table, engine, reports, origin, repeated }
     }
 
-    /// A dataset from the ingest worker's packed result (or the copy kept in the browser), read a window at a time.
-    pub fn from_packed(packed: &dyn ByteSource) -> Result<Dataset, String> {
-        let (table, meta) = unpack_source(packed)?;
+    /// A dataset from the ingest worker's packed result (or the copy kept in the browser): buffers read a window
+    /// at a time, a file on disk a section at a time.
+    pub async fn from_packed(packed: &Packed) -> Result<Dataset, String> {
+        let (table, meta) = match packed {
+            Packed::Buffers(buffers) => unpack_source(buffers)?,
+            Packed::Blob { blob, .. } => unpack_pieces(&BlobPieces(blob)).await?,
+        };
         Ok(Dataset::new(table, meta.reports, meta.origin, meta.repeated))
     }
 

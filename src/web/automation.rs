@@ -10,11 +10,21 @@ use wasm_bindgen::prelude::wasm_bindgen;
 thread_local! {
     static ENGINE: RefCell<Option<Rc<QueryEngine<'static>>>> = const { RefCell::new(None) };
     static WORKER_MEMORY: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    static HANDOVER: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
 }
 
-/// Remembers the wasm memory (bytes) the last ingest worker had grown to when it handed its dataset over.
-pub fn note_worker_memory(bytes: f64) {
+/// Remembers the wasm memory (bytes) the last ingest worker had grown to when it handed its dataset over, and how
+/// it handed it over ("file" or "buffers").
+pub fn note_handover(bytes: f64, through: &'static str) {
     WORKER_MEMORY.with(|m| m.set(bytes));
+    HANDOVER.with(|h| h.set(through));
+}
+
+/// How the last ingest worker handed its dataset over: "file" (a file of the origin's private file system),
+/// "buffers" (transferred buffers), or "" before any load.
+#[wasm_bindgen(js_name = meterlensHandover)]
+pub fn meterlens_handover() -> String {
+    HANDOVER.with(|h| h.get().to_string())
 }
 
 /// The wasm memory (bytes) the last ingest worker had grown to when it handed its dataset over.

@@ -4,6 +4,7 @@
 mod automation;
 mod browser;
 mod files;
+mod handover;
 mod storage;
 mod usage_api;
 mod worker;
@@ -14,6 +15,7 @@ pub use browser::{
     print_page, save_setting, scroll_top, set_page_hash,
 };
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
+pub use handover::{BlobPieces, Packed};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
 pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
 pub use worker::{serve_ingest_worker, FocusParquetJob, IngestWorker, Transferred, WorkerEvent};

@@ -5,6 +5,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use super::describe;
+use super::handover::Packed;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStream, ReadableStreamDefaultController, Response};
 
@@ -19,11 +20,25 @@ async fn open() -> Result<Cache, String> {
 }
 
 /// Keeps the packed dataset to restore next time; the error says why the browser refused (quota, privacy).
-/// The buffers are streamed into the cache one by one and let go as they are taken, so the browser never holds
-/// a second whole copy in memory (a `Blob` of them did: ~480 MB more at the peak of a 5M-row load).
-pub async fn store_dataset(packed: super::worker::Transferred) -> Result<(), String> {
-    let cache = open().await?;
-    let buffers = packed.into_buffers();
+/// A hand-over file is copied by the browser from disk to disk, then removed. Buffers are streamed into the cache
+/// one by one and let go as they are taken, so the browser never holds a second whole copy in memory (a `Blob` of
+/// them did: ~480 MB more at the peak of a 5M-row load).
+pub async fn store_dataset(packed: Packed) -> Result<(), String> {
+    let cache = match open().await {
+        Ok(cache) => cache,
+        Err(error) => {
+            packed.discard().await;
+            return Err(error);
+        }
+    };
+    let buffers = match packed {
+        Packed::Buffers(transferred) => transferred.into_buffers(),
+        Packed::Blob { ref blob, .. } => {
+            let stored = super::handover::put_blob(&cache, KEY, blob).await;
+            packed.discard().await;
+            return stored;
+        }
+    };
     let pull = Closure::<dyn FnMut(ReadableStreamDefaultController)>::new(move |c: ReadableStreamDefaultController| {
         let next = buffers.shift();
         let taken = if next.is_undefined() { c.close() } else { c.enqueue_with_chunk(&Uint8Array::new(&next)) };
@@ -42,13 +57,14 @@ pub async fn store_dataset(packed: super::worker::Transferred) -> Result<(), Str
     stored.map(|_| ())
 }
 
-/// The dataset kept by [`store_dataset`], if any.
-pub async fn stored_dataset() -> Option<super::worker::Transferred> {
+/// The dataset kept by [`store_dataset`], if any, as a `Blob` on disk: decoded a section at a time, never read
+/// whole into memory.
+pub async fn stored_dataset() -> Option<Packed> {
     let cache = open().await.ok()?;
     let found = JsFuture::from(cache.match_with_str(KEY)).await.ok()?;
     let response: Response = found.dyn_into().ok()?;
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    super::worker::Transferred::of(js_sys::Array::of1(&buffer), "Cache Storage").ok()
+    let blob = JsFuture::from(response.blob().ok()?).await.ok()?;
+    Some(Packed::Blob { blob: blob.dyn_into().ok()?, handover: None })
 }
 
 /// Forgets the kept dataset.

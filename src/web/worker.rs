@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker};
 
+use super::handover::{handover_file, has_private_file_system, write_handover, Packed};
 use super::{describe, PickedFile};
 use crate::load::{load_files, pack_into, FileSource, Progress};
 use meterlens_engine::table::ByteSource;
@@ -124,8 +125,8 @@ impl FocusParquetJob {
 /// What the page hears from the worker.
 pub enum WorkerEvent {
     Progress(Progress),
-    /// The packed dataset ([`crate::load::pack_into`]), still in the buffers the worker transferred.
-    Done(Transferred),
+    /// The packed dataset ([`crate::load::pack_into`]): the worker's hand-over file, or the buffers it transferred.
+    Done(Packed),
     Failed(String),
 }
 
@@ -196,6 +197,10 @@ impl IngestWorker {
         let files_array: Array = files.iter().map(|f| JsValue::from(f.file().clone())).collect();
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
+        if has_private_file_system() {
+            let handover = format!("meterlens-handover-{}", NEXT_HANDOVER.with(|n| n.replace(n.get() + 1)));
+            let _ = Reflect::set(&job, &"handover".into(), &handover.into());
+        }
         let on_event = std::rc::Rc::new(on_event);
         let events = on_event.clone();
         let on_reply = move |worker: &Worker, data: JsValue| {
@@ -213,10 +218,22 @@ impl IngestWorker {
                     }
                 }
                 "done" => {
-                    super::automation::note_worker_memory(get(&data, "wasmBytes").as_f64().unwrap_or(0.0));
-                    let packed = get(&data, "packed");
-                    let packed = match packed.dyn_into::<Array>() {
-                        Ok(buffers) => Transferred::of(buffers, "the ingest worker"),
+                    let (wasm_bytes, stored) = (get(&data, "wasmBytes").as_f64(), get(&data, "stored").as_string());
+                    let through = if stored.is_some() { "file" } else { "buffers" };
+                    super::automation::note_handover(wasm_bytes.unwrap_or(0.0), through);
+                    if let Some(name) = stored {
+                        let events = events.clone();
+                        return wasm_bindgen_futures::spawn_local(async move {
+                            events(match handover_file(&name).await {
+                                Ok(blob) => WorkerEvent::Done(Packed::Blob { blob, handover: Some(name) }),
+                                Err(error) => {
+                                    WorkerEvent::Failed(format!("the loaded data could not be read back ({error})"))
+                                }
+                            })
+                        });
+                    }
+                    let packed = match get(&data, "packed").dyn_into::<Array>() {
+                        Ok(buffers) => Transferred::of(buffers, "the ingest worker").map(Packed::Buffers),
                         Err(_) => Err("the ingest worker handed over no list of buffers".into()),
                     };
                     events(packed.map_or_else(WorkerEvent::Failed, WorkerEvent::Done))
@@ -242,6 +259,8 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 }
 
 thread_local! {
+    /// The number in the next hand-over file's name: each load writes its own.
+    static NEXT_HANDOVER: Cell<u32> = const { Cell::new(0) };
     /// Slices asked of the page and not yet answered: request id → the promise's resolve and reject.
     static READS: RefCell<HashMap<u32, (Function, Function)>> = RefCell::new(HashMap::new());
     static NEXT_READ: Cell<u32> = const { Cell::new(0) };
@@ -407,6 +426,7 @@ pub fn serve_ingest_worker() {
             };
         }
         let count_repeats = get(&job, "countRepeats").as_bool().unwrap_or(false);
+        let handover = get(&job, "handover").as_string();
         let files: Vec<WorkerFile> = Array::from(&get(&job, "files"))
             .iter()
             .filter_map(|f| f.dyn_into::<File>().ok())
@@ -435,6 +455,18 @@ pub fn serve_ingest_worker() {
             .await;
             match result {
                 Ok((table, meta)) => {
+                    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+                    let wasm_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+                    // Into the hand-over file: then the packed form is never in memory at all.
+                    if let Some(name) = handover.as_deref() {
+                        if write_handover(name, &meta, &table).await.is_ok() {
+                            drop(table);
+                            let reply = message("done", "stored", &name.into());
+                            // Its high-water mark, for the benchmark: wasm memory never shrinks.
+                            let _ = Reflect::set(&reply, &"wasmBytes".into(), &wasm_bytes.into());
+                            return post(&reply);
+                        }
+                    }
                     // Each chunk goes to a JS buffer as it is written: the whole packed form is never in wasm
                     // memory next to the table. The header, which holds their checksum, goes first, last.
                     let buffers = Array::new();
@@ -445,9 +477,6 @@ pub fn serve_ingest_worker() {
                     drop(table);
                     buffers.set(0, Uint8Array::from(header.as_slice()).buffer().into());
                     let reply = message("done", "packed", &buffers);
-                    // Its high-water mark, for the benchmark: wasm memory never shrinks.
-                    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
-                    let wasm_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
                     let _ = Reflect::set(&reply, &"wasmBytes".into(), &wasm_bytes.into());
                     let _ = replies.post_message_with_transfer(&reply, &buffers);
                 }

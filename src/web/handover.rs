@@ -1,0 +1,134 @@
+//! The one-copy hand-over: the ingest worker writes the packed dataset into a file of the origin's private file
+//! system (synchronously, a chunk at a time, so it is never in memory next to the table), and the page, once the
+//! worker is gone, decodes it from disk a section at a time. Where that file system is missing or full, the
+//! worker transfers its buffers instead.
+
+use js_sys::Array;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetFileOptions, FileSystemReadWriteOptions,
+    FileSystemSyncAccessHandle, StorageManager,
+};
+
+use super::describe;
+use super::worker::Transferred;
+use crate::load::{pack_into, LoadMeta, PieceSource, HEADER};
+use meterlens_engine::UsageTable;
+
+/// A packed dataset: the buffers a worker transferred, or bytes on disk (the worker's hand-over file, named so
+/// that it can be removed once the dataset is kept, or the kept copy read back).
+pub enum Packed {
+    Buffers(Transferred),
+    Blob { blob: Blob, handover: Option<String> },
+}
+
+impl Packed {
+    /// Removes the hand-over file, if there is one (the dataset is kept, or not wanted).
+    pub async fn discard(self) {
+        if let Packed::Blob { handover: Some(name), .. } = self {
+            remove(&name).await;
+        }
+    }
+}
+
+/// Reads a `Blob` (a file on disk) by range: each piece is one JS buffer, read into wasm a window at a time.
+pub struct BlobPieces<'b>(pub &'b Blob);
+
+impl PieceSource for BlobPieces<'_> {
+    type Piece = Transferred;
+
+    fn size(&self) -> usize {
+        self.0.size() as usize
+    }
+
+    async fn piece(&self, start: usize, end: usize) -> Result<Transferred, String> {
+        let slice = self.0.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| describe(&e))?;
+        let buffer =
+            JsFuture::from(slice.array_buffer()).await.map_err(|e| format!("could not read it: {}", describe(&e)))?;
+        Transferred::of(Array::of1(&buffer), "the stored dataset")
+    }
+}
+
+/// True when the page has an origin private file system for the worker to hand a dataset over through.
+pub fn has_private_file_system() -> bool {
+    let storage = web_sys::window().map(|w| JsValue::from(w.navigator().storage()));
+    storage.is_some_and(|s| s.is_object() && js_sys::Reflect::has(&s, &"getDirectory".into()).unwrap_or(false))
+}
+
+async fn directory(storage: StorageManager) -> Result<FileSystemDirectoryHandle, String> {
+    let directory = JsFuture::from(storage.get_directory()).await.map_err(|e| describe(&e))?;
+    directory.dyn_into().map_err(|_| "no private file system".to_string())
+}
+
+async fn page_directory() -> Result<FileSystemDirectoryHandle, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    directory(window.navigator().storage()).await
+}
+
+/// The hand-over file `name`, as the worker left it.
+pub async fn handover_file(name: &str) -> Result<Blob, String> {
+    let directory = page_directory().await?;
+    let handle: FileSystemFileHandle =
+        JsFuture::from(directory.get_file_handle(name)).await.map_err(|e| describe(&e))?.unchecked_into();
+    let file = JsFuture::from(handle.get_file()).await.map_err(|e| describe(&e))?;
+    Ok(file.unchecked_into())
+}
+
+async fn remove(name: &str) {
+    if let Ok(directory) = page_directory().await {
+        let _ = JsFuture::from(directory.remove_entry(name)).await;
+    }
+}
+
+/// The worker's side: writes the packed dataset into the file `name` and returns its size, or says why it could
+/// not (then nothing of the file is left).
+pub async fn write_handover(name: &str, meta: &LoadMeta, table: &UsageTable) -> Result<usize, String> {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let directory = directory(scope.navigator().storage()).await?;
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(true);
+    let file: FileSystemFileHandle = JsFuture::from(directory.get_file_handle_with_options(name, &options))
+        .await
+        .map_err(|e| describe(&e))?
+        .unchecked_into();
+    let handle: FileSystemSyncAccessHandle =
+        JsFuture::from(file.create_sync_access_handle()).await.map_err(|e| describe(&e))?.unchecked_into();
+    let written = write_all(&handle, meta, table);
+    let flushed = written.and_then(|size| handle.flush().map(|_| size).map_err(|e| describe(&e)));
+    handle.close();
+    if flushed.is_err() {
+        let _ = JsFuture::from(directory.remove_entry(name)).await;
+    }
+    flushed
+}
+
+fn write_all(handle: &FileSystemSyncAccessHandle, meta: &LoadMeta, table: &UsageTable) -> Result<usize, String> {
+    handle.truncate_with_u32(0).map_err(|e| describe(&e))?;
+    let write = |bytes: &[u8], at: usize| -> Result<(), String> {
+        let options = FileSystemReadWriteOptions::new();
+        options.set_at(at as f64);
+        match handle.write_with_u8_array_and_options(bytes, &options) {
+            Ok(n) if n as usize == bytes.len() => Ok(()),
+            Ok(_) => Err("the browser's storage is full".into()),
+            Err(e) => Err(describe(&e)),
+        }
+    };
+    let (mut at, mut failed) = (HEADER, None);
+    let header = pack_into(meta, table, &mut |chunk| {
+        if failed.is_none() {
+            failed = write(chunk, at).err();
+            at += chunk.len();
+        }
+    });
+    match failed {
+        Some(error) => Err(error),
+        None => write(&header, 0).map(|_| at),
+    }
+}
+
+/// Keeps `blob` in `cache` under `key` (the browser copies it from disk to disk).
+pub async fn put_blob(cache: &web_sys::Cache, key: &str, blob: &Blob) -> Result<(), String> {
+    let response = web_sys::Response::new_with_opt_blob(Some(blob)).map_err(|e| describe(&e))?;
+    JsFuture::from(cache.put_with_str(key, &response)).await.map(|_| ()).map_err(|e| describe(&e))
+}
