@@ -2,7 +2,8 @@
 // Cost Management CSV, each in a fresh headless Chromium, side by side in one run. Prints one table (absolute
 // figures and MeterLens' speed-up over each peer) and writes it as JSON. Run through scripts/bench-browser.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -42,6 +43,7 @@ function rssSampler(marker) {
   let baseDetail = null;
   let peakDetail = null;
   let peakAt = 0;
+  const trace = [];
   const started = Date.now();
   const detail = (procs, lines, tree) => {
     const kinds = {};
@@ -68,6 +70,8 @@ function rssSampler(marker) {
       base ??= kb;
       baseDetail ??= detail(procs, lines, tree);
       if (kb > peak) [peakDetail, peakAt] = [detail(procs, lines, tree), Date.now() - started];
+      // BENCH_TRACE=1: the growth about every second, to see which phase the peak is in.
+      if (process.env.BENCH_TRACE && Date.now() - started >= trace.length * 1000) trace.push(Math.round((kb - base) / 1024));
       peak = Math.max(peak, kb);
     } finally { busy = false; }
   };
@@ -80,6 +84,7 @@ function rssSampler(marker) {
       if (process.env.BENCH_DETAIL) {
         const growth = Object.fromEntries(Object.entries(peakDetail ?? {}).map(([k, kb]) => [k, Math.round((kb - (baseDetail?.[k] ?? 0)) / 1024)]));
         console.error(`peak RSS growth by process kind (MB), ${peakAt} ms after sampling started: ${JSON.stringify(growth)}`);
+        if (trace.length) console.error(`RSS growth each second (MB): ${trace.join(' ')}`);
       }
       return (peak - base) * 1024;
     },
@@ -88,15 +93,24 @@ function rssSampler(marker) {
 
 let launches = 0;
 
-/** A fresh browser and the marker flag that finds its processes. */
+/** A fresh browser with a profile on disk, as a user's is (an off-the-record context keeps site storage in
+ *  memory, which would count a kept dataset as the browser's memory), and the marker flag that finds its
+ *  processes. */
 async function launch() {
   const marker = `--meterlens-bench-${process.pid}-${++launches}`;
-  const browser = await chromium.launch({
+  const profile = mkdtempSync(join(tmpdir(), 'meterlens-bench-profile-'));
+  const browser = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    viewport: { width: 1280, height: 800 },
     args: [marker, '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--enable-precise-memory-info',
       '--js-flags=--max-old-space-size=8192'],
   });
   browser.marker = marker;
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    rmSync(profile, { recursive: true, force: true });
+  };
   return browser;
 }
 
@@ -116,7 +130,7 @@ async function clickAndRender(page, selector) {
 
 async function meterlens(prep) {
   const browser = await launch();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage();
   await page.addInitScript(() => addEventListener('TrunkApplicationStarted', (e) => { window.__wasm = e.detail.wasm; }));
   // BENCH_NO_CACHE=1: the browser refuses to keep the dataset (what keeping it costs).
   if (process.env.BENCH_NO_CACHE) await page.addInitScript(() => { CacheStorage.prototype.open = () => Promise.reject(new Error('off')); });
@@ -163,7 +177,7 @@ async function meterlens(prep) {
     clicks.push(await clickAndRender(page, `[data-testid=slicer-resource_group] input[data-value="${group}"]`));
   }
   clicks.sort((a, b) => a - b);
-  const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0, worker: window.wasmBindings.meterlensWorkerMemory(), handover: window.wasmBindings.meterlensHandover() }));
+  const memory = await page.evaluate(() => ({ js: performance.memory.usedJSHeapSize, wasm: window.__wasm?.memory?.buffer.byteLength ?? 0, worker: window.wasmBindings.meterlensWorkerMemory?.() ?? 0, handover: window.wasmBindings.meterlensHandover?.() ?? "buffers" }));
   if (process.env.BENCH_DETAIL) console.error(`page JS heap ${Math.round(memory.js / 1e6)} MB, page wasm memory ${Math.round(memory.wasm / 1e6)} MB; the ingest worker's wasm memory at its hand-over (through ${memory.handover}) ${Math.round(memory.worker / 1e6)} MB`);
   const peak = await rss.stop();
   const rows = summary(prep.file).rows + summary(prep.file).admin_rows_excluded;
@@ -206,7 +220,7 @@ async function session(largest) {
     files.push(file);
   }
   const browser = await launch();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage();
   const crashes = [];
   page.on('crash', () => crashes.push('renderer crashed'));
   await page.goto(APP);

@@ -20,7 +20,7 @@ async fn open() -> Result<Cache, String> {
 }
 
 /// Keeps the packed dataset to restore next time; the error says why the browser refused (quota, privacy).
-/// A hand-over file is copied by the browser from disk to disk, then removed. Buffers are streamed into the cache
+/// A hand-over file is streamed from disk, then removed. Buffers are streamed into the cache
 /// one by one and let go as they are taken, so the browser never holds a second whole copy in memory (a `Blob` of
 /// them did: ~480 MB more at the peak of a 5M-row load).
 pub async fn store_dataset(packed: Packed) -> Result<(), String> {

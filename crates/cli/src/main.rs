@@ -566,7 +566,7 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
         "{} rows; heap bytes a row (wasm memory in the browser): live after each phase, and the peak of",
         table.len()
     );
-    println!("its process so far (the worker's, then the page's; packed JS buffers not counted)");
+    println!("its process so far (the worker's, then the page's; the packed hand-over not counted)");
     println!("{:<34} {:>10} {:>10}", "phase", "live", "peak");
     let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", per_row(heap::live()), per_row(heap::peak()));
     line("worker: ingest");
@@ -583,7 +583,10 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
     let page = heap::live();
     let page_row = |bytes: usize| (bytes.saturating_sub(page) as f64) / rows;
     let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", page_row(heap::live()), page_row(heap::peak()));
-    println!("packed: {:.1} bytes a row (JS buffers in the browser; not counted below)", packed_bytes as f64 / rows);
+    println!(
+        "packed: {:.1} bytes a row (a file on disk in the browser, or JS buffers; not counted below)",
+        packed_bytes as f64 / rows
+    );
     let table = UsageTable::from_snapshot_source(&packed).map_err(|e| io::Error::other(e.to_string()))?;
     line("page: decoded");
     heap::uncounted(|| drop(packed));
