@@ -97,6 +97,12 @@ test('a file that cannot be read past its first slice is named in the error, and
     Blob.prototype.arrayBuffer = function () {
       return this.gone ? Promise.reject(new DOMException('The file could not be read.', 'NotReadableError')) : arrayBuffer.call(this);
     };
+    // Slices after the first few are read into recycled buffers through the slice's stream.
+    const stream = Blob.prototype.stream;
+    Blob.prototype.stream = function () {
+      if (!this.gone) return stream.call(this);
+      return new ReadableStream({ type: 'bytes', pull(c) { c.error(new DOMException('The file could not be read.', 'NotReadableError')); } });
+    };
   }));
   const before = await rows(page);
   await page.getByTestId('file-input').setInputFiles(big);

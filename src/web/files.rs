@@ -45,6 +45,42 @@ impl PickedFile {
         Ok(buffer.unchecked_into())
     }
 
+    /// Bytes `[start, end)` read into `buffer` (at least that long) through a BYOB reader of the slice's stream, so
+    /// that the ingest worker's slices come back to be filled again instead of piling up for the collector; the
+    /// buffer comes back (moved). `None` when this browser cannot read a file's stream into a buffer.
+    pub async fn slice_into(
+        &self,
+        start: f64,
+        end: f64,
+        buffer: js_sys::ArrayBuffer,
+    ) -> Option<Result<js_sys::ArrayBuffer, String>> {
+        let blob = match self.0.slice_with_f64_and_f64(start, end) {
+            Ok(blob) => blob,
+            Err(e) => return Some(Err(describe(&e))),
+        };
+        let reader = web_sys::ReadableStreamByobReader::new(&blob.stream()).ok()?;
+        let len = (end - start) as u32;
+        if buffer.byte_length() < len {
+            return None;
+        }
+        let (mut buffer, mut filled) = (buffer, 0u32);
+        while filled < len {
+            let view = js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, filled, len - filled);
+            let read = match wasm_bindgen_futures::JsFuture::from(reader.read_with_array_buffer_view(&view)).await {
+                Ok(read) => read,
+                Err(e) => return Some(Err(describe(&e))),
+            };
+            let value = js_sys::Reflect::get(&read, &"value".into()).unwrap_or_default();
+            let Some(value) = value.dyn_ref::<js_sys::Uint8Array>() else { break };
+            buffer = value.buffer();
+            if js_sys::Reflect::get(&read, &"done".into()).ok().and_then(|d| d.as_bool()) == Some(true) {
+                break;
+            }
+            filled += value.byte_length();
+        }
+        Some(if filled == len { Ok(buffer) } else { Err("the file ended before the slice did".into()) })
+    }
+
     /// The whole file, for small files (price sheets); usage files go through the ingest worker in slices.
     pub async fn bytes(&self) -> Result<Vec<u8>, String> {
         let buffer = wasm_bindgen_futures::JsFuture::from(self.0.array_buffer()).await.map_err(|e| describe(&e))?;

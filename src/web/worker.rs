@@ -273,6 +273,8 @@ struct WorkerFile {
     index: u32,
     scope: DedicatedWorkerGlobalScope,
     ahead: RefCell<VecDeque<(u64, u64, JsFuture)>>,
+    /// Slices read and copied, to be filled again by the page (a few buffers in turn, not one per slice).
+    spare: RefCell<Vec<js_sys::ArrayBuffer>>,
 }
 
 /// Slices asked for ahead: the one announced and the one after it.
@@ -292,7 +294,15 @@ impl WorkerFile {
         let _ = Reflect::set(&request, &"file".into(), &self.index.into());
         let _ = Reflect::set(&request, &"start".into(), &(start as f64).into());
         let _ = Reflect::set(&request, &"end".into(), &(end as f64).into());
-        self.scope.post_message(&request).map_err(|e| describe(&e))?;
+        // A slice already copied into wasm goes back to be filled with this one.
+        match self.spare.borrow_mut().pop() {
+            Some(buffer) => {
+                let _ = Reflect::set(&request, &"buffer".into(), &buffer);
+                self.scope.post_message_with_transfer(&request, &Array::of1(&buffer))
+            }
+            None => self.scope.post_message(&request),
+        }
+        .map_err(|e| describe(&e))?;
         Ok(JsFuture::from(promise))
     }
 }
@@ -313,9 +323,14 @@ fn answer_read(reply: &JsValue) {
 async fn serve_read(worker: Worker, file: Option<PickedFile>, request: JsValue) {
     let id = get(&request, "id");
     let (start, end) = (get(&request, "start").as_f64().unwrap_or(0.0), get(&request, "end").as_f64().unwrap_or(0.0));
-    let read = match &file {
-        Some(file) => file.slice(start, end).await,
-        None => Err("the page was asked for a file it did not give".into()),
+    let spare = get(&request, "buffer").dyn_into::<js_sys::ArrayBuffer>().ok();
+    let read = match (&file, spare) {
+        (Some(file), Some(spare)) => match file.slice_into(start, end, spare).await {
+            Some(read) => read,
+            None => file.slice(start, end).await,
+        },
+        (Some(file), None) => file.slice(start, end).await,
+        (None, _) => Err("the page was asked for a file it did not give".into()),
     };
     let answered = match read {
         Ok(buffer) => {
@@ -352,7 +367,13 @@ impl FileSource for WorkerFile {
             }
         };
         let buffer = reading.await.map_err(|e| describe(&e))?;
-        Ok(Uint8Array::new(&buffer).to_vec())
+        let bytes =
+            Uint8Array::new_with_byte_offset_and_length(&buffer.clone().unchecked_into(), 0, (end - start) as u32)
+                .to_vec();
+        if let Ok(buffer) = buffer.dyn_into::<js_sys::ArrayBuffer>() {
+            self.spare.borrow_mut().push(buffer);
+        }
+        Ok(bytes)
     }
 
     fn read_ahead(&self, start: u64, end: u64) {
@@ -436,6 +457,7 @@ pub fn serve_ingest_worker() {
                 index,
                 scope: replies.clone(),
                 ahead: RefCell::new(VecDeque::new()),
+                spare: RefCell::new(Vec::new()),
             })
             .collect();
         let replies = replies.clone();
