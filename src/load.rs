@@ -225,6 +225,8 @@ pub async fn unpack_pieces(source: &impl PieceSource) -> Result<(UsageTable, Loa
     sum.update(&json);
     let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
     let (snapshot_at, snapshot_len) = (HEADER + json_len, total - HEADER - json_len);
+    let start = read(&source.piece(snapshot_at, total.min(snapshot_at + 8)).await?);
+    SnapshotDecoder::check_start(&start).map_err(|e| e.to_string())?;
     let tail_at = snapshot_at.max(total.saturating_sub(SnapshotDecoder::INDEX_BYTES));
     let tail = read(&source.piece(tail_at, total).await?);
     let mut decoder = SnapshotDecoder::default();
@@ -429,8 +431,9 @@ mod tests {
         assert_eq!(back_meta, meta);
         assert_eq!(back.to_snapshot(), table.to_snapshot());
         let pieces = stored.1.borrow();
-        // Header, metadata, the tail with the index, then every section once.
-        let (tail, once) = (pieces[2], pieces.iter().sum::<usize>() - pieces[2]);
+        // Header, metadata, the snapshot's first 8 bytes, the tail with the index, then every section once.
+        assert_eq!(pieces[2], 8);
+        let (tail, once) = (pieces[3], pieces.iter().sum::<usize>() - pieces[3] - pieces[2]);
         assert!(tail <= SnapshotDecoder::INDEX_BYTES && packed.len() - once < tail, "{pieces:?}");
         let largest = pieces.iter().max().copied().unwrap_or(0);
         // At most a column of 8 bytes a row (quantities), not the whole table.

@@ -224,7 +224,14 @@ pub fn App() -> impl IntoView {
                 progress: Progress { total_bytes, ..Default::default() },
             }));
         }
-        match IngestWorker::start(files, count_repeats, parquet, on_worker_event) {
+        // An event of a load that another has replaced (a hand-over still being opened) is not this load's.
+        let this_load = generation.get_value();
+        let events = move |event: WorkerEvent| match event {
+            _ if generation.get_value() == this_load => on_worker_event(event),
+            WorkerEvent::Done(packed) => spawn_local(packed.discard()),
+            _ => {}
+        };
+        match IngestWorker::start(files, count_repeats, parquet, events) {
             Ok(started) => worker.set_value(Some(started)),
             Err(error) => {
                 loading.set(None);
@@ -265,6 +272,7 @@ pub fn App() -> impl IntoView {
     };
     // The data of the last visit comes back if the browser kept it; else the sample. Files the user loads
     // meanwhile win over both.
+    spawn_local(web::sweep_handovers());
     spawn_local(async move {
         let asked = generation.get_value();
         let stored = web::stored_dataset().await;

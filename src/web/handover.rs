@@ -50,6 +50,50 @@ impl PieceSource for BlobPieces<'_> {
     }
 }
 
+/// Hand-over files start with this; the rest of the name is the tab's and the load's.
+const HANDOVER_PREFIX: &str = "meterlens-handover-";
+/// A hand-over file older than this is left from a tab that closed mid-hand-over (one takes seconds).
+const STALE_MS: f64 = 3_600_000.0;
+
+/// The name of this tab's `load`-th hand-over file: unique across tabs, which share the file system.
+pub fn handover_name(load: u32) -> String {
+    thread_local! {
+        static TAB: u64 = (js_sys::Math::random() * 1e15) as u64;
+    }
+    TAB.with(|tab| format!("{HANDOVER_PREFIX}{tab:x}-{load}"))
+}
+
+/// Removes hand-over files left by tabs that closed while handing a dataset over.
+pub async fn sweep_handovers() {
+    let Ok(directory) = page_directory().await else { return };
+    // `keys()` is an async iterator: stepped by hand.
+    let keys: JsValue = directory.keys().into();
+    let Some(next) =
+        js_sys::Reflect::get(&keys, &"next".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    let mut names = Vec::new();
+    while let Ok(step) = next.call0(&keys) {
+        let Ok(step) = JsFuture::from(js_sys::Promise::resolve(&step)).await else { break };
+        if js_sys::Reflect::get(&step, &"done".into()).ok().and_then(|d| d.as_bool()) != Some(false) {
+            break;
+        }
+        if let Some(name) = js_sys::Reflect::get(&step, &"value".into()).ok().and_then(|v| v.as_string()) {
+            names.extend(name.starts_with(HANDOVER_PREFIX).then_some(name));
+        }
+    }
+    for name in names {
+        let Ok(handle) = JsFuture::from(directory.get_file_handle(&name)).await else { continue };
+        let Ok(file) = JsFuture::from(handle.unchecked_into::<FileSystemFileHandle>().get_file()).await else {
+            continue;
+        };
+        if js_sys::Date::now() - file.unchecked_into::<web_sys::File>().last_modified() > STALE_MS {
+            let _ = JsFuture::from(directory.remove_entry(&name)).await;
+        }
+    }
+}
+
 /// True when the page has an origin private file system for the worker to hand a dataset over through.
 pub fn has_private_file_system() -> bool {
     let storage = web_sys::window().map(|w| JsValue::from(w.navigator().storage()));
@@ -75,7 +119,8 @@ pub async fn handover_file(name: &str) -> Result<Blob, String> {
     Ok(file.unchecked_into())
 }
 
-async fn remove(name: &str) {
+/// Removes the hand-over file `name` (if it is still there).
+pub async fn remove(name: &str) {
     if let Ok(directory) = page_directory().await {
         let _ = JsFuture::from(directory.remove_entry(name)).await;
     }
@@ -92,8 +137,13 @@ pub async fn write_handover(name: &str, meta: &LoadMeta, table: &UsageTable) -> 
         .await
         .map_err(|e| describe(&e))?
         .unchecked_into();
-    let handle: FileSystemSyncAccessHandle =
-        JsFuture::from(file.create_sync_access_handle()).await.map_err(|e| describe(&e))?.unchecked_into();
+    let handle: FileSystemSyncAccessHandle = match JsFuture::from(file.create_sync_access_handle()).await {
+        Ok(handle) => handle.unchecked_into(),
+        Err(e) => {
+            let _ = JsFuture::from(directory.remove_entry(name)).await;
+            return Err(describe(&e));
+        }
+    };
     let written = write_all(&handle, meta, table);
     let flushed = written.and_then(|size| handle.flush().map(|_| size).map_err(|e| describe(&e)));
     handle.close();

@@ -15,7 +15,7 @@ pub use browser::{
     print_page, save_setting, scroll_top, set_page_hash,
 };
 pub use files::{dropped_files, fetch_bytes, picked_files, PickedFile};
-pub use handover::{BlobPieces, Packed};
+pub use handover::{sweep_handovers, BlobPieces, Packed};
 pub use storage::{forget_dataset, now_ms, store_dataset, stored_dataset};
 pub use usage_api::{get_with_token, now_seconds, sleep_ms, Answer};
 pub use worker::{serve_ingest_worker, FocusParquetJob, IngestWorker, Transferred, WorkerEvent};

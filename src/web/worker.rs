@@ -13,7 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent, Worker};
 
-use super::handover::{handover_file, has_private_file_system, write_handover, Packed};
+use super::handover::{handover_file, handover_name, has_private_file_system, write_handover, Packed};
 use super::{describe, PickedFile};
 use crate::load::{load_files, pack_into, FileSource, Progress};
 use meterlens_engine::table::ByteSource;
@@ -198,7 +198,7 @@ impl IngestWorker {
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
         if has_private_file_system() {
-            let handover = format!("meterlens-handover-{}", NEXT_HANDOVER.with(|n| n.replace(n.get() + 1)));
+            let handover = handover_name(NEXT_HANDOVER.with(|n| n.replace(n.get() + 1)));
             let _ = Reflect::set(&job, &"handover".into(), &handover.into());
         }
         let on_event = std::rc::Rc::new(on_event);
@@ -227,6 +227,7 @@ impl IngestWorker {
                             events(match handover_file(&name).await {
                                 Ok(blob) => WorkerEvent::Done(Packed::Blob { blob, handover: Some(name) }),
                                 Err(error) => {
+                                    super::handover::remove(&name).await;
                                     WorkerEvent::Failed(format!("the loaded data could not be read back ({error})"))
                                 }
                             })
@@ -367,12 +368,13 @@ impl FileSource for WorkerFile {
             }
         };
         let buffer = reading.await.map_err(|e| describe(&e))?;
-        let bytes =
-            Uint8Array::new_with_byte_offset_and_length(&buffer.clone().unchecked_into(), 0, (end - start) as u32)
-                .to_vec();
-        if let Ok(buffer) = buffer.dyn_into::<js_sys::ArrayBuffer>() {
-            self.spare.borrow_mut().push(buffer);
+        let buffer: js_sys::ArrayBuffer =
+            buffer.dyn_into().map_err(|_| "the page answered with something that is not bytes".to_string())?;
+        if (buffer.byte_length() as u64) < end - start {
+            return Err(format!("the page read {} bytes of a {}-byte slice", buffer.byte_length(), end - start));
         }
+        let bytes = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, (end - start) as u32).to_vec();
+        self.spare.borrow_mut().push(buffer);
         Ok(bytes)
     }
 

@@ -16,6 +16,8 @@ const INDEX_MAGIC: &[u8; 8] = b"MLINDEX5";
 /// count), lines, usage start and end, quantity, source, cost, effective cost, unit price, the two flags, tags and
 /// additional info. Each string column is one more.
 const SECTIONS_BEFORE_STRINGS: usize = 13;
+/// The section of the raw quantities (8 bytes a row).
+const QUANTITY_SECTION: usize = 4;
 
 /// Why a snapshot could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -141,13 +143,15 @@ pub struct SnapshotDecoder {
     /// The next section to decode.
     next: usize,
     sections: usize,
+    /// The bytes of the quantity section (8 a row), from the index: what bounds the row count.
+    quantity_bytes: Option<usize>,
 }
 
 impl Default for SnapshotDecoder {
     fn default() -> Self {
         let table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
         let sections = SECTIONS_BEFORE_STRINGS + table.string_columns().len();
-        SnapshotDecoder { table, rows: 0, next: 0, sections }
+        SnapshotDecoder { table, rows: 0, next: 0, sections, quantity_bytes: None }
     }
 }
 
@@ -156,7 +160,7 @@ impl SnapshotDecoder {
     pub const INDEX_BYTES: usize = 8 * 64 + 4 + 8;
 
     /// Where each section of a snapshot of `len` bytes is, from its last bytes (`tail`, up to [`Self::INDEX_BYTES`]).
-    pub fn sections(&self, len: usize, tail: &[u8]) -> Result<Vec<std::ops::Range<usize>>, SnapshotError> {
+    pub fn sections(&mut self, len: usize, tail: &[u8]) -> Result<Vec<std::ops::Range<usize>>, SnapshotError> {
         let n = self.sections;
         let index_len = n * 8 + 4 + INDEX_MAGIC.len();
         if tail.len() < index_len || len < index_len || tail.len() > len {
@@ -184,7 +188,16 @@ impl SnapshotDecoder {
         if start != len - index_len {
             return Err(SnapshotError::Damaged("the sections do not end where the index begins"));
         }
+        self.quantity_bytes = Some(sections[QUANTITY_SECTION].len());
         Ok(sections)
+    }
+
+    /// Refuses bytes that do not start as a snapshot of this version (before its index is looked for).
+    pub fn check_start(start: &[u8]) -> Result<(), SnapshotError> {
+        if start.len() < MAGIC.len() || start[..MAGIC.len()] != *MAGIC {
+            return Err(SnapshotError::NotASnapshot);
+        }
+        Ok(())
     }
 
     /// Decodes the next section from exactly its bytes.
@@ -201,7 +214,16 @@ impl SnapshotDecoder {
         let f64_bits = |v: u64| Ok(f64::from_bits(v));
         let flag = |v: u64| if v <= 1 { Ok(v == 1) } else { Err(SnapshotError::Damaged("a flag is neither 0 nor 1")) };
         match section {
-            0 => self.rows = Self::head(&mut r, t)?,
+            0 => {
+                let rows = Self::head(&mut r, t)?;
+                // Checked before any column is sized by it: a damaged count must not reach an allocation.
+                let quantity_bytes =
+                    self.quantity_bytes.ok_or(SnapshotError::Damaged("the section index was not read"))?;
+                if rows.checked_mul(8) != Some(quantity_bytes) {
+                    return Err(SnapshotError::Damaged("the row count does not match the quantities"));
+                }
+                self.rows = rows;
+            }
             1 => {
                 let mut line = 0i64;
                 t.line = r
@@ -784,15 +806,37 @@ mod tests {
         assert_eq!(back.to_snapshot(), bytes);
 
         let mut short = SnapshotDecoder::default();
+        short.sections(bytes.len(), tail).expect("an index");
         short.feed(&&bytes[sections[0].clone()]).expect("the head");
         assert_eq!(short.finish().err(), Some(SnapshotError::Truncated), "sections missing");
         let mut shifted = SnapshotDecoder::default();
+        shifted.sections(bytes.len(), tail).expect("an index");
         let err = shifted.feed(&&bytes[sections[0].start..sections[0].end + 1]).err();
         assert_eq!(err, Some(SnapshotError::Damaged("bytes after a section")), "a piece that is not its section");
         let mut damaged = bytes.clone();
         let index_at = bytes.len() - 12 - 8 * sections.len();
         damaged[index_at..index_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(UsageTable::from_snapshot(&damaged).is_err(), "an index that points outside the table");
+    }
+
+    #[test]
+    fn a_row_count_past_the_quantities_is_refused_before_anything_is_sized_by_it() {
+        // One row: its lines are a range of width 0, so only the quantities can bound the count.
+        let mut table = UsageTable::default();
+        let source = table.add_source("one.csv", Format::CostManagementCsv);
+        table.push(source, 2, &UsageRecord { quantity: 1.5, ..Default::default() });
+        let mut bytes = table.to_snapshot();
+        let mut decoder = SnapshotDecoder::default();
+        let tail = bytes[bytes.len().saturating_sub(SnapshotDecoder::INDEX_BYTES)..].to_vec();
+        let head = decoder.sections(bytes.len(), &tail).expect("an index")[0].clone();
+        for count in [2u64, 1 << 40, u64::MAX] {
+            bytes[head.end - 8..head.end].copy_from_slice(&count.to_le_bytes());
+            assert_eq!(
+                UsageTable::from_snapshot(&bytes).err(),
+                Some(SnapshotError::Damaged("the row count does not match the quantities")),
+                "{count} rows"
+            );
+        }
     }
 
     #[test]
