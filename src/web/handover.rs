@@ -97,10 +97,19 @@ pub async fn sweep_handovers() {
 /// True when the page has an origin private file system for the worker to hand a dataset over through.
 pub fn has_private_file_system() -> bool {
     let storage = web_sys::window().map(|w| JsValue::from(w.navigator().storage()));
-    storage.is_some_and(|s| s.is_object() && js_sys::Reflect::has(&s, &"getDirectory".into()).unwrap_or(false))
+    storage.is_some_and(|s| {
+        s.is_object() && js_sys::Reflect::get(&s, &"getDirectory".into()).is_ok_and(|f| f.is_function())
+    })
 }
 
 async fn directory(storage: StorageManager) -> Result<FileSystemDirectoryHandle, String> {
+    // Called without one, the binding would throw past wasm.
+    let storage_value = JsValue::from(storage.clone());
+    if !storage_value.is_object()
+        || !js_sys::Reflect::get(&storage_value, &"getDirectory".into()).is_ok_and(|f| f.is_function())
+    {
+        return Err("this browser has no private file system for this site".into());
+    }
     let directory = JsFuture::from(storage.get_directory()).await.map_err(|e| describe(&e))?;
     directory.dyn_into().map_err(|_| "no private file system".to_string())
 }
