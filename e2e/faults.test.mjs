@@ -234,7 +234,7 @@ test('a big load is handed over through a file on disk, which is gone once the d
   const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', big]).toString() || '{}');
   assert.equal(await rows(page), engine.rows);
   assert.equal(await page.evaluate(() => window.wasmBindings.meterlensHandover()), 'file');
-  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('kept in this browser'), null, { timeout: 60000 });
+  await source(page, 'kept in this browser');
   assert.deepEqual(await privateFiles(page), []);
   await page.reload();
   await source(page, 'big-usage.csv');
@@ -250,7 +250,7 @@ test('without a private file system the worker hands its buffers over, and the d
   const engine = JSON.parse(execFileSync(CLI, ['summary', '--json', SMALL]).toString() || '{}');
   assert.equal(await rows(page), engine.rows);
   assert.equal(await page.evaluate(() => window.wasmBindings.meterlensHandover()), 'buffers');
-  await page.waitForFunction(() => document.querySelector('[data-testid=source]')?.textContent.includes('kept in this browser'), null, { timeout: 60000 });
+  await source(page, 'kept in this browser');
   await page.reload();
   await source(page, 'usagesummary-small.csv');
   assert.equal(await rows(page), engine.rows);

@@ -153,41 +153,58 @@ pub fn unpack(bytes: &[u8]) -> Result<(UsageTable, LoadMeta), String> {
 /// whole stored form in this memory.
 pub fn unpack_source(source: &dyn ByteSource) -> Result<(UsageTable, LoadMeta), String> {
     let mut header = [0u8; HEADER];
-    if source.len() < PACK_MAGIC.len() {
+    let header = &mut header[..source.len().min(HEADER)];
+    source.read(0, header);
+    check_header(header)?;
+    let mut sum = meterlens_engine::Checksum::default();
+    add_to_checksum(&mut sum, &Within { source, start: HEADER, len: source.len() - HEADER });
+    if sum.finish().to_le_bytes() != header[16..] {
+        return Err("the stored dataset is damaged (its checksum does not match)".into());
+    }
+    let len = meta_len(header, source.len() - HEADER)?;
+    let mut json = vec![0u8; len];
+    source.read(HEADER, &mut json);
+    let meta = meta_of(&json)?;
+    let snapshot = Within { source, start: HEADER + len, len: source.len() - HEADER - len };
+    let table = UsageTable::from_snapshot_source(&snapshot).map_err(|e| e.to_string())?;
+    Ok((table, meta))
+}
+
+/// Refuses a header that is not of a stored dataset, or cut short.
+fn check_header(header: &[u8]) -> Result<(), String> {
+    if header.len() < PACK_MAGIC.len() || header[..PACK_MAGIC.len()] != *PACK_MAGIC {
         return Err("not a stored MeterLens dataset".into());
     }
-    source.read(0, &mut header[..PACK_MAGIC.len()]);
-    if &header[..PACK_MAGIC.len()] != PACK_MAGIC {
-        return Err("not a stored MeterLens dataset".into());
-    }
-    if source.len() < HEADER {
+    if header.len() < HEADER {
         return Err("the stored dataset is truncated".into());
     }
-    source.read(0, &mut header);
-    let mut sum = meterlens_engine::Checksum::default();
-    let mut window = vec![0u8; SNAPSHOT_CHUNK.min(source.len() - HEADER)];
-    let mut at = HEADER;
+    Ok(())
+}
+
+/// The metadata's length, from a checked header; refused past the `available` bytes after the header.
+fn meta_len(header: &[u8], available: usize) -> Result<usize, String> {
+    let len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
+    let len = usize::try_from(len).map_err(|_| "the stored dataset is damaged")?;
+    if len > available {
+        return Err("the stored dataset is truncated".into());
+    }
+    Ok(len)
+}
+
+fn meta_of(json: &[u8]) -> Result<LoadMeta, String> {
+    serde_json::from_slice(json).map_err(|e| format!("the stored dataset is damaged: {e}"))
+}
+
+/// Adds every byte of `source` to `sum`, a window at a time.
+fn add_to_checksum(sum: &mut meterlens_engine::Checksum, source: &dyn ByteSource) {
+    let mut window = vec![0u8; SNAPSHOT_CHUNK.min(source.len())];
+    let mut at = 0;
     while at < source.len() {
         let piece = &mut window[..SNAPSHOT_CHUNK.min(source.len() - at)];
         source.read(at, piece);
         sum.update(piece);
         at += piece.len();
     }
-    drop(window);
-    if sum.finish().to_le_bytes() != header[16..] {
-        return Err("the stored dataset is damaged (its checksum does not match)".into());
-    }
-    let len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-    let len = usize::try_from(len).map_err(|_| "the stored dataset is damaged")?;
-    if len > source.len() - HEADER {
-        return Err("the stored dataset is truncated".into());
-    }
-    let mut json = vec![0u8; len];
-    source.read(HEADER, &mut json);
-    let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
-    let snapshot = Within { source, start: HEADER + len, len: source.len() - HEADER - len };
-    let table = UsageTable::from_snapshot_source(&snapshot).map_err(|e| e.to_string())?;
-    Ok((table, meta))
 }
 
 /// Stored bytes read by range, asynchronously (a kept file in the browser); each piece stays where the source
@@ -211,19 +228,12 @@ pub async fn unpack_pieces(source: &impl PieceSource) -> Result<(UsageTable, Loa
         bytes
     };
     let header = read(&source.piece(0, total.min(HEADER)).await?);
-    if header.len() < PACK_MAGIC.len() || header[..PACK_MAGIC.len()] != *PACK_MAGIC {
-        return Err("not a stored MeterLens dataset".into());
-    }
-    if header.len() < HEADER {
-        return Err("the stored dataset is truncated".into());
-    }
-    let json_len = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-    let json_len =
-        usize::try_from(json_len).ok().filter(|&n| n <= total - HEADER).ok_or("the stored dataset is truncated")?;
+    check_header(&header)?;
+    let json_len = meta_len(&header, total - HEADER)?;
     let json = read(&source.piece(HEADER, HEADER + json_len).await?);
     let mut sum = meterlens_engine::Checksum::default();
     sum.update(&json);
-    let meta: LoadMeta = serde_json::from_slice(&json).map_err(|e| format!("the stored dataset is damaged: {e}"))?;
+    let meta = meta_of(&json)?;
     let (snapshot_at, snapshot_len) = (HEADER + json_len, total - HEADER - json_len);
     let start = read(&source.piece(snapshot_at, total.min(snapshot_at + 8)).await?);
     SnapshotDecoder::check_start(&start).map_err(|e| e.to_string())?;
@@ -232,16 +242,9 @@ pub async fn unpack_pieces(source: &impl PieceSource) -> Result<(UsageTable, Loa
     let mut decoder = SnapshotDecoder::default();
     let sections = decoder.sections(snapshot_len, &tail).map_err(|e| e.to_string())?;
     let index_at = sections.last().map_or(0, |s| s.end);
-    let mut window = Vec::new();
     for section in sections {
         let piece = source.piece(snapshot_at + section.start, snapshot_at + section.end).await?;
-        let mut at = 0;
-        while at < piece.len() {
-            window.resize(SNAPSHOT_CHUNK.min(piece.len() - at), 0);
-            piece.read(at, &mut window);
-            sum.update(&window);
-            at += window.len();
-        }
+        add_to_checksum(&mut sum, &piece);
         decoder.feed(&piece).map_err(|e| e.to_string())?;
     }
     sum.update(&tail[tail.len() - (snapshot_len - index_at)..]);

@@ -55,11 +55,14 @@ const HANDOVER_PREFIX: &str = "meterlens-handover-";
 /// A hand-over file older than this is left from a tab that closed mid-hand-over (one takes seconds).
 const STALE_MS: f64 = 3_600_000.0;
 
-/// The name of this tab's `load`-th hand-over file: unique across tabs, which share the file system.
-pub fn handover_name(load: u32) -> String {
+/// The name of this tab's next hand-over file: each load writes its own, unique across tabs, which share the file
+/// system.
+pub fn handover_name() -> String {
     thread_local! {
         static TAB: u64 = (js_sys::Math::random() * 1e15) as u64;
+        static NEXT_LOAD: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     }
+    let load = NEXT_LOAD.with(|n| n.replace(n.get() + 1));
     TAB.with(|tab| format!("{HANDOVER_PREFIX}{tab:x}-{load}"))
 }
 
@@ -84,11 +87,8 @@ pub async fn sweep_handovers() {
         }
     }
     for name in names {
-        let Ok(handle) = JsFuture::from(directory.get_file_handle(&name)).await else { continue };
-        let Ok(file) = JsFuture::from(handle.unchecked_into::<FileSystemFileHandle>().get_file()).await else {
-            continue;
-        };
-        if js_sys::Date::now() - file.unchecked_into::<web_sys::File>().last_modified() > STALE_MS {
+        let Ok(file) = file_in(&directory, &name).await else { continue };
+        if js_sys::Date::now() - file.last_modified() > STALE_MS {
             let _ = JsFuture::from(directory.remove_entry(&name)).await;
         }
     }
@@ -96,18 +96,18 @@ pub async fn sweep_handovers() {
 
 /// True when the page has an origin private file system for the worker to hand a dataset over through.
 pub fn has_private_file_system() -> bool {
-    let storage = web_sys::window().map(|w| JsValue::from(w.navigator().storage()));
-    storage.is_some_and(|s| {
-        s.is_object() && js_sys::Reflect::get(&s, &"getDirectory".into()).is_ok_and(|f| f.is_function())
-    })
+    web_sys::window().is_some_and(|w| offers_directory(&w.navigator().storage()))
+}
+
+/// True when `storage` (a `navigator.storage`, possibly missing) has `getDirectory`: called without one, the
+/// binding would throw past wasm.
+fn offers_directory(storage: &StorageManager) -> bool {
+    let storage = JsValue::from(storage);
+    storage.is_object() && js_sys::Reflect::get(&storage, &"getDirectory".into()).is_ok_and(|f| f.is_function())
 }
 
 async fn directory(storage: StorageManager) -> Result<FileSystemDirectoryHandle, String> {
-    // Called without one, the binding would throw past wasm.
-    let storage_value = JsValue::from(storage.clone());
-    if !storage_value.is_object()
-        || !js_sys::Reflect::get(&storage_value, &"getDirectory".into()).is_ok_and(|f| f.is_function())
-    {
+    if !offers_directory(&storage) {
         return Err("this browser has no private file system for this site".into());
     }
     let directory = JsFuture::from(storage.get_directory()).await.map_err(|e| describe(&e))?;
@@ -121,7 +121,10 @@ async fn page_directory() -> Result<FileSystemDirectoryHandle, String> {
 
 /// The hand-over file `name`, as the worker left it.
 pub async fn handover_file(name: &str) -> Result<Blob, String> {
-    let directory = page_directory().await?;
+    Ok(file_in(&page_directory().await?, name).await?.into())
+}
+
+async fn file_in(directory: &FileSystemDirectoryHandle, name: &str) -> Result<web_sys::File, String> {
     let handle: FileSystemFileHandle =
         JsFuture::from(directory.get_file_handle(name)).await.map_err(|e| describe(&e))?.unchecked_into();
     let file = JsFuture::from(handle.get_file()).await.map_err(|e| describe(&e))?;

@@ -198,8 +198,7 @@ impl IngestWorker {
         let job = message("load", "files", &files_array);
         let _ = Reflect::set(&job, &"countRepeats".into(), &count_repeats.into());
         if has_private_file_system() {
-            let handover = handover_name(NEXT_HANDOVER.with(|n| n.replace(n.get() + 1)));
-            let _ = Reflect::set(&job, &"handover".into(), &handover.into());
+            let _ = Reflect::set(&job, &"handover".into(), &handover_name().into());
         }
         let on_event = std::rc::Rc::new(on_event);
         let events = on_event.clone();
@@ -260,8 +259,6 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 }
 
 thread_local! {
-    /// The number in the next hand-over file's name: each load writes its own.
-    static NEXT_HANDOVER: Cell<u32> = const { Cell::new(0) };
     /// Slices asked of the page and not yet answered: request id → the promise's resolve and reject.
     static READS: RefCell<HashMap<u32, (Function, Function)>> = RefCell::new(HashMap::new());
     static NEXT_READ: Cell<u32> = const { Cell::new(0) };

@@ -117,13 +117,10 @@ impl UsageTable {
     /// Reads a snapshot from `source` a window at a time: the columns are built straight from it, without a copy
     /// of the whole snapshot (the page reads the worker's buffers this way).
     pub fn from_snapshot_source(source: &dyn ByteSource) -> Result<UsageTable, SnapshotError> {
-        let mut magic = [0u8; 8];
-        if source.len() < MAGIC.len() || {
-            source.read(0, &mut magic);
-            magic != *MAGIC
-        } {
-            return Err(SnapshotError::NotASnapshot);
-        }
+        let mut start = [0u8; MAGIC.len()];
+        let start = &mut start[..source.len().min(MAGIC.len())];
+        source.read(0, start);
+        SnapshotDecoder::check_start(start)?;
         let tail_at = source.len().saturating_sub(SnapshotDecoder::INDEX_BYTES);
         let mut tail = vec![0u8; source.len() - tail_at];
         source.read(tail_at, &mut tail);
@@ -280,9 +277,7 @@ impl SnapshotDecoder {
 
     /// The dictionary, sources and key-value pairs; returns the row count.
     fn head(r: &mut Reader<'_>, t: &mut UsageTable) -> Result<usize, SnapshotError> {
-        if r.take(MAGIC.len()).ok() != Some(MAGIC.as_slice()) {
-            return Err(SnapshotError::NotASnapshot);
-        }
+        Self::check_start(r.take(MAGIC.len()).unwrap_or_default())?;
         let strings = r.count(4)?;
         for _ in 0..strings {
             let text = r.text()?;
