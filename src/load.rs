@@ -90,6 +90,7 @@ pub async fn load_files<F: FileSource>(
         }
         seen.push((print, name.clone()));
         let mut ingester = Ingester::new(table, &name);
+        ingester.expect_bytes(size);
         let mut start = 0;
         while start < size {
             let end = (start + SLICE_BYTES).min(size);

@@ -147,7 +147,7 @@ pub fn DataPage(prices: RwSignal<Prices>) -> impl IntoView {
             let selected = d.engine.rows(&query);
             Some(match &state.sort {
                 Some((key, descending)) => Arc::new(sort_rows(&d.table, &selected, key, *descending)),
-                None => Arc::new(selected.to_vec()),
+                None => Arc::new(selected),
             })
         })
     });

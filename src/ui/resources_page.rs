@@ -111,7 +111,7 @@ pub fn ResourcesPage() -> impl IntoView {
                 .collect();
             let mut first = vec![None::<usize>; result.groups.len()];
             let mut missing = ids.len();
-            for &row in d.engine.rows(&query).iter() {
+            for row in d.engine.selected(&query).iter() {
                 if missing == 0 {
                     break;
                 }

@@ -526,6 +526,7 @@ fn bench_ingest(rows: u64, seed: u64, runs: u32) -> io::Result<()> {
         let mut outcome = None;
         let ingest = fastest(&mut || {
             let mut ingester = Ingester::new(UsageTable::default(), "bench");
+            ingester.expect_bytes(bytes.len() as u64);
             for chunk in bytes.chunks(1 << 20) {
                 ingester.feed(chunk);
             }
@@ -572,6 +573,13 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
     line("worker: ingest");
     table.shrink_to_fit();
     line("worker: shrink_to_fit");
+    let parts: Vec<String> = table
+        .heap_bytes_by_part()
+        .into_iter()
+        .filter(|&(_, bytes)| bytes as f64 / rows >= 0.05)
+        .map(|(part, bytes)| format!("{part} {:.1}", bytes as f64 / rows))
+        .collect();
+    println!("  the table by part, bytes a row: {}", parts.join(", "));
     let mut chunks = Vec::new();
     table.write_snapshot(&mut |bytes| heap::uncounted(|| chunks.push(bytes.to_vec())));
     line("worker: packed");
@@ -826,6 +834,7 @@ fn ingest_file(table: UsageTable, path: &PathBuf, options: &IngestOptions) -> io
         return Ok(ingester.finish());
     }
     file.seek(io::SeekFrom::Start(0))?;
+    ingester.expect_bytes(file.metadata()?.len());
     let mut buffer = vec![0; 1 << 20];
     loop {
         let n = file.read(&mut buffer)?;

@@ -13,6 +13,9 @@ use crate::catalog::Catalog;
 use crate::table::{Column, DistinctIndexes, StrId, UsageTable};
 use crate::time;
 
+mod selection;
+pub use selection::Selection;
+
 /// A dimension to filter or group by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dimension {
@@ -367,33 +370,15 @@ impl Codes {
         })
     }
 
-    /// The rows whose code `keep` holds, in table order (several codes' lists merged through a bitmap of rows).
-    fn rows_where(&self, keep: &[bool]) -> Vec<u32> {
+    /// The rows whose code `keep` holds, from the row lists of those codes.
+    fn rows_where(&self, keep: &[bool]) -> Selection {
         let postings = self.postings();
-        let lists: Vec<&[u32]> = (0..self.counts.len())
-            .filter(|&code| keep[code])
-            .map(|code| &postings.rows[postings.starts[code] as usize..postings.starts[code + 1] as usize])
-            .collect();
-        if lists.len() <= 1 {
-            return lists.concat();
+        let mut selection = Selection::none(self.per_row.len());
+        for code in (0..self.counts.len()).filter(|&code| keep[code]) {
+            let list = &postings.rows[postings.starts[code] as usize..postings.starts[code + 1] as usize];
+            list.iter().for_each(|&row| selection.insert(row));
         }
-        let mut bits = vec![0u64; self.per_row.len().div_ceil(64)];
-        let mut total = 0;
-        for list in &lists {
-            total += list.len();
-            for &row in *list {
-                bits[row as usize / 64] |= 1 << (row % 64);
-            }
-        }
-        let mut rows = Vec::with_capacity(total);
-        for (i, &word) in bits.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                rows.push((i * 64) as u32 + word.trailing_zeros());
-                word &= word - 1;
-            }
-        }
-        rows
+        selection
     }
 }
 
@@ -401,23 +386,12 @@ impl Codes {
 /// share of the rows (1 / N).
 const POSTINGS_SHARE: usize = 8;
 
-/// Keeps the rows of `rows` (every row of the table when `None`) for which `keep` holds.
-fn refine(rows: Option<Vec<u32>>, len: usize, keep: impl Fn(usize) -> bool) -> Option<Vec<u32>> {
-    Some(match rows {
-        Some(mut rows) => {
-            rows.retain(|&row| keep(row as usize));
-            rows
-        }
-        None => (0..len as u32).filter(|&row| keep(row as usize)).collect(),
-    })
-}
-
 /// Answers queries about one table; caches dimension codes and row selections between queries.
 pub struct QueryEngine<'t> {
     table: TableRef<'t>,
     admin: Vec<Option<AdminReason>>,
     codes: RefCell<HashMap<(Dimension, i32), Rc<Codes>>>,
-    selections: RefCell<HashMap<String, Rc<Vec<u32>>>>,
+    selections: RefCell<HashMap<String, Rc<Selection>>>,
     results: RefCell<HashMap<String, QueryResult>>,
 }
 
@@ -430,8 +404,8 @@ enum TableRef<'t> {
 /// Row selections and answers kept for reuse (a report asks a few per filter state, and several visuals ask the
 /// same question); beyond this many the cache starts over.
 const SELECTIONS_KEPT: usize = 64;
-/// Row ids kept in cached selections, per table row (4 bytes each).
-const SELECTION_ROWS_PER_TABLE_ROW: usize = 3;
+/// Bytes of cached selections kept per table row (each is an eighth of a byte a row: 16 selections).
+const SELECTION_BYTES_PER_TABLE_ROW: usize = 2;
 
 /// Group index spaces up to this size accumulate into dense arrays.
 const DENSE_LIMIT: usize = 1 << 22;
@@ -611,7 +585,7 @@ impl<'t> QueryEngine<'t> {
     }
 
     /// The rows that pass `query`'s filters and admin choice, in table order (cached by filter set).
-    fn selection(&self, query: &Query) -> Rc<Vec<u32>> {
+    fn selection(&self, query: &Query) -> Rc<Selection> {
         let (filters, offset) = (&query.filters, query.utc_offset_minutes);
         let admin_rows = |admin: bool| if query.only_admin { admin } else { query.include_admin || !admin };
         let key = format!("{filters:?}|{}|{}|{offset}", query.include_admin, query.only_admin);
@@ -664,29 +638,32 @@ impl<'t> QueryEngine<'t> {
             .map(|(i, m)| (kept_rows(m), i))
             .min()
             .filter(|(kept, _)| kept.saturating_mul(POSTINGS_SHARE) <= n);
-        let mut rows = seed.map(|(_, i)| masks[i].0.rows_where(&masks[i].1));
+        let mut rows = match seed {
+            Some((_, i)) => masks[i].0.rows_where(&masks[i].1),
+            None => Selection::all(n),
+        };
         if !query.include_admin || query.only_admin {
-            rows = refine(rows, n, |row| admin_rows(self.admin[row].is_some()));
+            rows.retain(|row| admin_rows(self.admin[row].is_some()));
         }
         for &(from, to) in &ranges {
-            rows = refine(rows, n, |row| (from..to).contains(&t.usage_start[row]));
+            rows.retain(|row| (from..to).contains(&t.usage_start[row]));
         }
         for (i, (codes, mask)) in masks.iter().enumerate() {
             if seed.is_some_and(|(_, s)| s == i) {
                 continue;
             }
             let per_row = &codes.per_row;
-            rows = refine(rows, n, |row| mask[per_row.get(row) as usize]);
+            rows.retain(|row| mask[per_row.get(row) as usize]);
         }
         for any in &texts {
-            rows = refine(rows, n, |row| any.iter().any(|(codes, mask)| mask[codes.per_row.get(row) as usize]));
+            rows.retain(|row| any.iter().any(|(codes, mask)| mask[codes.per_row.get(row) as usize]));
         }
-        let rows = rows.unwrap_or_else(|| (0..n as u32).collect());
         let rows = Rc::new(rows);
         let mut kept = self.selections.borrow_mut();
-        // Bounded by count and by size: at most a few tables' worth of row ids (wasm memory never shrinks).
-        let held: usize = kept.values().map(|r| r.len()).sum();
-        if kept.len() >= SELECTIONS_KEPT || held + rows.len() > SELECTION_ROWS_PER_TABLE_ROW * t.len().max(1 << 16) {
+        // Bounded by count and by size (wasm memory never shrinks).
+        let held: usize = kept.values().map(|r| r.heap_bytes()).sum();
+        let limit = SELECTION_BYTES_PER_TABLE_ROW * t.len().max(1 << 16);
+        if kept.len() >= SELECTIONS_KEPT || held + rows.heap_bytes() > limit {
             kept.clear();
         }
         kept.insert(key, rows.clone());
@@ -694,7 +671,12 @@ impl<'t> QueryEngine<'t> {
     }
 
     /// The table rows `query`'s filters and admin choice select, in table order.
-    pub fn rows(&self, query: &Query) -> Rc<Vec<u32>> {
+    pub fn rows(&self, query: &Query) -> Vec<u32> {
+        self.selection(query).to_rows()
+    }
+
+    /// The table rows `query`'s filters and admin choice select, as a set (cached by filter set).
+    pub fn selected(&self, query: &Query) -> Rc<Selection> {
         self.selection(query)
     }
 
@@ -722,7 +704,7 @@ impl<'t> QueryEngine<'t> {
         let (n_units, n_currencies) = (units.labels.len().max(1), currencies.labels.len().max(1));
         let key_space: Option<u64> = dims.iter().try_fold(1u64, |acc, c| acc.checked_mul(c.labels.len().max(1) as u64));
         let space: Option<usize> = key_space.and_then(|s| usize::try_from(s).ok());
-        let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s <= 16 * rows.len().max(4096));
+        let dense = space.is_some_and(|s| s <= DENSE_LIMIT && s <= 16 * rows.count().max(4096));
 
         // Groups get compact slots on first sight: through a dense index when the key space is small enough,
         // else a hash map. Accumulators are sized by the groups that exist, not by the key space.
@@ -744,60 +726,63 @@ impl<'t> QueryEngine<'t> {
         // Group keys a block of rows at a time, one dimension after the other: each pass reads one code width.
         let mut block_keys = [0u64; KEY_BLOCK];
         let (mut block_units, mut block_currencies) = ([0u32; KEY_BLOCK], [0u32; KEY_BLOCK]);
-        let ranked = key_space.is_none().then(|| RankedKeys::of(&dims, &rows));
-        for (block, &row) in rows.iter().enumerate() {
-            let at = block % KEY_BLOCK;
-            if at == 0 {
-                let block_rows = &rows[block..rows.len().min(block + KEY_BLOCK)];
-                match &ranked {
-                    Some(ranked) => {
-                        block_keys[..block_rows.len()].copy_from_slice(&ranked.keys[block..block + block_rows.len()])
+        let ranked = key_space.is_none().then(|| RankedKeys::of(&dims, &rows.to_rows()));
+        let (mut blocks, mut block_rows, mut done) = (rows.blocks(), [0u32; KEY_BLOCK], 0);
+        loop {
+            let n = blocks.fill(&mut block_rows);
+            if n == 0 {
+                break;
+            }
+            let block_rows = &block_rows[..n];
+            match &ranked {
+                Some(ranked) => block_keys[..n].copy_from_slice(&ranked.keys[done..done + n]),
+                None => group_keys(&dims, block_rows, &mut block_keys[..n]),
+            }
+            done += n;
+            units.per_row.gather(block_rows, &mut block_units);
+            currencies.per_row.gather(block_rows, &mut block_currencies);
+            for (at, &row) in block_rows.iter().enumerate() {
+                let row = row as usize;
+                let g = block_keys[at];
+                let slot = if dense {
+                    let entry = &mut dense_slot[g as usize];
+                    if *entry == u32::MAX {
+                        *entry = acc.new_slot(g) as u32;
                     }
-                    None => group_keys(&dims, block_rows, &mut block_keys[..block_rows.len()]),
-                }
-                units.per_row.gather(block_rows, &mut block_units);
-                currencies.per_row.gather(block_rows, &mut block_currencies);
-            }
-            let row = row as usize;
-            let g = block_keys[at];
-            let slot = if dense {
-                let entry = &mut dense_slot[g as usize];
-                if *entry == u32::MAX {
-                    *entry = acc.new_slot(g) as u32;
-                }
-                *entry as usize
-            } else {
-                *slot_of.entry(g).or_insert_with(|| acc.new_slot(g))
-            };
-            acc.counts[slot] += 1;
-            let unit = slot * n_units + block_units[at] as usize;
-            acc.quantity[unit] += t.quantity[row];
-            acc.unit_seen[unit] = true;
-            let cell = &mut acc.money[slot * n_currencies + block_currencies[at] as usize];
-            let cost = t.cost[row];
-            let effective = if effective_is_cost { cost } else { t.effective_cost(row) };
-            if !cost.is_nan() {
-                cell.0 += cost;
-                cell.2 = true;
-            }
-            if !effective.is_nan() {
-                cell.1 += effective;
-                cell.3 = true;
-            }
-            if let Some(resources) = &resource_codes {
-                let resource = resources.per_row.get(row);
-                let new = if seen_bits.is_empty() {
-                    seen_pairs.insert((slot as u64) << 32 | resource as u64)
+                    *entry as usize
                 } else {
-                    let bit = g as usize * n_resources + resource as usize;
-                    let word = &mut seen_bits[bit / 64];
-                    let mask = 1u64 << (bit % 64);
-                    let new = *word & mask == 0;
-                    *word |= mask;
-                    new
+                    *slot_of.entry(g).or_insert_with(|| acc.new_slot(g))
                 };
-                if new {
-                    pairs.push((slot as u32, resource));
+                acc.counts[slot] += 1;
+                let unit = slot * n_units + block_units[at] as usize;
+                acc.quantity[unit] += t.quantity[row];
+                acc.unit_seen[unit] = true;
+                let cell = &mut acc.money[slot * n_currencies + block_currencies[at] as usize];
+                let cost = t.cost[row];
+                let effective = if effective_is_cost { cost } else { t.effective_cost(row) };
+                if !cost.is_nan() {
+                    cell.0 += cost;
+                    cell.2 = true;
+                }
+                if !effective.is_nan() {
+                    cell.1 += effective;
+                    cell.3 = true;
+                }
+                if let Some(resources) = &resource_codes {
+                    let resource = resources.per_row.get(row);
+                    let new = if seen_bits.is_empty() {
+                        seen_pairs.insert((slot as u64) << 32 | resource as u64)
+                    } else {
+                        let bit = g as usize * n_resources + resource as usize;
+                        let word = &mut seen_bits[bit / 64];
+                        let mask = 1u64 << (bit % 64);
+                        let new = *word & mask == 0;
+                        *word |= mask;
+                        new
+                    };
+                    if new {
+                        pairs.push((slot as u32, resource));
+                    }
                 }
             }
         }
@@ -1088,27 +1073,24 @@ impl RankedKeys {
     }
 }
 
-/// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row.
+/// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row, and one
+/// code per row only (counted per id first, then each row's code written once).
 fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
-    let mut code_of_id = vec![u32::MAX; n_ids];
-    let mut raw: Vec<i64> = Vec::new();
-    let per_row: Vec<u32> = ids
-        .iter()
-        .map(|id| {
-            // An id outside the dictionary cannot come from ingest; it reads as the empty string (id 0).
-            let id = if (id.0 as usize) < n_ids { id.0 as usize } else { 0 };
-            match code_of_id.get_mut(id) {
-                Some(code) if *code != u32::MAX => *code,
-                Some(code) => {
-                    *code = raw.len() as u32;
-                    raw.push(id as i64);
-                    *code
-                }
-                None => 0,
-            }
-        })
-        .collect();
-    order_codes(per_row, raw, label)
+    // An id outside the dictionary cannot come from ingest; it reads as the empty string (id 0).
+    let id_of = |id: StrId| if (id.0 as usize) < n_ids { id.0 as usize } else { 0 };
+    let mut rows_of_id = vec![0u32; n_ids.max(1)];
+    for &id in ids {
+        rows_of_id[id_of(id)] += 1;
+    }
+    let raw: Vec<i64> = (0..rows_of_id.len()).filter(|&id| rows_of_id[id] > 0).map(|id| id as i64).collect();
+    let (rank, labels) = label_order(&raw, label);
+    let (mut code_of_id, mut counts) = (vec![0u32; rows_of_id.len()], vec![0u32; raw.len()]);
+    for (&id, &code) in raw.iter().zip(&rank) {
+        code_of_id[id as usize] = code;
+        counts[code as usize] = rows_of_id[id as usize];
+    }
+    let per_row = CodeVec::collect(ids.len(), raw.len(), |row| code_of_id[id_of(ids[row])]);
+    Codes { per_row, labels, counts, postings: OnceCell::new() }
 }
 
 /// Dense codes of a time bucket of the usage start (`key` of the time); a narrow column's distinct times are

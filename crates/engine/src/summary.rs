@@ -66,7 +66,7 @@ impl Summary {
         let admin = if options.include_admin { Totals::default() } else { engine.run(&admin_query).total };
         // Reasons of the admin rows under the same filters, classified once by the engine.
         let mut by_reason: BTreeMap<crate::admin::AdminReason, u64> = BTreeMap::new();
-        for &row in engine.rows(&admin_query).iter() {
+        for row in engine.selected(&admin_query).iter() {
             if let Some(reason) = engine.admin_reason(row as usize) {
                 *by_reason.entry(reason).or_default() += 1;
             }

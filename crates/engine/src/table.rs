@@ -219,19 +219,25 @@ impl ColumnValue for u16 {
 /// once ingest ends (a 5M-row table had room for 8.4M), and wasm memory keeps its high-water mark.
 const LEAN_GROWTH_FROM: usize = 1 << 16;
 
-/// Room for `rows`, with the spare room lean growth would leave.
-fn lean_capacity(rows: usize) -> usize {
-    if rows < LEAN_GROWTH_FROM {
-        rows.next_power_of_two()
+/// Room for `rows`, with the spare room lean growth would leave, or for the `expected` rows if more.
+fn lean_capacity(rows: usize, expected: usize) -> usize {
+    let lean = if rows < LEAN_GROWTH_FROM { rows.next_power_of_two() } else { rows + rows / 2 };
+    if expected >= rows {
+        expected
     } else {
-        rows + rows / 2
+        lean
     }
 }
 
-/// Appends to a column vector, growing it by half once it is large.
-fn push_lean<T>(values: &mut Vec<T>, value: T) {
-    if values.len() == values.capacity() && values.len() >= LEAN_GROWTH_FROM {
-        values.reserve_exact(values.len() / 2);
+/// Appends to a column vector: when full, it grows to the `expected` rows at once (each outgrown block is memory
+/// a wasm instance keeps), or by half once it is large.
+fn push_lean<T>(values: &mut Vec<T>, value: T, expected: usize) {
+    if values.len() == values.capacity() {
+        if expected > values.len() {
+            values.reserve_exact(expected - values.len());
+        } else if values.len() >= LEAN_GROWTH_FROM {
+            values.reserve_exact(values.len() / 2);
+        }
     }
     values.push(value);
 }
@@ -245,6 +251,8 @@ pub struct Column<T> {
     repr: Repr<T>,
     /// Value bits → index, while rows are appended to a narrow column (dropped by `shrink_to_fit`).
     index: Option<Box<FxHashMap<u64, u16>>>,
+    /// Rows ingest expects the column to reach: the room it takes the next time it grows (0: none known).
+    expected: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -263,13 +271,19 @@ impl<T> Default for Column<T> {
 
 impl<T> Column<T> {
     fn of(repr: Repr<T>) -> Self {
-        Column { repr, index: None }
+        Column { repr, index: None, expected: 0 }
+    }
+
+    /// Tells the column how many rows it will likely hold, so that it grows once to that many.
+    pub fn expect_rows(&mut self, rows: usize) {
+        self.expected = rows;
     }
 }
 
 impl<T: ColumnValue> Column<T> {
     /// Appends a value.
     pub fn push(&mut self, value: T) {
+        let expected = self.expected;
         match &mut self.repr {
             Repr::Constant { value: constant @ None, len } => {
                 *constant = Some(value);
@@ -280,12 +294,12 @@ impl<T: ColumnValue> Column<T> {
                 self.make_distinct();
                 self.push(value);
             }
-            Repr::Values(values) => push_lean(values, value),
+            Repr::Values(values) => push_lean(values, value, expected),
             Repr::Distinct8 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
-                push_lean(codes, codes[codes.len() - 1]);
+                push_lean(codes, codes[codes.len() - 1], expected);
             }
             Repr::Distinct16 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
-                push_lean(codes, codes[codes.len() - 1]);
+                push_lean(codes, codes[codes.len() - 1], expected);
             }
             Repr::Distinct8 { .. } | Repr::Distinct16 { .. } => match self.code_of(value) {
                 Some(code) => self.push_code(code),
@@ -311,7 +325,7 @@ impl<T: ColumnValue> Column<T> {
     /// Makes a constant column a narrow one of its single value (every row index 0), ready to take others.
     fn make_distinct(&mut self) {
         if let Repr::Constant { value: Some(constant), len } = self.repr {
-            let mut codes = Vec::with_capacity(lean_capacity(len + 1));
+            let mut codes = Vec::with_capacity(lean_capacity(len + 1, self.expected));
             codes.resize(len, 0);
             self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
             self.repr = Repr::Distinct8 { values: vec![constant], codes };
@@ -333,7 +347,9 @@ impl<T: ColumnValue> Column<T> {
         }
         if let Repr::Distinct8 { values, codes } = &mut self.repr {
             if next == 256 {
-                let codes = codes.iter().map(|&c| c as u16).collect();
+                let mut wide = Vec::with_capacity(lean_capacity(codes.len() + 1, self.expected));
+                wide.extend(codes.iter().map(|&c| c as u16));
+                let codes = wide;
                 self.repr = Repr::Distinct16 { values: std::mem::take(values), codes };
             }
         }
@@ -345,16 +361,17 @@ impl<T: ColumnValue> Column<T> {
     }
 
     fn push_code(&mut self, code: u16) {
+        let expected = self.expected;
         match &mut self.repr {
-            Repr::Distinct8 { codes, .. } => push_lean(codes, code as u8),
-            Repr::Distinct16 { codes, .. } => push_lean(codes, code),
+            Repr::Distinct8 { codes, .. } => push_lean(codes, code as u8, expected),
+            Repr::Distinct16 { codes, .. } => push_lean(codes, code, expected),
             _ => {}
         }
     }
 
     /// Makes the column a plain vector, then changes it.
     fn widen_then(&mut self, change: impl FnOnce(&mut Vec<T>)) {
-        let mut values: Vec<T> = Vec::with_capacity(lean_capacity(self.len() + 1));
+        let mut values: Vec<T> = Vec::with_capacity(lean_capacity(self.len() + 1, self.expected));
         values.extend(self.iter().copied());
         change(&mut values);
         self.repr = Repr::Values(values);
@@ -420,6 +437,7 @@ impl<T: ColumnValue> Column<T> {
 
     fn shrink_to_fit(&mut self) {
         self.index = None;
+        self.expected = 0;
         match &mut self.repr {
             Repr::Constant { .. } => {}
             Repr::Values(values) => values.shrink_to_fit(),
@@ -465,7 +483,7 @@ impl Lines {
     pub fn push(&mut self, line: u32) {
         let Lines::Runs { runs, len } = self else {
             if let Lines::Plain(lines) = self {
-                push_lean(lines, line);
+                push_lean(lines, line, 0);
             }
             return;
         };
@@ -626,6 +644,8 @@ macro_rules! string_columns {
         pub struct UsageTable {
             strings: Dictionary,
             sources: Vec<Source>,
+            /// Rows ingest expects the table to reach (see [`UsageTable::expect_rows`]).
+            expected_rows: usize,
             key_values: FxHashMap<StrId, Box<[(StrId, StrId)]>>,
             /// Index into [`UsageTable::sources`] per row.
             pub source: Column<u16>,
@@ -662,7 +682,7 @@ macro_rules! string_columns {
                 self.line.push(line.min(u32::MAX as u64) as u32);
                 self.usage_start.push(record.usage_start);
                 self.usage_end.push(record.usage_end);
-                push_lean(&mut self.quantity, record.quantity);
+                push_lean(&mut self.quantity, record.quantity, self.expected_rows);
                 self.cost.push(record.cost.unwrap_or(f64::NAN));
                 let (cost, effective) = (record.cost.unwrap_or(f64::NAN), record.effective_cost.unwrap_or(f64::NAN));
                 self.effective_cost.push(if effective.to_bits() == cost.to_bits() { SAME_AS_COST } else { effective });
@@ -691,6 +711,28 @@ macro_rules! string_columns {
                     + self.strings.heap_bytes() + pairs
             }
 
+            /// Heap bytes held by each part of the table, by name (for `meterlens bench-memory`).
+            pub fn heap_bytes_by_part(&self) -> Vec<(&'static str, usize)> {
+                let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
+                vec![
+                    ("source", self.source.heap_bytes()),
+                    ("line", self.line.heap_bytes()),
+                    ("usage_start", self.usage_start.heap_bytes()),
+                    ("usage_end", self.usage_end.heap_bytes()),
+                    ("quantity", self.quantity.capacity() * 8),
+                    ("cost", self.cost.heap_bytes()),
+                    ("effective_cost", self.effective_cost.heap_bytes()),
+                    ("unit_price", self.unit_price.heap_bytes()),
+                    ("azure_stack", self.azure_stack.heap_bytes()),
+                    ("local", self.local.heap_bytes()),
+                    ("tags", self.tags.heap_bytes()),
+                    ("additional_info", self.additional_info.heap_bytes()),
+                    $((stringify!($name), self.$name.heap_bytes()),)*
+                    ("strings", self.strings.heap_bytes()),
+                    ("key_values", pairs),
+                ]
+            }
+
             /// The dictionary-encoded string columns, in declaration order (snapshots rely on it).
             fn string_columns(&self) -> Vec<&Column<StrId>> {
                 vec![$(&self.$name),*]
@@ -700,8 +742,26 @@ macro_rules! string_columns {
                 vec![$(&mut self.$name),*]
             }
 
+            /// Tells every column how many rows the table will likely hold (ingest estimates it from a file's size
+            /// and its first rows), so that each grows once to that many instead of leaving the blocks it outgrew.
+            pub fn expect_rows(&mut self, rows: usize) {
+                self.expected_rows = rows;
+                self.source.expect_rows(rows);
+                self.usage_start.expect_rows(rows);
+                self.usage_end.expect_rows(rows);
+                self.cost.expect_rows(rows);
+                self.effective_cost.expect_rows(rows);
+                self.unit_price.expect_rows(rows);
+                self.azure_stack.expect_rows(rows);
+                self.local.expect_rows(rows);
+                self.tags.expect_rows(rows);
+                self.additional_info.expect_rows(rows);
+                $(self.$name.expect_rows(rows);)*
+            }
+
             /// Frees spare column capacity (after ingest has finished).
             pub fn shrink_to_fit(&mut self) {
+                self.expected_rows = 0;
                 self.source.shrink_to_fit();
                 self.line.shrink_to_fit();
                 self.usage_start.shrink_to_fit();
@@ -946,7 +1006,7 @@ mod tests {
         for i in 0..rows {
             plain.push(i as f64 * 0.25);
             narrow.push((i % 3) as u16);
-            push_lean(&mut quantities, i as f64);
+            push_lean(&mut quantities, i as f64, 0);
         }
         assert!(matches!(plain.repr, Repr::Values(_)) && matches!(narrow.repr, Repr::Distinct8 { .. }));
         assert!(plain.heap_bytes() <= rows * 8 * 11 / 10, "{} bytes for {rows} f64", plain.heap_bytes());

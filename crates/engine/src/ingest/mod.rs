@@ -320,6 +320,8 @@ const SNIFF_BYTES: usize = 64 * 1024;
 const BINARY_SNIFF_BYTES: usize = 4096;
 /// Compressed bytes handed to the gzip decoder at a time (bounds the decompressed buffer).
 const GZIP_SLICE: usize = 16 * 1024;
+/// Rows of a file read before its size estimates how many it holds.
+const ESTIMATE_FROM_ROWS: usize = 1000;
 
 enum State {
     /// Collecting the first bytes to decide the format.
@@ -354,6 +356,10 @@ pub struct Ingester {
     /// First raw bytes, until the gzip magic can be checked.
     raw_head: Option<Vec<u8>>,
     gunzip: Option<MultiGzDecoder<Vec<u8>>>,
+    /// The file's size, until its rows have been estimated from it (see [`Ingester::expect_bytes`]).
+    expected_bytes: Option<u64>,
+    /// Rows of the table before this file.
+    rows_before: usize,
 }
 
 impl Ingester {
@@ -373,6 +379,31 @@ impl Ingester {
             report: FileReport::new(file),
             raw_head: Some(Vec::new()),
             gunzip: None,
+            expected_bytes: None,
+            rows_before: 0,
+        }
+    }
+
+    /// Tells the ingester the file's size: once its first rows are read, it estimates how many the file holds and
+    /// the table's columns take room for them at once (less memory than growing as they go, in wasm above all).
+    pub fn expect_bytes(&mut self, size: u64) {
+        self.expected_bytes = Some(size);
+        self.rows_before = self.table.len();
+    }
+
+    /// Estimates the file's rows from the bytes read so far, once there are enough of them.
+    fn estimate_rows(&mut self) {
+        let Some(size) = self.expected_bytes else { return };
+        let rows = self.table.len().saturating_sub(self.rows_before);
+        if self.gunzip.is_some() || self.report.bytes == 0 {
+            self.expected_bytes = None;
+        } else if rows >= ESTIMATE_FROM_ROWS {
+            self.expected_bytes = None;
+            // The bytes fed end mid-record at most a record past the rows read; 2% more for rows that run longer.
+            let estimate = rows as f64 * size as f64 / self.report.bytes as f64 * 1.02;
+            if estimate.is_finite() && estimate > rows as f64 {
+                self.table.expect_rows(self.table.len() + (estimate as usize - rows));
+            }
         }
     }
 
@@ -412,6 +443,7 @@ impl Ingester {
             }
             None => self.decode(chunk),
         }
+        self.estimate_rows();
     }
 
     fn decode(&mut self, bytes: &[u8]) {

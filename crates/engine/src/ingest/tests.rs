@@ -231,3 +231,29 @@ fn fingerprints_tell_the_same_file_from_another() {
     assert_ne!(a, super::fingerprint(other.len() as u64, &other));
     assert_ne!(a, super::fingerprint(USAGESUMMARY.len() as u64 + 1, USAGESUMMARY));
 }
+
+#[test]
+fn a_file_of_known_size_takes_room_for_its_rows_once() {
+    use crate::generate::{generate, GenerateFormat, GenerateOptions};
+    // 90,000 rows: growing as they go, the quantities would have room for 98,304 (65,536 then by half).
+    let rows = 90_000;
+    let mut bytes = Vec::new();
+    let options = GenerateOptions { rows, seed: 3, format: GenerateFormat::CostManagementCsv, ..Default::default() };
+    generate(&options, &mut bytes).unwrap();
+    let ingest_sized = |size: Option<u64>| {
+        let mut ingester = Ingester::new(UsageTable::default(), "cost.csv");
+        if let Some(size) = size {
+            ingester.expect_bytes(size);
+        }
+        bytes.chunks(1 << 20).for_each(|chunk| ingester.feed(chunk));
+        ingester.finish()
+    };
+    let (grown, _) = ingest_sized(None);
+    let (sized, report) = ingest_sized(Some(bytes.len() as u64));
+    assert_eq!(report.rows, rows, "the estimate changes no row");
+    assert_eq!(sized.quantity, grown.quantity);
+    let room = sized.quantity.capacity();
+    assert!(room >= rows as usize && room <= rows as usize * 21 / 20, "room for {room} rows, {rows} read");
+    assert!(grown.quantity.capacity() > room, "without the size, {} rows of room", grown.quantity.capacity());
+    assert!(sized.heap_bytes() < grown.heap_bytes(), "{} vs {} bytes", sized.heap_bytes(), grown.heap_bytes());
+}

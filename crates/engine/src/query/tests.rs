@@ -405,7 +405,7 @@ fn a_selective_filter_starts_from_its_row_lists_and_agrees_with_a_scan() {
                 && !engine.is_admin(r)
         })
         .collect();
-    assert_eq!(*rows, scanned);
+    assert_eq!(rows, scanned);
 }
 
 #[test]
