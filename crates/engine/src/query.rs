@@ -2,7 +2,7 @@
 //! accumulates into dense arrays indexed by those codes (a hash map only when the code space is huge), and
 //! results are small. Dimension codes are computed once per table and dimension and cached.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::str::FromStr;
@@ -272,23 +272,47 @@ pub const UNKNOWN_UNIT: &str = "(unknown unit)";
 /// Label used for costs whose currency is unknown.
 pub const UNKNOWN_CURRENCY: &str = "(unknown currency)";
 
-/// Dense codes of one dimension: a code per row, a label and a row count per code, and (built at the first
-/// filter on the dimension) the rows of each code.
+/// Dense codes of one dimension: a code per row (or a way to read it through the table), a label and a row count
+/// per code.
 struct Codes {
     per_row: CodeVec,
     labels: Vec<String>,
     counts: Vec<u32>,
-    postings: OnceCell<Postings>,
 }
 
 /// A code per row in as few bytes as the number of codes needs (most dimensions have at most 256 or 65,536
-/// values: 1 or 2 bytes a row instead of 4).
+/// values: 1 or 2 bytes a row instead of 4), or none at all: through the table column's own indexes.
 enum CodeVec {
     /// Every row has code 0 (a column holding one value).
     Zero(usize),
     U8(Vec<u8>),
     U16(Vec<u16>),
     U32(Vec<u32>),
+    /// The code of a row is `code_of` its index in the column (a narrow column's index, or a dictionary id):
+    /// the table already holds a number per row, so the codes cost nothing a row.
+    Through {
+        column: Through,
+        code_of: Vec<u32>,
+        len: usize,
+    },
+}
+
+/// A column whose per-row indexes or dictionary ids dimension codes read through.
+#[derive(Clone, Copy)]
+enum Through {
+    Strings(fn(&UsageTable) -> &Column<StrId>),
+    UsageStart,
+}
+
+/// Reads a [`CodeVec`]'s codes (the table's slices looked up once, not per row).
+enum CodeReader<'a> {
+    Zero(usize),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    Via8(&'a [u8], &'a [u32]),
+    Via16(&'a [u16], &'a [u32]),
+    ViaIds(&'a [StrId], &'a [u32]),
 }
 
 impl CodeVec {
@@ -305,16 +329,48 @@ impl CodeVec {
         }
     }
 
+    fn reader<'a>(&'a self, t: &'a UsageTable) -> CodeReader<'a> {
+        match self {
+            CodeVec::Zero(len) => CodeReader::Zero(*len),
+            CodeVec::U8(codes) => CodeReader::U8(codes),
+            CodeVec::U16(codes) => CodeReader::U16(codes),
+            CodeVec::U32(codes) => CodeReader::U32(codes),
+            CodeVec::Through { column, code_of, len } => {
+                let indexes = match column {
+                    Through::Strings(column) => {
+                        let column = column(t);
+                        if let Some(ids) = column.as_slice() {
+                            return CodeReader::ViaIds(ids, code_of);
+                        }
+                        column.distinct().map(|(_, indexes)| indexes)
+                    }
+                    Through::UsageStart => t.usage_start.distinct().map(|(_, indexes)| indexes),
+                };
+                match indexes {
+                    Some(DistinctIndexes::U8(indexes)) => CodeReader::Via8(indexes, code_of),
+                    Some(DistinctIndexes::U16(indexes)) => CodeReader::Via16(indexes, code_of),
+                    // The table never changes its columns' form: codes were made from this one.
+                    None => CodeReader::Zero(*len),
+                }
+            }
+        }
+    }
+}
+
+impl CodeReader<'_> {
     #[inline]
     fn get(&self, row: usize) -> u32 {
         match self {
-            CodeVec::Zero(len) => {
+            CodeReader::Zero(len) => {
                 assert!(row < *len, "row {row} out of {len}");
                 0
             }
-            CodeVec::U8(codes) => codes[row] as u32,
-            CodeVec::U16(codes) => codes[row] as u32,
-            CodeVec::U32(codes) => codes[row],
+            CodeReader::U8(codes) => codes[row] as u32,
+            CodeReader::U16(codes) => codes[row] as u32,
+            CodeReader::U32(codes) => codes[row],
+            CodeReader::Via8(indexes, code_of) => code_of[indexes[row] as usize],
+            CodeReader::Via16(indexes, code_of) => code_of[indexes[row] as usize],
+            CodeReader::ViaIds(ids, code_of) => via_id(code_of, ids[row]),
         }
     }
 
@@ -326,65 +382,44 @@ impl CodeVec {
             }
         }
         match self {
-            CodeVec::Zero(_) => out[..rows.len()].fill(0),
-            CodeVec::U8(codes) => each(rows, out, |row| codes[row] as u32),
-            CodeVec::U16(codes) => each(rows, out, |row| codes[row] as u32),
-            CodeVec::U32(codes) => each(rows, out, |row| codes[row]),
+            CodeReader::Zero(_) => out[..rows.len()].fill(0),
+            CodeReader::U8(codes) => each(rows, out, |row| codes[row] as u32),
+            CodeReader::U16(codes) => each(rows, out, |row| codes[row] as u32),
+            CodeReader::U32(codes) => each(rows, out, |row| codes[row]),
+            CodeReader::Via8(indexes, code_of) => each(rows, out, |row| code_of[indexes[row] as usize]),
+            CodeReader::Via16(indexes, code_of) => each(rows, out, |row| code_of[indexes[row] as usize]),
+            CodeReader::ViaIds(ids, code_of) => each(rows, out, |row| via_id(code_of, ids[row])),
         }
     }
+}
 
-    fn len(&self) -> usize {
+impl CodeReader<'_> {
+    /// The rows whose code `keep` holds: one pass over the codes, or over the column's indexes with `keep`
+    /// folded into a table per index.
+    fn select(&self, keep: &[bool]) -> Selection {
+        let through = |code_of: &[u32]| -> Vec<bool> { code_of.iter().map(|&code| keep[code as usize]).collect() };
         match self {
-            CodeVec::Zero(len) => *len,
-            CodeVec::U8(codes) => codes.len(),
-            CodeVec::U16(codes) => codes.len(),
-            CodeVec::U32(codes) => codes.len(),
+            CodeReader::Zero(len) if keep.first() == Some(&true) => Selection::all(*len),
+            CodeReader::Zero(len) => Selection::none(*len),
+            CodeReader::U8(codes) => Selection::of_codes(codes, |code| code as usize, keep),
+            CodeReader::U16(codes) => Selection::of_codes(codes, |code| code as usize, keep),
+            CodeReader::U32(codes) => Selection::of_codes(codes, |code| code as usize, keep),
+            CodeReader::Via8(indexes, code_of) => Selection::of_codes(indexes, |i| i as usize, &through(code_of)),
+            CodeReader::Via16(indexes, code_of) => Selection::of_codes(indexes, |i| i as usize, &through(code_of)),
+            CodeReader::ViaIds(ids, code_of) => {
+                let keep_id = through(code_of);
+                // An id outside the dictionary reads as id 0.
+                Selection::of_codes(ids, |id| if (id.0 as usize) < keep_id.len() { id.0 as usize } else { 0 }, &keep_id)
+            }
         }
     }
 }
 
-/// The rows of each code in table order, `rows[starts[code]..starts[code + 1]]` (a counting sort of `per_row`).
-struct Postings {
-    starts: Vec<u32>,
-    rows: Vec<u32>,
+/// The code of dictionary id `id` (an id outside the dictionary, which ingest never makes, reads as id 0).
+#[inline]
+fn via_id(code_of: &[u32], id: StrId) -> u32 {
+    code_of.get(id.0 as usize).copied().unwrap_or(code_of[0])
 }
-
-impl Codes {
-    fn postings(&self) -> &Postings {
-        self.postings.get_or_init(|| {
-            let mut starts = Vec::with_capacity(self.counts.len() + 1);
-            let mut at = 0u32;
-            starts.push(0);
-            for &count in &self.counts {
-                at += count;
-                starts.push(at);
-            }
-            let mut next = starts.clone();
-            let mut rows = vec![0u32; self.per_row.len()];
-            for row in 0..self.per_row.len() {
-                let slot = &mut next[self.per_row.get(row) as usize];
-                rows[*slot as usize] = row as u32;
-                *slot += 1;
-            }
-            Postings { starts, rows }
-        })
-    }
-
-    /// The rows whose code `keep` holds, from the row lists of those codes.
-    fn rows_where(&self, keep: &[bool]) -> Selection {
-        let postings = self.postings();
-        let mut selection = Selection::none(self.per_row.len());
-        for code in (0..self.counts.len()).filter(|&code| keep[code]) {
-            let list = &postings.rows[postings.starts[code] as usize..postings.starts[code + 1] as usize];
-            list.iter().for_each(|&row| selection.insert(row));
-        }
-        selection
-    }
-}
-
-/// A filter selects from its dimension's row lists instead of scanning every row when it keeps at most this
-/// share of the rows (1 / N).
-const POSTINGS_SHARE: usize = 8;
 
 /// Answers queries about one table; caches dimension codes and row selections between queries.
 pub struct QueryEngine<'t> {
@@ -485,7 +520,8 @@ impl<'t> QueryEngine<'t> {
     fn compute_codes(&self, dimension: &Dimension, offset_minutes: i32) -> Codes {
         let t = self.table();
         let shift = offset_minutes as i64 * 60;
-        let by_string = |column: &Column<StrId>, empty: &str| {
+        let by_string = |of: fn(&UsageTable) -> &Column<StrId>, empty: &str| {
+            let column = of(t);
             let label = |id: i64| {
                 let s = t.str(StrId(id as u32));
                 if s.is_empty() {
@@ -497,10 +533,14 @@ impl<'t> QueryEngine<'t> {
             // Dictionary ids are dense: index an array by them instead of hashing every row; a narrow column
             // already numbers its values.
             match (column.as_slice(), column.distinct()) {
-                (Some(ids), _) => compact_dense(ids, t.strings().len(), label),
-                (None, Some((ids, indexes))) => {
-                    from_distinct(indexes, column.len(), ids.iter().map(|id| id.0 as i64).collect(), label)
-                }
+                (Some(ids), _) => compact_dense(Through::Strings(of), ids, t.strings().len(), label),
+                (None, Some((ids, indexes))) => from_distinct(
+                    Through::Strings(of),
+                    indexes,
+                    column.len(),
+                    ids.iter().map(|id| id.0 as i64).collect(),
+                    label,
+                ),
                 (None, None) => match column.constant() {
                     Some(id) => order_codes_of_one(t.len(), id.0 as i64, label),
                     None => compact(t.len(), |row| column[row].0 as i64, label),
@@ -508,18 +548,18 @@ impl<'t> QueryEngine<'t> {
             }
         };
         match dimension {
-            Dimension::Subscription => by_string(&t.subscription, ""),
-            Dimension::ResourceGroup => by_string(&t.resource_group, ""),
-            Dimension::Resource => by_string(&t.resource_uri, ""),
-            Dimension::MeterId => by_string(&t.meter_id, ""),
-            Dimension::MeterName => by_string(&t.meter_name, ""),
-            Dimension::MeterCategory => by_string(&t.meter_category, ""),
-            Dimension::MeterSubcategory => by_string(&t.meter_subcategory, ""),
-            Dimension::Location => by_string(&t.location, ""),
-            Dimension::Customer => by_string(&t.customer, ""),
-            Dimension::Unit => by_string(&t.unit, UNKNOWN_UNIT),
-            Dimension::Currency => by_string(&t.currency, UNKNOWN_CURRENCY),
-            Dimension::CommerceMeterId => by_string(&t.commerce_meter_id, ""),
+            Dimension::Subscription => by_string(|t| &t.subscription, ""),
+            Dimension::ResourceGroup => by_string(|t| &t.resource_group, ""),
+            Dimension::Resource => by_string(|t| &t.resource_uri, ""),
+            Dimension::MeterId => by_string(|t| &t.meter_id, ""),
+            Dimension::MeterName => by_string(|t| &t.meter_name, ""),
+            Dimension::MeterCategory => by_string(|t| &t.meter_category, ""),
+            Dimension::MeterSubcategory => by_string(|t| &t.meter_subcategory, ""),
+            Dimension::Location => by_string(|t| &t.location, ""),
+            Dimension::Customer => by_string(|t| &t.customer, ""),
+            Dimension::Unit => by_string(|t| &t.unit, UNKNOWN_UNIT),
+            Dimension::Currency => by_string(|t| &t.currency, UNKNOWN_CURRENCY),
+            Dimension::CommerceMeterId => by_string(|t| &t.commerce_meter_id, ""),
             Dimension::SourceFormat => {
                 // Files of one format are one group: key each file by the first file of its format.
                 let first: Vec<i64> = (0..t.sources().len())
@@ -626,20 +666,15 @@ impl<'t> QueryEngine<'t> {
                 }
             }
         }
-        // Start from the most selective filter's row lists when it keeps few rows, then narrow filter by
-        // filter: each pass reads one column, and only the rows still in.
+        // Start from a scan of the most selective filter's codes, then narrow filter by filter: each pass reads
+        // one column, and only the rows still in.
         let n = t.len();
         let kept_rows = |(codes, mask): &(Rc<Codes>, Vec<bool>)| -> usize {
             codes.counts.iter().zip(mask).filter(|(_, keep)| **keep).map(|(count, _)| *count as usize).sum()
         };
-        let seed = masks
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (kept_rows(m), i))
-            .min()
-            .filter(|(kept, _)| kept.saturating_mul(POSTINGS_SHARE) <= n);
+        let seed = masks.iter().enumerate().map(|(i, m)| (kept_rows(m), i)).min();
         let mut rows = match seed {
-            Some((_, i)) => masks[i].0.rows_where(&masks[i].1),
+            Some((_, i)) => masks[i].0.per_row.reader(t).select(&masks[i].1),
             None => Selection::all(n),
         };
         if !query.include_admin || query.only_admin {
@@ -652,11 +687,13 @@ impl<'t> QueryEngine<'t> {
             if seed.is_some_and(|(_, s)| s == i) {
                 continue;
             }
-            let per_row = &codes.per_row;
+            let per_row = codes.per_row.reader(t);
             rows.retain(|row| mask[per_row.get(row) as usize]);
         }
         for any in &texts {
-            rows.retain(|row| any.iter().any(|(codes, mask)| mask[codes.per_row.get(row) as usize]));
+            let any: Vec<(CodeReader, &Vec<bool>)> =
+                any.iter().map(|(codes, mask)| (codes.per_row.reader(t), mask)).collect();
+            rows.retain(|row| any.iter().any(|(codes, mask)| mask[codes.get(row) as usize]));
         }
         let rows = Rc::new(rows);
         let mut kept = self.selections.borrow_mut();
@@ -726,7 +763,9 @@ impl<'t> QueryEngine<'t> {
         // Group keys a block of rows at a time, one dimension after the other: each pass reads one code width.
         let mut block_keys = [0u64; KEY_BLOCK];
         let (mut block_units, mut block_currencies) = ([0u32; KEY_BLOCK], [0u32; KEY_BLOCK]);
-        let ranked = key_space.is_none().then(|| RankedKeys::of(&dims, &rows.to_rows()));
+        let ranked = key_space.is_none().then(|| RankedKeys::of(t, &dims, &rows.to_rows()));
+        let (unit_codes, currency_codes) = (units.per_row.reader(t), currencies.per_row.reader(t));
+        let resource_reader = resource_codes.as_ref().map(|codes| codes.per_row.reader(t));
         let (mut blocks, mut block_rows, mut done) = (rows.blocks(), [0u32; KEY_BLOCK], 0);
         loop {
             let n = blocks.fill(&mut block_rows);
@@ -736,11 +775,11 @@ impl<'t> QueryEngine<'t> {
             let block_rows = &block_rows[..n];
             match &ranked {
                 Some(ranked) => block_keys[..n].copy_from_slice(&ranked.keys[done..done + n]),
-                None => group_keys(&dims, block_rows, &mut block_keys[..n]),
+                None => group_keys(t, &dims, block_rows, &mut block_keys[..n]),
             }
             done += n;
-            units.per_row.gather(block_rows, &mut block_units);
-            currencies.per_row.gather(block_rows, &mut block_currencies);
+            unit_codes.gather(block_rows, &mut block_units);
+            currency_codes.gather(block_rows, &mut block_currencies);
             for (at, &row) in block_rows.iter().enumerate() {
                 let row = row as usize;
                 let g = block_keys[at];
@@ -768,8 +807,8 @@ impl<'t> QueryEngine<'t> {
                     cell.1 += effective;
                     cell.3 = true;
                 }
-                if let Some(resources) = &resource_codes {
-                    let resource = resources.per_row.get(row);
+                if let Some(resources) = &resource_reader {
+                    let resource = resources.get(row);
                     let new = if seen_bits.is_empty() {
                         seen_pairs.insert((slot as u64) << 32 | resource as u64)
                     } else {
@@ -1024,12 +1063,12 @@ impl Accumulators {
 const KEY_BLOCK: usize = 1024;
 
 /// The group key of each of `rows` (codes of `dims` in mixed radix).
-fn group_keys(dims: &[Rc<Codes>], rows: &[u32], keys: &mut [u64]) {
+fn group_keys(t: &UsageTable, dims: &[Rc<Codes>], rows: &[u32], keys: &mut [u64]) {
     let mut codes = [0u32; KEY_BLOCK];
     keys.fill(0);
     for dim in dims {
         let radix = dim.labels.len().max(1) as u64;
-        dim.per_row.gather(rows, &mut codes);
+        dim.per_row.reader(t).gather(rows, &mut codes);
         for (key, &code) in keys.iter_mut().zip(&codes) {
             *key = *key * radix + code as u64;
         }
@@ -1047,7 +1086,7 @@ struct RankedKeys {
 }
 
 impl RankedKeys {
-    fn of(dims: &[Rc<Codes>], rows: &[u32]) -> RankedKeys {
+    fn of(t: &UsageTable, dims: &[Rc<Codes>], rows: &[u32]) -> RankedKeys {
         let (mut keys, mut ranks) = (vec![0u64; rows.len()], Vec::new());
         let mut codes = vec![0u32; rows.len()];
         let mut space = 1u64;
@@ -1063,7 +1102,7 @@ impl RankedKeys {
                 space = prefixes.len().max(1) as u64;
                 ranks.push((i, prefixes));
             }
-            dim.per_row.gather(rows, &mut codes);
+            dim.per_row.reader(t).gather(rows, &mut codes);
             for (key, &code) in keys.iter_mut().zip(&codes) {
                 *key = *key * radix + code as u64;
             }
@@ -1075,7 +1114,7 @@ impl RankedKeys {
 
 /// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row, and one
 /// code per row only (counted per id first, then each row's code written once).
-fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
+fn compact_dense(column: Through, ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
     // An id outside the dictionary cannot come from ingest; it reads as the empty string (id 0).
     let id_of = |id: StrId| if (id.0 as usize) < n_ids { id.0 as usize } else { 0 };
     let mut rows_of_id = vec![0u32; n_ids.max(1)];
@@ -1089,15 +1128,17 @@ fn compact_dense(ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> 
         code_of_id[id as usize] = code;
         counts[code as usize] = rows_of_id[id as usize];
     }
-    let per_row = CodeVec::collect(ids.len(), raw.len(), |row| code_of_id[id_of(ids[row])]);
-    Codes { per_row, labels, counts, postings: OnceCell::new() }
+    let per_row = through(column, code_of_id, ids.len(), raw.len());
+    Codes { per_row, labels, counts }
 }
 
 /// Dense codes of a time bucket of the usage start (`key` of the time); a narrow column's distinct times are
 /// bucketed once each.
 fn by_time(t: &UsageTable, key: &dyn Fn(i64) -> i64, label: &dyn Fn(i64) -> String) -> Codes {
     match t.usage_start.distinct() {
-        Some((times, indexes)) => from_distinct(indexes, t.len(), times.iter().map(|&at| key(at)).collect(), label),
+        Some((times, indexes)) => {
+            from_distinct(Through::UsageStart, indexes, t.len(), times.iter().map(|&at| key(at)).collect(), label)
+        }
         None => compact(t.len(), |row| key(t.usage_start[row]), label),
     }
 }
@@ -1139,7 +1180,13 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
 
 /// Dense codes of a narrow column: `keys` per distinct value (several may share a key), each row's code through
 /// its index; no key per row. Values no row holds get no code.
-fn from_distinct(indexes: DistinctIndexes<'_>, len: usize, keys: Vec<i64>, label: impl Fn(i64) -> String) -> Codes {
+fn from_distinct(
+    column: Through,
+    indexes: DistinctIndexes<'_>,
+    len: usize,
+    keys: Vec<i64>,
+    label: impl Fn(i64) -> String,
+) -> Codes {
     let mut rows_of_index = vec![0u32; keys.len()];
     for row in 0..len {
         rows_of_index[indexes.get(row)] += 1;
@@ -1154,8 +1201,17 @@ fn from_distinct(indexes: DistinctIndexes<'_>, len: usize, keys: Vec<i64>, label
     for (index, &n) in rows_of_index.iter().enumerate().filter(|(_, &n)| n > 0) {
         counts[code_of_index[index] as usize] += n;
     }
-    let per_row = CodeVec::collect(len, raw.len(), |row| code_of_index[indexes.get(row)]);
-    Codes { per_row, labels, counts, postings: OnceCell::new() }
+    let per_row = through(column, code_of_index, len, raw.len());
+    Codes { per_row, labels, counts }
+}
+
+/// Codes through `column` (`code_of` each of its indexes), or none when there is one code.
+fn through(column: Through, code_of: Vec<u32>, len: usize, n_codes: usize) -> CodeVec {
+    if n_codes <= 1 {
+        CodeVec::Zero(len)
+    } else {
+        CodeVec::Through { column, code_of, len }
+    }
 }
 
 /// Each key's code when codes follow label order (time labels are ISO, so also chronological), and the labels
@@ -1175,7 +1231,7 @@ fn label_order(raw: &[i64], label: impl Fn(i64) -> String) -> (Vec<u32>, Vec<Str
 /// The codes of `len` rows that all hold `key`.
 fn order_codes_of_one(len: usize, key: i64, label: impl Fn(i64) -> String) -> Codes {
     let (labels, counts) = if len == 0 { (Vec::new(), Vec::new()) } else { (vec![label(key)], vec![len as u32]) };
-    Codes { per_row: CodeVec::Zero(len), labels, counts, postings: OnceCell::new() }
+    Codes { per_row: CodeVec::Zero(len), labels, counts }
 }
 
 /// Renumbers first-seen codes so that codes follow label order.
@@ -1186,7 +1242,7 @@ fn order_codes(per_row: Vec<u32>, raw: Vec<i64>, label: impl Fn(i64) -> String) 
         counts[rank[code as usize] as usize] += 1;
     }
     let per_row = CodeVec::collect(per_row.len(), raw.len(), |row| rank[per_row[row] as usize]);
-    Codes { per_row, labels, counts, postings: OnceCell::new() }
+    Codes { per_row, labels, counts }
 }
 
 /// One row of a [`Matrix`].

@@ -21,6 +21,19 @@ impl Selection {
         Selection { words, len, count: len }
     }
 
+    /// The rows whose entry in `keep` is true, `keep` indexed by `index` of each row's code: one tight pass over
+    /// a code column (a filter's scan).
+    pub fn of_codes<T: Copy>(codes: &[T], index: impl Fn(T) -> usize, keep: &[bool]) -> Selection {
+        let (mut words, mut count) = (Vec::with_capacity(codes.len().div_ceil(64)), 0);
+        for chunk in codes.chunks(64) {
+            let word =
+                chunk.iter().enumerate().fold(0u64, |word, (bit, &code)| word | (keep[index(code)] as u64) << bit);
+            count += word.count_ones() as usize;
+            words.push(word);
+        }
+        Selection { words, len: codes.len(), count }
+    }
+
     /// No row of a table of `len` rows.
     pub fn none(len: usize) -> Selection {
         Selection { words: vec![0; len.div_ceil(64)], len, count: 0 }
@@ -158,6 +171,9 @@ mod tests {
             assert!(!selection.contains(len), "no row past the table ({len})");
             selection.retain(|row| row % 5 == 1);
             let kept: Vec<u32> = (0..len as u32).filter(|r| r % 5 == 1).collect();
+            let rows: Vec<usize> = (0..len).collect();
+            let scanned = Selection::of_codes(&rows, |row| row % 5, &[false, true, false, false, false]);
+            assert_eq!(scanned, selection, "a scan of codes keeps the same rows");
             assert_eq!(selection.count(), kept.len());
             assert_eq!(selection.to_rows(), kept);
             assert_eq!(selection.table_len(), len);
