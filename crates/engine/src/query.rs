@@ -391,9 +391,7 @@ impl CodeReader<'_> {
             CodeReader::ViaIds(ids, code_of) => each(rows, out, |row| via_id(code_of, ids[row])),
         }
     }
-}
 
-impl CodeReader<'_> {
     /// The rows whose code `keep` holds: one pass over the codes, or over the column's indexes with `keep`
     /// folded into a table per index.
     fn select(&self, keep: &[bool]) -> Selection {
@@ -408,17 +406,27 @@ impl CodeReader<'_> {
             CodeReader::Via16(indexes, code_of) => Selection::of_codes(indexes, |i| i as usize, &through(code_of)),
             CodeReader::ViaIds(ids, code_of) => {
                 let keep_id = through(code_of);
-                // An id outside the dictionary reads as id 0.
-                Selection::of_codes(ids, |id| if (id.0 as usize) < keep_id.len() { id.0 as usize } else { 0 }, &keep_id)
+                Selection::of_codes(ids, |id| id_index(id, keep_id.len()), &keep_id)
             }
         }
     }
 }
 
-/// The code of dictionary id `id` (an id outside the dictionary, which ingest never makes, reads as id 0).
+/// The code of dictionary id `id`.
 #[inline]
 fn via_id(code_of: &[u32], id: StrId) -> u32 {
-    code_of.get(id.0 as usize).copied().unwrap_or(code_of[0])
+    code_of[id_index(id, code_of.len())]
+}
+
+/// Where dictionary id `id` is in a table of `n_ids` entries per id: an id outside the dictionary, which ingest
+/// never makes, reads as id 0 (the empty string).
+#[inline]
+fn id_index(id: StrId, n_ids: usize) -> usize {
+    if (id.0 as usize) < n_ids {
+        id.0 as usize
+    } else {
+        0
+    }
 }
 
 /// Answers queries about one table; caches dimension codes and row selections between queries.
@@ -766,7 +774,8 @@ impl<'t> QueryEngine<'t> {
         let ranked = key_space.is_none().then(|| RankedKeys::of(t, &dims, &rows.to_rows()));
         let (unit_codes, currency_codes) = (units.per_row.reader(t), currencies.per_row.reader(t));
         let resource_reader = resource_codes.as_ref().map(|codes| codes.per_row.reader(t));
-        let (mut blocks, mut block_rows, mut done) = (rows.blocks(), [0u32; KEY_BLOCK], 0);
+        let dim_codes: Vec<CodeReader> = dims.iter().map(|dim| dim.per_row.reader(t)).collect();
+        let (mut blocks, mut block_rows, mut done) = (rows.iter(), [0u32; KEY_BLOCK], 0);
         loop {
             let n = blocks.fill(&mut block_rows);
             if n == 0 {
@@ -775,7 +784,7 @@ impl<'t> QueryEngine<'t> {
             let block_rows = &block_rows[..n];
             match &ranked {
                 Some(ranked) => block_keys[..n].copy_from_slice(&ranked.keys[done..done + n]),
-                None => group_keys(t, &dims, block_rows, &mut block_keys[..n]),
+                None => group_keys(&dims, &dim_codes, block_rows, &mut block_keys[..n]),
             }
             done += n;
             unit_codes.gather(block_rows, &mut block_units);
@@ -1062,13 +1071,13 @@ impl Accumulators {
 /// Rows whose group keys are computed together.
 const KEY_BLOCK: usize = 1024;
 
-/// The group key of each of `rows` (codes of `dims` in mixed radix).
-fn group_keys(t: &UsageTable, dims: &[Rc<Codes>], rows: &[u32], keys: &mut [u64]) {
+/// The group key of each of `rows` (codes of `dims`, read through `readers`, in mixed radix).
+fn group_keys(dims: &[Rc<Codes>], readers: &[CodeReader], rows: &[u32], keys: &mut [u64]) {
     let mut codes = [0u32; KEY_BLOCK];
     keys.fill(0);
-    for dim in dims {
+    for (dim, reader) in dims.iter().zip(readers) {
         let radix = dim.labels.len().max(1) as u64;
-        dim.per_row.reader(t).gather(rows, &mut codes);
+        reader.gather(rows, &mut codes);
         for (key, &code) in keys.iter_mut().zip(&codes) {
             *key = *key * radix + code as u64;
         }
@@ -1115,11 +1124,9 @@ impl RankedKeys {
 /// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row, and one
 /// code per row only (counted per id first, then each row's code written once).
 fn compact_dense(column: Through, ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
-    // An id outside the dictionary cannot come from ingest; it reads as the empty string (id 0).
-    let id_of = |id: StrId| if (id.0 as usize) < n_ids { id.0 as usize } else { 0 };
     let mut rows_of_id = vec![0u32; n_ids.max(1)];
     for &id in ids {
-        rows_of_id[id_of(id)] += 1;
+        rows_of_id[id_index(id, n_ids)] += 1;
     }
     let raw: Vec<i64> = (0..rows_of_id.len()).filter(|&id| rows_of_id[id] > 0).map(|id| id as i64).collect();
     let (rank, labels) = label_order(&raw, label);

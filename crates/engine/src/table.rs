@@ -221,11 +221,12 @@ const LEAN_GROWTH_FROM: usize = 1 << 16;
 
 /// Room for `rows`, with the spare room lean growth would leave, or for the `expected` rows if more.
 fn lean_capacity(rows: usize, expected: usize) -> usize {
-    let lean = if rows < LEAN_GROWTH_FROM { rows.next_power_of_two() } else { rows + rows / 2 };
     if expected >= rows {
         expected
+    } else if rows < LEAN_GROWTH_FROM {
+        rows.next_power_of_two()
     } else {
-        lean
+        rows + rows / 2
     }
 }
 
@@ -349,8 +350,7 @@ impl<T: ColumnValue> Column<T> {
             if next == 256 {
                 let mut wide = Vec::with_capacity(lean_capacity(codes.len() + 1, self.expected));
                 wide.extend(codes.iter().map(|&c| c as u16));
-                let codes = wide;
-                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes };
+                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes: wide };
             }
         }
         if let Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } = &mut self.repr {
@@ -699,16 +699,7 @@ macro_rules! string_columns {
 
             /// Bytes held on the heap by the table (columns with spare capacity, dictionary, parsed pairs).
             pub fn heap_bytes(&self) -> usize {
-                fn bytes<T>(column: &Vec<T>) -> usize {
-                    column.capacity() * std::mem::size_of::<T>()
-                }
-                let pairs: usize = self.key_values.values().map(|p| 16 + p.len() * 8).sum();
-                self.line.heap_bytes() + self.usage_start.heap_bytes() + self.usage_end.heap_bytes() + bytes(&self.quantity)
-                    + self.source.heap_bytes() + self.cost.heap_bytes() + self.effective_cost.heap_bytes()
-                    + self.unit_price.heap_bytes() + self.azure_stack.heap_bytes() + self.local.heap_bytes() + self.tags.heap_bytes()
-                    + self.additional_info.heap_bytes()
-                    $(+ self.$name.heap_bytes())*
-                    + self.strings.heap_bytes() + pairs
+                self.heap_bytes_by_part().iter().map(|(_, bytes)| bytes).sum()
             }
 
             /// Heap bytes held by each part of the table, by name (for `meterlens bench-memory`).

@@ -395,7 +395,7 @@ impl Ingester {
     fn estimate_rows(&mut self) {
         let Some(size) = self.expected_bytes else { return };
         let rows = self.table.len().saturating_sub(self.rows_before);
-        if self.gunzip.is_some() || self.report.bytes == 0 {
+        if self.gunzip.is_some() {
             self.expected_bytes = None;
         } else if rows >= ESTIMATE_FROM_ROWS {
             self.expected_bytes = None;

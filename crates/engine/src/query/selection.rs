@@ -83,18 +83,9 @@ impl Selection {
         self.words.capacity() * 8
     }
 
-    /// The rows in, in table order.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &word)| {
-            let mut rest = word;
-            std::iter::from_fn(move || {
-                (rest != 0).then(|| {
-                    let bit = rest.trailing_zeros();
-                    rest &= rest - 1;
-                    (i * 64) as u32 + bit
-                })
-            })
-        })
+    /// The rows in, in table order (also a buffer at a time, [`Rows::fill`]).
+    pub fn iter(&self) -> Rows<'_> {
+        Rows { words: &self.words, word: 0, rest: self.words.first().copied().unwrap_or(0) }
     }
 
     /// The rows in, in table order, as a list.
@@ -103,37 +94,33 @@ impl Selection {
         rows.extend(self.iter());
         rows
     }
-
-    /// The rows in, in table order, a buffer at a time.
-    pub fn blocks(&self) -> Blocks<'_> {
-        Blocks { words: &self.words, word: 0, rest: self.words.first().copied().unwrap_or(0) }
-    }
 }
 
-/// Reads a [`Selection`]'s rows in table order into buffers.
-pub struct Blocks<'s> {
+/// A [`Selection`]'s rows in table order.
+pub struct Rows<'s> {
     words: &'s [u64],
     word: usize,
     rest: u64,
 }
 
-impl Blocks<'_> {
+impl Iterator for Rows<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        while self.rest == 0 {
+            self.word += 1;
+            self.rest = *self.words.get(self.word)?;
+        }
+        let bit = self.rest.trailing_zeros();
+        self.rest &= self.rest - 1;
+        Some((self.word * 64) as u32 + bit)
+    }
+}
+
+impl Rows<'_> {
     /// Fills `rows` with the next rows and returns how many (0 once every row was read).
     pub fn fill(&mut self, rows: &mut [u32]) -> usize {
-        let mut n = 0;
-        while n < rows.len() {
-            while self.rest == 0 {
-                self.word += 1;
-                match self.words.get(self.word) {
-                    Some(&word) => self.rest = word,
-                    None => return n,
-                }
-            }
-            rows[n] = (self.word * 64) as u32 + self.rest.trailing_zeros();
-            self.rest &= self.rest - 1;
-            n += 1;
-        }
-        n
+        rows.iter_mut().zip(self).map(|(slot, row)| *slot = row).count()
     }
 }
 
@@ -151,7 +138,7 @@ mod tests {
         assert_eq!(selection.count(), rows.len(), "a row inserted twice counts once");
         assert_eq!(selection.to_rows(), rows);
         assert_eq!(selection.iter().collect::<Vec<_>>(), rows);
-        let mut blocks = selection.blocks();
+        let mut blocks = selection.iter();
         let (mut buffer, mut read) = ([0u32; 100], Vec::new());
         loop {
             let n = blocks.fill(&mut buffer);
