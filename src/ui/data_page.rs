@@ -76,9 +76,9 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
         "meter_category" => t.str(t.meter_category[row]).to_string(),
         "meter_name" => t.str(t.meter_name[row]).to_string(),
         "meter_id" => t.str(t.meter_id[row]).to_string(),
-        "quantity" => format_number(t.quantity[row], 6),
+        "quantity" => format_number(t.quantity.get(row), 6),
         "unit" => t.str(t.unit[row]).to_string(),
-        "cost" => money(t.cost[row]),
+        "cost" => money(t.cost.get(row)),
         "currency" => t.str(t.currency[row]).to_string(),
         "effective_cost" => money(t.effective_cost(row)),
         "tags" => t.str(t.tags[row]).to_string(),
@@ -92,8 +92,8 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
 /// A numeric cell as exported: the exact value (no grouping, no rounding), empty for "none".
 pub fn exact_number(t: &UsageTable, row: usize, key: &str) -> String {
     let value = match key {
-        "quantity" => t.quantity[row],
-        "cost" => t.cost[row],
+        "quantity" => t.quantity.get(row),
+        "cost" => t.cost.get(row),
         "effective_cost" => t.effective_cost(row),
         "line" => return t.line.get(row).to_string(),
         _ => return cell(t, row, key),
@@ -114,8 +114,8 @@ pub fn sort_rows(t: &UsageTable, rows: &[u32], key: &str, descending: bool) -> V
     let number = |row: u32| -> f64 {
         let r = row as usize;
         match key {
-            "quantity" => t.quantity[r],
-            "cost" => t.cost[r],
+            "quantity" => t.quantity.get(r),
+            "cost" => t.cost.get(r),
             "effective_cost" => t.effective_cost(r),
             "line" => t.line.get(r) as f64,
             "usage_start" => t.usage_start[r] as f64,
@@ -366,7 +366,7 @@ mod tests {
         let t = table();
         let rows: Vec<u32> = (0..t.len() as u32).collect();
         let by_quantity = sort_rows(&t, &rows, "quantity", true);
-        assert!(by_quantity.windows(2).all(|w| t.quantity[w[0] as usize] >= t.quantity[w[1] as usize]));
+        assert!(by_quantity.windows(2).all(|w| t.quantity.get(w[0] as usize) >= t.quantity.get(w[1] as usize)));
         let by_meter = sort_rows(&t, &rows, "meter_name", false);
         let names: Vec<String> = by_meter.iter().map(|&r| cell(&t, r as usize, "meter_name")).collect();
         assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
@@ -380,7 +380,7 @@ mod tests {
             let _ = cell(&t, 0, c.key);
         }
         assert_eq!(cell(&t, 0, "line"), t.line.get(0).to_string());
-        assert_eq!(exact_number(&t, 0, "quantity").parse::<f64>().unwrap(), t.quantity[0], "exact, not rounded");
+        assert_eq!(exact_number(&t, 0, "quantity").parse::<f64>().unwrap(), t.quantity.get(0), "exact, not rounded");
         assert_eq!(exact_number(&t, 0, "cost"), "", "no cost is empty, not 0");
         assert!(!cell(&t, 0, "usage_start").is_empty());
     }

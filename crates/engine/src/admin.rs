@@ -84,8 +84,8 @@ impl<'t> AdminClassifier<'t> {
         if self.provider_subscription[t.subscription_name[row].0 as usize] {
             return Some(AdminReason::DefaultProviderSubscription);
         }
-        let zero = t.unit_price[row] == 0.0 || t.cost[row] == 0.0;
-        if !local && zero && t.quantity[row] != 0.0 && self.priced[meter] {
+        let zero = t.unit_price[row] == 0.0 || t.cost.get(row) == 0.0;
+        if !local && zero && t.quantity.get(row) != 0.0 && self.priced[meter] {
             return Some(AdminReason::ZeroPriceWherePriced);
         }
         None

@@ -145,7 +145,7 @@ pub fn bill(table: &UsageTable, prices: &PriceBook, options: &BillOptions) -> Bi
             .or_insert_with(|| prices.rate(table.str(meter), table.usage_start[row]))
             .clone();
         let factor = local.and_then(|m| m.billed_as()).map_or(1.0, |c| c.factor);
-        let quantity = table.quantity[row];
+        let quantity = table.quantity.get(row);
         let key = (sub, meter, rate.as_ref().map_or(u64::MAX, |r| r.unit_price.to_bits()));
         let line = lines.entry(key).or_default();
         line.quantity += quantity;

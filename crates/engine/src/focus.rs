@@ -181,10 +181,10 @@ impl<'t> FocusExport<'t> {
                 admin_rows_excluded += 1;
                 continue;
             }
-            let quantity = table.quantity[row];
+            let quantity = table.quantity.get(row);
             let meter = table.str(table.meter_id[row]);
             if !table.local[row] {
-                let cost = table.cost[row];
+                let cost = table.cost.get(row);
                 let billed = if cost.is_nan() { 0.0 } else { cost };
                 let effective = table.effective_cost(row);
                 let unit_price = table.unit_price[row];
@@ -305,7 +305,7 @@ impl<'t> FocusExport<'t> {
                 Cell::Text(Cow::Borrowed(if category.is_empty() { "Unknown" } else { category }))
             }
             "ChargeFrequency" => Cell::Text(Cow::Borrowed("Usage-Based")),
-            "ConsumedQuantity" => Cell::Number(t.quantity[row]),
+            "ConsumedQuantity" => Cell::Number(t.quantity.get(row)),
             "ConsumedUnit" => text(t.str(t.unit[row])),
             "ContractedUnitPrice" | "ListUnitPrice" => p.unit_price.map_or(Cell::Null, Cell::Number),
             "PricingCategory" => Cell::Text(Cow::Borrowed("Standard")),

@@ -222,8 +222,8 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
         let mut batches = vec![
             times(&table.usage_start),
             times(&table.usage_end),
-            Batch::Double(chunk.iter().map(|&r| table.quantity[r]).collect(), Vec::new()),
-            numbers(&|r| table.cost[r]),
+            Batch::Double(chunk.iter().map(|&r| table.quantity.get(r)).collect(), Vec::new()),
+            numbers(&|r| table.cost.get(r)),
             numbers(&|r| table.effective_cost(r)),
             numbers(&|r| table.unit_price[r]),
             Batch::Bool(chunk.iter().map(|&r| table.azure_stack[r]).collect()),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::admin::{AdminClassifier, AdminReason};
 use crate::catalog::Catalog;
-use crate::table::{Column, DistinctIndexes, StrId, UsageTable};
+use crate::table::{Column, Packed, StrId, UsageTable};
 use crate::time;
 
 mod selection;
@@ -310,8 +310,8 @@ enum CodeReader<'a> {
     U8(&'a [u8]),
     U16(&'a [u16]),
     U32(&'a [u32]),
-    Via8(&'a [u8], &'a [u32]),
-    Via16(&'a [u16], &'a [u32]),
+    /// A narrow column's packed indexes, and the code of each index.
+    Via(&'a Packed, &'a [u32]),
     ViaIds(&'a [StrId], &'a [u32]),
 }
 
@@ -347,8 +347,7 @@ impl CodeVec {
                     Through::UsageStart => t.usage_start.distinct().map(|(_, indexes)| indexes),
                 };
                 match indexes {
-                    Some(DistinctIndexes::U8(indexes)) => CodeReader::Via8(indexes, code_of),
-                    Some(DistinctIndexes::U16(indexes)) => CodeReader::Via16(indexes, code_of),
+                    Some(indexes) => CodeReader::Via(indexes, code_of),
                     // The table never changes its columns' form: codes were made from this one.
                     None => CodeReader::Zero(*len),
                 }
@@ -368,8 +367,7 @@ impl CodeReader<'_> {
             CodeReader::U8(codes) => codes[row] as u32,
             CodeReader::U16(codes) => codes[row] as u32,
             CodeReader::U32(codes) => codes[row],
-            CodeReader::Via8(indexes, code_of) => code_of[indexes[row] as usize],
-            CodeReader::Via16(indexes, code_of) => code_of[indexes[row] as usize],
+            CodeReader::Via(indexes, code_of) => code_of[indexes.get(row)],
             CodeReader::ViaIds(ids, code_of) => via_id(code_of, ids[row]),
         }
     }
@@ -386,8 +384,7 @@ impl CodeReader<'_> {
             CodeReader::U8(codes) => each(rows, out, |row| codes[row] as u32),
             CodeReader::U16(codes) => each(rows, out, |row| codes[row] as u32),
             CodeReader::U32(codes) => each(rows, out, |row| codes[row]),
-            CodeReader::Via8(indexes, code_of) => each(rows, out, |row| code_of[indexes[row] as usize]),
-            CodeReader::Via16(indexes, code_of) => each(rows, out, |row| code_of[indexes[row] as usize]),
+            CodeReader::Via(indexes, code_of) => each(rows, out, |row| code_of[indexes.get(row)]),
             CodeReader::ViaIds(ids, code_of) => each(rows, out, |row| via_id(code_of, ids[row])),
         }
     }
@@ -402,8 +399,10 @@ impl CodeReader<'_> {
             CodeReader::U8(codes) => Selection::of_codes(codes, |code| code as usize, keep),
             CodeReader::U16(codes) => Selection::of_codes(codes, |code| code as usize, keep),
             CodeReader::U32(codes) => Selection::of_codes(codes, |code| code as usize, keep),
-            CodeReader::Via8(indexes, code_of) => Selection::of_codes(indexes, |i| i as usize, &through(code_of)),
-            CodeReader::Via16(indexes, code_of) => Selection::of_codes(indexes, |i| i as usize, &through(code_of)),
+            CodeReader::Via(indexes, code_of) => {
+                let keep_index = through(code_of);
+                Selection::of_rows(indexes.len(), |row| keep_index[indexes.get(row)])
+            }
             CodeReader::ViaIds(ids, code_of) => {
                 let keep_id = through(code_of);
                 Selection::of_codes(ids, |id| id_index(id, keep_id.len()), &keep_id)
@@ -771,6 +770,7 @@ impl<'t> QueryEngine<'t> {
         // Group keys a block of rows at a time, one dimension after the other: each pass reads one code width.
         let mut block_keys = [0u64; KEY_BLOCK];
         let (mut block_units, mut block_currencies) = ([0u32; KEY_BLOCK], [0u32; KEY_BLOCK]);
+        let (mut block_quantities, mut block_costs) = ([0f64; KEY_BLOCK], [0f64; KEY_BLOCK]);
         let ranked = key_space.is_none().then(|| RankedKeys::of(t, &dims, &rows.to_rows()));
         let (unit_codes, currency_codes) = (units.per_row.reader(t), currencies.per_row.reader(t));
         let resource_reader = resource_codes.as_ref().map(|codes| codes.per_row.reader(t));
@@ -789,6 +789,8 @@ impl<'t> QueryEngine<'t> {
             done += n;
             unit_codes.gather(block_rows, &mut block_units);
             currency_codes.gather(block_rows, &mut block_currencies);
+            t.quantity.gather(block_rows, &mut block_quantities);
+            t.cost.gather(block_rows, &mut block_costs);
             for (at, &row) in block_rows.iter().enumerate() {
                 let row = row as usize;
                 let g = block_keys[at];
@@ -803,10 +805,10 @@ impl<'t> QueryEngine<'t> {
                 };
                 acc.counts[slot] += 1;
                 let unit = slot * n_units + block_units[at] as usize;
-                acc.quantity[unit] += t.quantity[row];
+                acc.quantity[unit] += block_quantities[at];
                 acc.unit_seen[unit] = true;
                 let cell = &mut acc.money[slot * n_currencies + block_currencies[at] as usize];
-                let cost = t.cost[row];
+                let cost = block_costs[at];
                 let effective = if effective_is_cost { cost } else { t.effective_cost(row) };
                 if !cost.is_nan() {
                     cell.0 += cost;
@@ -1189,7 +1191,7 @@ fn compact(len: usize, key: impl Fn(usize) -> i64, label: impl Fn(i64) -> String
 /// its index; no key per row. Values no row holds get no code.
 fn from_distinct(
     column: Through,
-    indexes: DistinctIndexes<'_>,
+    indexes: &Packed,
     len: usize,
     keys: Vec<i64>,
     label: impl Fn(i64) -> String,

@@ -359,9 +359,9 @@ pub fn reconcile(
                     None => 1.0,
                 }
             });
-            table.quantity[row] / factor
+            table.quantity.get(row) / factor
         } else {
-            table.quantity[row]
+            table.quantity.get(row)
         };
         let day = time::day_of(table.usage_start[row]);
         let period = period_of(table.usage_start[row]);
@@ -379,7 +379,7 @@ pub fn reconcile(
             table.charge_type[row],
             table.usage_start[row],
             table.usage_end[row],
-            table.quantity[row].to_bits(),
+            table.quantity.get(row).to_bits(),
         );
         let copies = seen_rows.entry(identity).or_default();
         *copies += 1;

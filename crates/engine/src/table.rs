@@ -244,14 +244,14 @@ fn push_lean<T>(values: &mut Vec<T>, value: T, expected: usize) {
 }
 
 /// A column that costs nothing while every row holds the same value (many columns of a file are constant:
-/// currency, charge type, the costs of local data…). While it has at most 65,536 distinct values it keeps them
-/// once and a 1- or 2-byte index per row (a meter, a resource group or an hour costs 1–2 bytes a row instead of
-/// 4–8); past that it is a plain vector.
+/// currency, charge type, the costs of local data…). While its distinct values are few against its rows it keeps
+/// them once and a packed index per row, in as few bits as their number needs (a meter 5 bits, a resource 17,
+/// instead of 4 bytes); past that it is a plain vector.
 #[derive(Clone, Debug)]
 pub struct Column<T> {
     repr: Repr<T>,
     /// Value bits → index, while rows are appended to a narrow column (dropped by `shrink_to_fit`).
-    index: Option<Box<FxHashMap<u64, u16>>>,
+    index: Option<Box<FxHashMap<u64, u32>>>,
     /// Rows ingest expects the column to reach: the room it takes the next time it grows (0: none known).
     expected: usize,
 }
@@ -260,9 +260,11 @@ pub struct Column<T> {
 enum Repr<T> {
     Constant { value: Option<T>, len: usize },
     Values(Vec<T>),
-    Distinct8 { values: Vec<T>, codes: Vec<u8> },
-    Distinct16 { values: Vec<T>, codes: Vec<u16> },
+    Distinct { values: Vec<T>, codes: Packed },
 }
+
+/// The most distinct values a narrow column keeps; past 65,536 it also needs 8 rows a value.
+const MAX_DISTINCT: usize = 1 << 24;
 
 impl<T> Default for Column<T> {
     fn default() -> Self {
@@ -296,16 +298,20 @@ impl<T: ColumnValue> Column<T> {
                 self.push(value);
             }
             Repr::Values(values) => push_lean(values, value, expected),
-            Repr::Distinct8 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
-                push_lean(codes, codes[codes.len() - 1], expected);
+            Repr::Distinct { values, codes } => {
+                let last = codes.len().checked_sub(1).map(|row| codes.get(row));
+                match last {
+                    Some(code) if values[code].same(&value) => codes.push(code as u32, expected),
+                    _ => match self.code_of(value) {
+                        Some(code) => {
+                            if let Repr::Distinct { codes, .. } = &mut self.repr {
+                                codes.push(code, expected);
+                            }
+                        }
+                        None => self.widen_then(|values| values.push(value)),
+                    },
+                }
             }
-            Repr::Distinct16 { values, codes } if codes.last().is_some_and(|&c| values[c as usize].same(&value)) => {
-                push_lean(codes, codes[codes.len() - 1], expected);
-            }
-            Repr::Distinct8 { .. } | Repr::Distinct16 { .. } => match self.code_of(value) {
-                Some(code) => self.push_code(code),
-                None => self.widen_then(|values| values.push(value)),
-            },
         }
     }
 
@@ -317,8 +323,7 @@ impl<T: ColumnValue> Column<T> {
         self.make_distinct();
         match (self.code_of(value), &mut self.repr) {
             (_, Repr::Values(values)) => values[row] = value,
-            (Some(code), Repr::Distinct8 { codes, .. }) => codes[row] = code as u8,
-            (Some(code), Repr::Distinct16 { codes, .. }) => codes[row] = code,
+            (Some(code), Repr::Distinct { codes, .. }) => codes.set(row, code),
             _ => self.widen_then(|values| values[row] = value),
         }
     }
@@ -326,47 +331,30 @@ impl<T: ColumnValue> Column<T> {
     /// Makes a constant column a narrow one of its single value (every row index 0), ready to take others.
     fn make_distinct(&mut self) {
         if let Repr::Constant { value: Some(constant), len } = self.repr {
-            let mut codes = Vec::with_capacity(lean_capacity(len + 1, self.expected));
-            codes.resize(len, 0);
+            let codes = Packed::zeros(len, 1, lean_capacity(len + 1, self.expected));
             self.index = Some(Box::new([(constant.bits(), 0)].into_iter().collect()));
-            self.repr = Repr::Distinct8 { values: vec![constant], codes };
+            self.repr = Repr::Distinct { values: vec![constant], codes };
         }
     }
 
-    /// The index of `value` in a narrow column, added (and the indexes widened to 2 bytes) if new; `None` when
-    /// the column is not narrow or 65,536 values are already there.
-    fn code_of(&mut self, value: T) -> Option<u16> {
+    /// The index of `value` in a narrow column, added (and the indexes widened a bit) if new; `None` when the
+    /// column is not narrow or holds as many values as it may.
+    fn code_of(&mut self, value: T) -> Option<u32> {
         if let Some(code) = self.index.as_ref()?.get(&value.bits()) {
             return Some(*code);
         }
-        let next = match &self.repr {
-            Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } => values.len(),
-            _ => return None,
-        };
-        if next > u16::MAX as usize {
+        let Repr::Distinct { values, codes } = &mut self.repr else { return None };
+        let next = values.len();
+        let rows = codes.len().max(self.expected);
+        if next >= MAX_DISTINCT || (next >= 1 << 16 && next * 8 > rows) {
             return None;
         }
-        if let Repr::Distinct8 { values, codes } = &mut self.repr {
-            if next == 256 {
-                let mut wide = Vec::with_capacity(lean_capacity(codes.len() + 1, self.expected));
-                wide.extend(codes.iter().map(|&c| c as u16));
-                self.repr = Repr::Distinct16 { values: std::mem::take(values), codes: wide };
-            }
+        if next >= 1 << codes.bits() {
+            codes.widen(codes.bits() + 1, self.expected);
         }
-        if let Repr::Distinct8 { values, .. } | Repr::Distinct16 { values, .. } = &mut self.repr {
-            values.push(value);
-        }
-        self.index.as_mut()?.insert(value.bits(), next as u16);
-        Some(next as u16)
-    }
-
-    fn push_code(&mut self, code: u16) {
-        let expected = self.expected;
-        match &mut self.repr {
-            Repr::Distinct8 { codes, .. } => push_lean(codes, code as u8, expected),
-            Repr::Distinct16 { codes, .. } => push_lean(codes, code, expected),
-            _ => {}
-        }
+        values.push(value);
+        self.index.as_mut()?.insert(value.bits(), next as u32);
+        Some(next as u32)
     }
 
     /// Makes the column a plain vector, then changes it.
@@ -383,8 +371,7 @@ impl<T: ColumnValue> Column<T> {
         match &self.repr {
             Repr::Constant { len, .. } => *len,
             Repr::Values(values) => values.len(),
-            Repr::Distinct8 { codes, .. } => codes.len(),
-            Repr::Distinct16 { codes, .. } => codes.len(),
+            Repr::Distinct { codes, .. } => codes.len(),
         }
     }
 
@@ -415,23 +402,21 @@ impl<T: ColumnValue> Column<T> {
     }
 
     /// The distinct values and, per row, the index of its value (`None` unless the column is narrow).
-    pub fn distinct(&self) -> Option<(&[T], DistinctIndexes<'_>)> {
+    pub fn distinct(&self) -> Option<(&[T], &Packed)> {
         match &self.repr {
-            Repr::Distinct8 { values, codes } => Some((values, DistinctIndexes::U8(codes))),
-            Repr::Distinct16 { values, codes } => Some((values, DistinctIndexes::U16(codes))),
+            Repr::Distinct { values, codes } => Some((values, codes)),
             _ => None,
         }
     }
 
     fn heap_bytes(&self) -> usize {
         let size = std::mem::size_of::<T>();
-        let index = self.index.as_ref().map_or(0, |i| i.capacity() * 11);
+        let index = self.index.as_ref().map_or(0, |i| i.capacity() * 13);
         index
             + match &self.repr {
                 Repr::Constant { .. } => 0,
                 Repr::Values(values) => values.capacity() * size,
-                Repr::Distinct8 { values, codes } => values.capacity() * size + codes.capacity(),
-                Repr::Distinct16 { values, codes } => values.capacity() * size + codes.capacity() * 2,
+                Repr::Distinct { values, codes } => values.capacity() * size + codes.heap_bytes(),
             }
     }
 
@@ -441,11 +426,7 @@ impl<T: ColumnValue> Column<T> {
         match &mut self.repr {
             Repr::Constant { .. } => {}
             Repr::Values(values) => values.shrink_to_fit(),
-            Repr::Distinct8 { values, codes } => {
-                values.shrink_to_fit();
-                codes.shrink_to_fit();
-            }
-            Repr::Distinct16 { values, codes } => {
+            Repr::Distinct { values, codes } => {
                 values.shrink_to_fit();
                 codes.shrink_to_fit();
             }
@@ -565,25 +546,6 @@ impl PartialEq<Vec<u32>> for Lines {
     }
 }
 
-/// Per-row indexes into a narrow column's distinct values.
-#[derive(Clone, Copy, Debug)]
-pub enum DistinctIndexes<'a> {
-    /// At most 256 values.
-    U8(&'a [u8]),
-    /// At most 65,536 values.
-    U16(&'a [u16]),
-}
-
-impl DistinctIndexes<'_> {
-    /// The index of row `row`'s value.
-    pub fn get(&self, row: usize) -> usize {
-        match self {
-            DistinctIndexes::U8(codes) => codes[row] as usize,
-            DistinctIndexes::U16(codes) => codes[row] as usize,
-        }
-    }
-}
-
 impl<T: ColumnValue> Column<T> {
     /// The last row's value.
     pub fn last(&self) -> Option<T> {
@@ -598,8 +560,7 @@ impl<T: ColumnValue> std::ops::Index<usize> for Column<T> {
             // Out of range fails as a Vec index does.
             Repr::Constant { value, len } => &value.as_slice()[if row < *len { 0 } else { usize::MAX }],
             Repr::Values(values) => &values[row],
-            Repr::Distinct8 { values, codes } => &values[codes[row] as usize],
-            Repr::Distinct16 { values, codes } => &values[codes[row] as usize],
+            Repr::Distinct { values, codes } => &values[codes.get(row)],
         }
     }
 }
@@ -644,8 +605,6 @@ macro_rules! string_columns {
         pub struct UsageTable {
             strings: Dictionary,
             sources: Vec<Source>,
-            /// Rows ingest expects the table to reach (see [`UsageTable::expect_rows`]).
-            expected_rows: usize,
             key_values: FxHashMap<StrId, Box<[(StrId, StrId)]>>,
             /// Index into [`UsageTable::sources`] per row.
             pub source: Column<u16>,
@@ -656,9 +615,9 @@ macro_rules! string_columns {
             /// Usage window end, UTC seconds.
             pub usage_end: Column<i64>,
             /// Quantity per row.
-            pub quantity: Vec<f64>,
+            pub quantity: Numbers,
             /// Billed cost per row; NaN when the source had none.
-            pub cost: Column<f64>,
+            pub cost: Numbers,
             /// Effective (amortized) cost per row, [`SAME_AS_COST`] where it is the billed cost bit for bit (in most
             /// files, every row: then it costs nothing); read it through [`UsageTable::effective_cost`].
             effective_cost: Column<f64>,
@@ -682,7 +641,7 @@ macro_rules! string_columns {
                 self.line.push(line.min(u32::MAX as u64) as u32);
                 self.usage_start.push(record.usage_start);
                 self.usage_end.push(record.usage_end);
-                push_lean(&mut self.quantity, record.quantity, self.expected_rows);
+                self.quantity.push(record.quantity);
                 self.cost.push(record.cost.unwrap_or(f64::NAN));
                 let (cost, effective) = (record.cost.unwrap_or(f64::NAN), record.effective_cost.unwrap_or(f64::NAN));
                 self.effective_cost.push(if effective.to_bits() == cost.to_bits() { SAME_AS_COST } else { effective });
@@ -710,7 +669,7 @@ macro_rules! string_columns {
                     ("line", self.line.heap_bytes()),
                     ("usage_start", self.usage_start.heap_bytes()),
                     ("usage_end", self.usage_end.heap_bytes()),
-                    ("quantity", self.quantity.capacity() * 8),
+                    ("quantity", self.quantity.heap_bytes()),
                     ("cost", self.cost.heap_bytes()),
                     ("effective_cost", self.effective_cost.heap_bytes()),
                     ("unit_price", self.unit_price.heap_bytes()),
@@ -736,10 +695,10 @@ macro_rules! string_columns {
             /// Tells every column how many rows the table will likely hold (ingest estimates it from a file's size
             /// and its first rows), so that each grows once to that many instead of leaving the blocks it outgrew.
             pub fn expect_rows(&mut self, rows: usize) {
-                self.expected_rows = rows;
                 self.source.expect_rows(rows);
                 self.usage_start.expect_rows(rows);
                 self.usage_end.expect_rows(rows);
+                self.quantity.expect_rows(rows);
                 self.cost.expect_rows(rows);
                 self.effective_cost.expect_rows(rows);
                 self.unit_price.expect_rows(rows);
@@ -752,7 +711,6 @@ macro_rules! string_columns {
 
             /// Frees spare column capacity (after ingest has finished).
             pub fn shrink_to_fit(&mut self) {
-                self.expected_rows = 0;
                 self.source.shrink_to_fit();
                 self.line.shrink_to_fit();
                 self.usage_start.shrink_to_fit();
@@ -823,7 +781,7 @@ impl UsageTable {
     pub fn effective_cost(&self, row: usize) -> f64 {
         let stored = self.effective_cost[row];
         if stored.to_bits() == SAME_AS_COST.to_bits() {
-            self.cost[row]
+            self.cost.get(row)
         } else {
             stored
         }
@@ -936,7 +894,6 @@ impl UsageTable {
         let mut t = self.clone();
         wide(&mut t.usage_start);
         wide(&mut t.usage_end);
-        wide(&mut t.cost);
         wide(&mut t.effective_cost);
         wide(&mut t.unit_price);
         wide(&mut t.tags);
@@ -946,7 +903,11 @@ impl UsageTable {
     }
 }
 
+mod numbers;
+mod packed;
 mod snapshot;
+pub use numbers::Numbers;
+pub use packed::Packed;
 pub use snapshot::{ByteSource, SnapshotDecoder, SnapshotError, Within, SNAPSHOT_CHUNK};
 
 #[cfg(test)]
@@ -999,32 +960,39 @@ mod tests {
             narrow.push((i % 3) as u16);
             push_lean(&mut quantities, i as f64, 0);
         }
-        assert!(matches!(plain.repr, Repr::Values(_)) && matches!(narrow.repr, Repr::Distinct8 { .. }));
+        assert!(matches!(plain.repr, Repr::Values(_)));
+        assert!(matches!(&narrow.repr, Repr::Distinct { codes, .. } if codes.bits() == 2), "3 values, 2 bits");
         assert!(plain.heap_bytes() <= rows * 8 * 11 / 10, "{} bytes for {rows} f64", plain.heap_bytes());
-        assert!(narrow.heap_bytes() <= rows * 11 / 10 + 64, "{} bytes for {rows} 1-byte codes", narrow.heap_bytes());
+        assert!(narrow.heap_bytes() <= rows / 4 * 11 / 10 + 64, "{} bytes for {rows} 2-bit codes", narrow.heap_bytes());
         assert!(quantities.capacity() <= rows * 11 / 10, "{} room for {rows}", quantities.capacity());
         assert_eq!(plain[rows - 1], (rows - 1) as f64 * 0.25);
     }
 
     #[test]
     fn a_column_stays_narrow_while_it_can_and_reads_the_same_at_every_width() {
-        let mut column: Column<i64> = Column::default();
         let value = |i: usize| (i % 70_001) as i64 * 7 - 1000;
-        let mut kinds = Vec::new();
-        for i in 0..140_000 {
-            column.push(if i < 10 { -1000 } else { value(i) });
-            let kind = match column.repr {
-                Repr::Constant { .. } => 0,
-                Repr::Distinct8 { .. } => 1,
-                Repr::Distinct16 { .. } => 2,
-                Repr::Values(_) => 3,
-            };
-            if kinds.last() != Some(&kind) {
-                kinds.push(kind);
+        // 70,001 values in 140,000 rows: narrow up to 65,536 values, then plain; in a column expecting 1M rows,
+        // narrow throughout (17 bits a row against 8 bytes).
+        for (expected, last_kind) in [(0, 999), (1_000_000, 117)] {
+            let mut column: Column<i64> = Column::default();
+            column.expect_rows(expected);
+            let mut kinds = Vec::new();
+            for i in 0..140_000 {
+                column.push(if i < 10 { -1000 } else { value(i) });
+                let kind = match &column.repr {
+                    Repr::Constant { .. } => 0,
+                    Repr::Distinct { codes, .. } => 100 + codes.bits(),
+                    Repr::Values(_) => 999,
+                };
+                if kinds.last() != Some(&kind) {
+                    kinds.push(kind);
+                }
             }
+            let mut widths: Vec<u32> = [0].into_iter().chain(101..=116).collect();
+            widths.push(last_kind);
+            assert_eq!(kinds, widths, "constant, indexes a bit wider at a time, then plain values or 17 bits");
+            assert!((0..140_000).all(|i| column[i] == if i < 10 { -1000 } else { value(i) }));
         }
-        assert_eq!(kinds, vec![0, 1, 2, 3], "constant, 1-byte, 2-byte indexes, then plain values");
-        assert!((0..140_000).all(|i| column[i] == if i < 10 { -1000 } else { value(i) }));
         let mut hours: Column<i64> = Column::default();
         (0..1000).for_each(|i| hours.push(i % 3));
         hours.set(5, 7);
@@ -1074,7 +1042,7 @@ mod tests {
         assert_eq!(table.intern_key_values(None, "@{env=prod}"), (tags, None));
         assert!(table.intern_key_values(None, "{oops").1.is_some());
         assert_eq!(table.intern_key_values(None, "{oops").1, None, "reported once");
-        assert!(table.cost[0].is_nan());
+        assert!(table.cost.get(0).is_nan());
         assert_eq!(table.line, vec![2, 3]);
     }
 }

@@ -60,7 +60,7 @@ fn cost_management_ea_actual_export() {
     assert_eq!(table.key_value(table.tags[0], "costcenter"), Some("1234"));
     assert_eq!(table.str(table.charge_type[4]), "Purchase");
     assert_eq!(table.str(table.meter_region[4]), "");
-    assert_eq!(table.cost[5], -20.0);
+    assert_eq!(table.cost.get(5), -20.0);
     assert_eq!(table.str(table.pricing_model[3]), "Reservation");
     assert_eq!(table.unit_price[0], 0.046);
 }
@@ -171,7 +171,7 @@ fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
                 table.line.get(r),
                 table.usage_start[r],
                 table.str(table.meter_id[r]),
-                table.quantity[r]
+                table.quantity.get(r)
             )
         })
         .collect();

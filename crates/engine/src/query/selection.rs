@@ -34,6 +34,18 @@ impl Selection {
         Selection { words, len: codes.len(), count }
     }
 
+    /// The rows of a table of `len` rows for which `keep` holds: one pass (a filter's scan of packed indexes).
+    pub fn of_rows(len: usize, keep: impl Fn(usize) -> bool) -> Selection {
+        let (mut words, mut count) = (Vec::with_capacity(len.div_ceil(64)), 0);
+        for start in (0..len).step_by(64) {
+            let word =
+                (start..(start + 64).min(len)).fold(0u64, |word, row| word | (keep(row) as u64) << (row - start));
+            count += word.count_ones() as usize;
+            words.push(word);
+        }
+        Selection { words, len, count }
+    }
+
     /// No row of a table of `len` rows.
     pub fn none(len: usize) -> Selection {
         Selection { words: vec![0; len.div_ceil(64)], len, count: 0 }

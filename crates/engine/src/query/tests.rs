@@ -138,10 +138,10 @@ fn naive(t: &UsageTable, q: &Query) -> BTreeMap<Vec<String>, Totals> {
         let key = q.group_by.iter().map(|d| naive_label(t, row, d, q.utc_offset_minutes)).collect();
         let totals = out.entry(key).or_default();
         totals.rows += 1;
-        *totals.quantity.entry(naive_label(t, row, &Dimension::Unit, 0)).or_default() += t.quantity[row];
+        *totals.quantity.entry(naive_label(t, row, &Dimension::Unit, 0)).or_default() += t.quantity.get(row);
         let currency = naive_label(t, row, &Dimension::Currency, 0);
-        if !t.cost[row].is_nan() {
-            *totals.cost.entry(currency.clone()).or_default() += t.cost[row];
+        if !t.cost.get(row).is_nan() {
+            *totals.cost.entry(currency.clone()).or_default() += t.cost.get(row);
         }
         if !t.effective_cost(row).is_nan() {
             *totals.effective_cost.entry(currency).or_default() += t.effective_cost(row);

@@ -6,18 +6,18 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Column, ColumnValue, Dictionary, Repr, Source, StrId, UsageTable, SAME_AS_COST};
+use super::numbers::{BLOCK_HEAD_BYTES, BLOCK_ROWS};
+use super::packed::bits_for;
+use super::{Column, ColumnValue, Dictionary, Numbers, Packed, Repr, Source, StrId, UsageTable, SAME_AS_COST};
 use crate::ingest::Format;
 
-const MAGIC: &[u8; 8] = b"MLTABLE5";
+const MAGIC: &[u8; 8] = b"MLTABLE6";
 /// The last bytes of a snapshot, after its section index.
-const INDEX_MAGIC: &[u8; 8] = b"MLINDEX5";
+const INDEX_MAGIC: &[u8; 8] = b"MLINDEX6";
 /// Sections before the dictionary-encoded string columns: the head (dictionary, sources, key-value pairs, row
-/// count), lines, usage start and end, quantity, source, cost, effective cost, unit price, the two flags, tags and
+/// count), quantity, lines, usage start and end, source, cost, effective cost, unit price, the two flags, tags and
 /// additional info. Each string column is one more.
 const SECTIONS_BEFORE_STRINGS: usize = 13;
-/// The section of the raw quantities (8 bytes a row).
-const QUANTITY_SECTION: usize = 4;
 
 /// Why a snapshot could not be read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -69,6 +69,8 @@ impl UsageTable {
         let rows = self.len();
         out.u64(rows as u64);
         out.end_section();
+        // The quantities come first: they check the row count before any other column is sized by it.
+        out.numbers(&self.quantity);
         // Lines as the step from the row before (mostly 1).
         let mut steps = Vec::with_capacity(rows);
         let mut before = 0i64;
@@ -81,11 +83,8 @@ impl UsageTable {
         out.end_section();
         out.column(&self.usage_start);
         out.column(&self.usage_end);
-        // Quantities are raw: every row costs at least these 8 bytes, which bounds a damaged row count.
-        self.quantity.iter().for_each(|v| out.u64(v.to_bits()));
-        out.end_section();
         out.column(&self.source);
-        out.column(&self.cost);
+        out.numbers(&self.cost);
         // Effective cost is often the billed cost, bit for bit.
         if self.effective_cost.constant().is_some_and(|v| v.same(&SAME_AS_COST)) || rows == 0 {
             out.byte(SAME_AS_BEFORE);
@@ -140,15 +139,13 @@ pub struct SnapshotDecoder {
     /// The next section to decode.
     next: usize,
     sections: usize,
-    /// The bytes of the quantity section (8 a row), from the index: what bounds the row count.
-    quantity_bytes: Option<usize>,
 }
 
 impl Default for SnapshotDecoder {
     fn default() -> Self {
         let table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
         let sections = SECTIONS_BEFORE_STRINGS + table.string_columns().len();
-        SnapshotDecoder { table, rows: 0, next: 0, sections, quantity_bytes: None }
+        SnapshotDecoder { table, rows: 0, next: 0, sections }
     }
 }
 
@@ -185,7 +182,6 @@ impl SnapshotDecoder {
         if start != len - index_len {
             return Err(SnapshotError::Damaged("the sections do not end where the index begins"));
         }
-        self.quantity_bytes = Some(sections[QUANTITY_SECTION].len());
         Ok(sections)
     }
 
@@ -211,17 +207,12 @@ impl SnapshotDecoder {
         let f64_bits = |v: u64| Ok(f64::from_bits(v));
         let flag = |v: u64| if v <= 1 { Ok(v == 1) } else { Err(SnapshotError::Damaged("a flag is neither 0 nor 1")) };
         match section {
-            0 => {
-                let rows = Self::head(&mut r, t)?;
-                // Checked before any column is sized by it: a damaged count must not reach an allocation.
-                let quantity_bytes =
-                    self.quantity_bytes.ok_or(SnapshotError::Damaged("the section index was not read"))?;
-                if rows.checked_mul(8) != Some(quantity_bytes) {
-                    return Err(SnapshotError::Damaged("the row count does not match the quantities"));
-                }
-                self.rows = rows;
-            }
+            0 => self.rows = Self::head(&mut r, t)?,
             1 => {
+                // Their own count, checked before any column is sized by the head's.
+                t.quantity = r.numbers(rows)?;
+            }
+            2 => {
                 let mut line = 0i64;
                 t.line = r
                     .narrow(rows, |step| {
@@ -231,12 +222,8 @@ impl SnapshotDecoder {
                     .into_iter()
                     .collect();
             }
-            2 => t.usage_start = r.column(rows, |v| Ok(unsigned(v)))?,
-            3 => t.usage_end = r.column(rows, |v| Ok(unsigned(v)))?,
-            4 => {
-                r.fits(rows, 8)?;
-                t.quantity = exactly(rows, || r.u64().map(f64::from_bits))?;
-            }
+            3 => t.usage_start = r.column(rows, |v| Ok(unsigned(v)))?,
+            4 => t.usage_end = r.column(rows, |v| Ok(unsigned(v)))?,
             5 => {
                 let n_sources = t.sources.len() as u64;
                 t.source = r.column(rows, |s| {
@@ -247,7 +234,7 @@ impl SnapshotDecoder {
                     }
                 })?;
             }
-            6 => t.cost = r.column(rows, f64_bits)?,
+            6 => t.cost = r.numbers(rows)?,
             7 => {
                 t.effective_cost = if r.peek() == Some(SAME_AS_BEFORE) {
                     r.at += 1;
@@ -288,6 +275,7 @@ impl SnapshotDecoder {
         if t.strings.iter().next().is_none_or(|s| !s.is_empty()) {
             return Err(SnapshotError::Damaged("the dictionary does not start with the empty string"));
         }
+        t.strings.shrink_to_fit();
         let n_strings = t.strings.len() as u32;
         let id = |raw: u32| {
             if raw < n_strings {
@@ -396,6 +384,12 @@ impl Writer<'_> {
         self.bytes(s.as_bytes());
     }
 
+    /// A [`Numbers`] column: its blocks as they are.
+    fn numbers(&mut self, numbers: &Numbers) {
+        numbers.write(&mut |bytes| self.bytes(bytes));
+        self.end_section();
+    }
+
     /// A column of [`ColumnValue::bits`]: [`CONSTANT`] (a presence byte, then the value in 8 bytes), [`DISTINCT`]
     /// (a narrow column as it is) or [`Writer::narrow`] values.
     fn column<T: ColumnValue>(&mut self, column: &Column<T>) {
@@ -413,13 +407,12 @@ impl Writer<'_> {
                 }
             }
             Repr::Values(values) => self.narrow(values.len(), |row| values[row].bits()),
-            Repr::Distinct8 { values, codes } => {
-                self.distinct(values.iter().map(T::bits), 1);
-                self.bytes(codes);
-            }
-            Repr::Distinct16 { values, codes } => {
-                self.distinct(values.iter().map(T::bits), 2);
-                codes.iter().for_each(|c| self.bytes(&c.to_le_bytes()));
+            Repr::Distinct { values, codes } => {
+                self.byte(PACKED);
+                self.u32(values.len() as u32);
+                values.iter().for_each(|v| self.u64(v.bits()));
+                self.byte(codes.bits() as u8);
+                codes.words().iter().for_each(|&w| self.u64(w));
             }
         }
     }
@@ -482,6 +475,8 @@ impl Writer<'_> {
 const CONSTANT: u8 = 0;
 const DISTINCT: u8 = 2;
 const RANGE: u8 = 3;
+/// A narrow column as it is: its distinct values, the bits of an index, the words of packed indexes.
+const PACKED: u8 = 5;
 /// The column is the one before it, bit for bit.
 const SAME_AS_BEFORE: u8 = 4;
 
@@ -568,19 +563,6 @@ impl Reader<'_> {
         Some(byte)
     }
 
-    /// `n` bytes taken a window at a time into `into` (a column's indexes, without a window as big as them).
-    fn take_into(&mut self, n: usize, into: &mut Vec<u8>) -> Result<(), SnapshotError> {
-        self.fits(n, 1)?;
-        into.reserve_exact(n);
-        let mut left = n;
-        while left > 0 {
-            let piece = left.min(WINDOW);
-            into.extend_from_slice(self.take(piece)?);
-            left -= piece;
-        }
-        Ok(())
-    }
-
     fn u8(&mut self) -> Result<u8, SnapshotError> {
         Ok(self.take(1)?[0])
     }
@@ -613,6 +595,24 @@ impl Reader<'_> {
         std::str::from_utf8(self.take(len)?).map_err(|_| SnapshotError::Damaged("text is not UTF-8"))
     }
 
+    /// A [`Numbers`] column of `rows` rows written by `Writer::numbers`.
+    fn numbers(&mut self, rows: usize) -> Result<Numbers, SnapshotError> {
+        if self.u64()? != rows as u64 {
+            return Err(SnapshotError::Damaged("the row count does not match the quantities"));
+        }
+        let sealed_bytes = self.u64()? as usize;
+        let sealed_bytes = self.fits(sealed_bytes, 1)?;
+        let mut numbers = Numbers::default();
+        numbers.reserve_bytes(sealed_bytes);
+        while numbers.len() < rows {
+            let head: [u8; BLOCK_HEAD_BYTES] = self.take(BLOCK_HEAD_BYTES)?.try_into().unwrap_or_default();
+            let n = (rows - numbers.len()).min(BLOCK_ROWS);
+            let data = Numbers::block_bytes(&head, n).map_err(SnapshotError::Damaged)?;
+            numbers.push_block(&head, n, self.take(data)?);
+        }
+        Ok(numbers)
+    }
+
     /// The least significant `width` bytes of a little-endian number.
     fn uint(&mut self, width: usize) -> Result<u64, SnapshotError> {
         let mut b = [0u8; 8];
@@ -636,34 +636,36 @@ impl Reader<'_> {
                 Repr::Constant { value, len: rows }
             }
             Some(DISTINCT) => {
+                // Distinct values with 1- or 2-byte indexes (`Writer::narrow` of a plain column): narrow again.
                 self.at += 1;
                 let values: Vec<T> = (0..self.count(8)?).map(|_| value(self.u64()?)).collect::<Result<_, _>>()?;
                 let width = self.u8()? as usize;
-                let n = values.len();
-                let out_of_range = || SnapshotError::Damaged("value index out of range");
-                match width {
-                    1 if n <= 256 => {
-                        let mut codes = Vec::new();
-                        self.take_into(rows, &mut codes)?;
-                        if codes.iter().any(|&i| i as usize >= n) {
-                            return Err(out_of_range());
-                        }
-                        Repr::Distinct8 { values, codes }
-                    }
-                    2 => {
-                        self.fits(rows, 2)?;
-                        let mut codes: Vec<u16> = Vec::with_capacity(rows);
-                        while codes.len() < rows {
-                            let piece = self.take((rows - codes.len()).min(WINDOW / 2) * 2)?;
-                            codes.extend(piece.chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]])));
-                        }
-                        if codes.iter().any(|&i| i as usize >= n) {
-                            return Err(out_of_range());
-                        }
-                        Repr::Distinct16 { values, codes }
-                    }
-                    _ => return Err(SnapshotError::Damaged("unknown index width")),
+                if !matches!(width, 1 | 2) {
+                    return Err(SnapshotError::Damaged("unknown index width"));
                 }
+                self.fits(rows, width)?;
+                let mut codes = Packed::zeros(0, bits_for(values.len()), rows);
+                for _ in 0..rows {
+                    match self.uint(width)? as usize {
+                        i if i < values.len() => codes.push(i as u32, rows),
+                        _ => return Err(SnapshotError::Damaged("value index out of range")),
+                    }
+                }
+                Repr::Distinct { values, codes }
+            }
+            Some(PACKED) => {
+                self.at += 1;
+                let values: Vec<T> = (0..self.count(8)?).map(|_| value(self.u64()?)).collect::<Result<_, _>>()?;
+                let bits = self.u8()? as u32;
+                let n_words = (rows as u64 * bits as u64).div_ceil(64);
+                let n_words = self.fits(usize::try_from(n_words).map_err(|_| SnapshotError::Truncated)?, 8)?;
+                let words = exactly(n_words, || self.u64())?;
+                let codes =
+                    Packed::from_words(words, bits, rows).ok_or(SnapshotError::Damaged("unknown index width"))?;
+                if codes.iter().any(|i| i >= values.len()) {
+                    return Err(SnapshotError::Damaged("value index out of range"));
+                }
+                Repr::Distinct { values, codes }
             }
             _ => Repr::Values(self.narrow(rows, value)?),
         };
@@ -886,22 +888,18 @@ mod tests {
         assert!(table.resource_group.distinct().is_some_and(|(v, _)| v.len() == 300), "2-byte indexes");
         assert!(table.meter_id.distinct().is_some_and(|(v, _)| v.len() == 3), "1-byte indexes");
         assert!(table.usage_start.distinct().is_some_and(|(v, _)| v.len() == 700), "2-byte indexes");
-        assert!(table.resource_uri.distinct().is_none() && table.cost.distinct().is_none(), "too many to index");
+        assert!(table.resource_uri.distinct().is_none(), "too many to index");
         // A wide copy (every column a plain vector, as the snapshot's range encoding reads them back).
         let wide = table.widened();
         assert!(wide.resource_group.distinct().is_none());
         for bytes in [table.to_snapshot(), wide.to_snapshot()] {
             let back = UsageTable::from_snapshot(&bytes).expect("reads back");
             assert_eq!(back.line, table.line);
-            assert_eq!(back.quantity, table.quantity);
+            assert_eq!((&back.quantity, &back.cost), (&table.quantity, &table.cost));
             for (a, b) in [(&back.usage_start, &table.usage_start), (&back.usage_end, &table.usage_end)] {
                 assert!(same(a, b));
             }
-            for (a, b) in [
-                (&back.cost, &table.cost),
-                (&back.effective_cost, &table.effective_cost),
-                (&back.unit_price, &table.unit_price),
-            ] {
+            for (a, b) in [(&back.effective_cost, &table.effective_cost), (&back.unit_price, &table.unit_price)] {
                 assert!(same(a, b));
             }
             assert!(same(&back.azure_stack, &table.azure_stack));
