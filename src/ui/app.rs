@@ -363,8 +363,8 @@ pub fn App() -> impl IntoView {
                         format!(
                             "{file} line {}: {} in {} — {}",
                             t.line.get(row),
-                            t.str(t.meter_name[row]),
-                            t.str(t.resource_group[row]),
+                            t.str(t.meter_name(row)),
+                            t.str(t.resource_group(row)),
                             why.as_str()
                         )
                     })

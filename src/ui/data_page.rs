@@ -62,9 +62,9 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
         "usage_start" => hour_label(t.usage_start[row]),
         "usage_end" => hour_label(t.usage_end[row]),
         "subscription" => t.str(t.subscription[row]).to_string(),
-        "resource_group" => t.str(t.resource_group[row]).to_string(),
+        "resource_group" => t.str(t.resource_group(row)).to_string(),
         "resource_name" => {
-            let name = t.str(t.resource_name[row]);
+            let name = t.str(t.resource_name(row));
             if name.is_empty() {
                 t.str(t.resource_uri[row]).rsplit('/').next().unwrap_or("").to_string()
             } else {
@@ -73,11 +73,11 @@ pub fn cell(t: &UsageTable, row: usize, key: &str) -> String {
         }
         "resource_uri" => t.str(t.resource_uri[row]).to_string(),
         "location" => t.str(t.location[row]).to_string(),
-        "meter_category" => t.str(t.meter_category[row]).to_string(),
-        "meter_name" => t.str(t.meter_name[row]).to_string(),
+        "meter_category" => t.str(t.meter_category(row)).to_string(),
+        "meter_name" => t.str(t.meter_name(row)).to_string(),
         "meter_id" => t.str(t.meter_id[row]).to_string(),
         "quantity" => format_number(t.quantity.get(row), 6),
-        "unit" => t.str(t.unit[row]).to_string(),
+        "unit" => t.str(t.unit(row)).to_string(),
         "cost" => money(t.cost.get(row)),
         "currency" => t.str(t.currency[row]).to_string(),
         "effective_cost" => money(t.effective_cost(row)),

@@ -216,7 +216,7 @@ pub fn ReconcilePage(dataset: DatasetSignal, prices: RwSignal<Prices>) -> impl I
                                     c.rows.iter().map(|&r| {
                                         let r = r as usize;
                                         let file = t.sources().get(t.source[r] as usize).map_or("", |s| s.file.as_str());
-                                        format!("{file} line {}: {} {} {}", t.line.get(r), t.str(t.meter_name[r]), t.quantity.get(r), t.str(t.unit[r]))
+                                        format!("{file} line {}: {} {} {}", t.line.get(r), t.str(t.meter_name(r)), t.quantity.get(r), t.str(t.unit(r)))
                                     }).collect::<Vec<_>>()
                                 }).unwrap_or_default());
                                 view! {

@@ -130,7 +130,7 @@ pub fn ResourcesPage() -> impl IntoView {
                     let text = |f: &dyn Fn(usize) -> String| row.map(f).unwrap_or_default();
                     ResourceLine {
                         uri: g.key[0].1.clone(),
-                        group: text(&|r| t.str(t.resource_group[r]).to_string()),
+                        group: text(&|r| t.str(t.resource_group(r)).to_string()),
                         subscription: text(&|r| t.str(t.subscription[r]).to_string()),
                         location: text(&|r| t.str(t.location[r]).to_string()),
                         rows: g.totals.rows,

@@ -75,10 +75,10 @@ impl<'t> AdminClassifier<'t> {
         if !local && self.catalog_admin[meter] {
             return Some(AdminReason::CatalogInfrastructure);
         }
-        if !local && self.admin_name[t.meter_name[row].0 as usize] {
+        if !local && self.admin_name[t.meter_name(row).0 as usize] {
             return Some(AdminReason::AdminMeterName);
         }
-        if self.system_group[t.resource_group[row].0 as usize] {
+        if self.system_group[t.resource_group(row).0 as usize] {
             return Some(AdminReason::SystemResourceGroup);
         }
         if self.provider_subscription[t.subscription_name[row].0 as usize] {

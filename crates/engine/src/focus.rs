@@ -191,7 +191,7 @@ impl<'t> FocusExport<'t> {
                 priced.push(Priced {
                     row: row as u32,
                     pricing_quantity: quantity,
-                    pricing_unit: intern(table.str(table.unit[row])),
+                    pricing_unit: intern(table.str(table.unit(row))),
                     unit_price: (!unit_price.is_nan()).then_some(unit_price),
                     billed,
                     effective: if effective.is_nan() { billed } else { effective },
@@ -205,7 +205,7 @@ impl<'t> FocusExport<'t> {
             let local = catalog.local_meter(meter);
             let commerce = local.and_then(|m| m.billed_as());
             let factor = commerce.map_or(1.0, |c| c.factor);
-            let pricing_unit = intern(commerce.map_or_else(|| table.str(table.unit[row]), |c| c.unit.as_str()));
+            let pricing_unit = intern(commerce.map_or_else(|| table.str(table.unit(row)), |c| c.unit.as_str()));
             let (rate, source) = if reason.is_some() {
                 (Some(0.0), admin_source.clone())
             } else if local.is_some_and(|m| m.informational) {
@@ -231,7 +231,7 @@ impl<'t> FocusExport<'t> {
                 effective: cost,
                 currency: book_currency.clone(),
                 commerce_meter: intern(
-                    commerce.map_or_else(|| table.str(table.commerce_meter_id[row]), |c| c.id.as_str()),
+                    commerce.map_or_else(|| table.str(table.commerce_meter_id(row)), |c| c.id.as_str()),
                 ),
                 price_source: source,
                 admin: reason,
@@ -293,20 +293,20 @@ impl<'t> FocusExport<'t> {
             "BillingPeriodEnd" => Cell::Time(month_of(t.usage_start[row]).1),
             "ChargeCategory" => Cell::Text(Cow::Borrowed(charge_category(t.str(t.charge_type[row])))),
             "ChargeClass" => Cell::Null,
-            "ChargeDescription" => text(t.str(t.meter_name[row])),
+            "ChargeDescription" => text(t.str(t.meter_name(row))),
             "ChargePeriodStart" => Cell::Time(t.usage_start[row]),
             "ChargePeriodEnd" => Cell::Time(t.usage_end[row]),
             "InvoiceIssuerName" | "ProviderName" | "PublisherName" => Cell::Text(Cow::Borrowed("Microsoft")),
             "PricingQuantity" => Cell::Number(p.pricing_quantity),
             "PricingUnit" => shared(&p.pricing_unit),
-            "ServiceCategory" => Cell::Text(Cow::Borrowed(service_category(t.str(t.meter_category[row])))),
+            "ServiceCategory" => Cell::Text(Cow::Borrowed(service_category(t.str(t.meter_category(row))))),
             "ServiceName" => {
-                let category = t.str(t.meter_category[row]);
+                let category = t.str(t.meter_category(row));
                 Cell::Text(Cow::Borrowed(if category.is_empty() { "Unknown" } else { category }))
             }
             "ChargeFrequency" => Cell::Text(Cow::Borrowed("Usage-Based")),
             "ConsumedQuantity" => Cell::Number(t.quantity.get(row)),
-            "ConsumedUnit" => text(t.str(t.unit[row])),
+            "ConsumedUnit" => text(t.str(t.unit(row))),
             "ContractedUnitPrice" | "ListUnitPrice" => p.unit_price.map_or(Cell::Null, Cell::Number),
             "PricingCategory" => Cell::Text(Cow::Borrowed("Standard")),
             "RegionId" if t.azure_stack[row] && local => Cell::Text(Cow::Borrowed("azurestack")),
@@ -316,9 +316,9 @@ impl<'t> FocusExport<'t> {
             },
             "RegionName" => text(t.str(t.location[row])),
             "ResourceId" => text(t.str(t.resource_uri[row])),
-            "ResourceName" => text(t.str(t.resource_name[row])),
-            "ResourceType" => text(t.str(t.resource_type[row])),
-            "SkuMeter" => text(t.str(t.meter_name[row])),
+            "ResourceName" => text(t.str(t.resource_name(row))),
+            "ResourceType" => text(t.str(t.resource_type(row))),
+            "SkuMeter" => text(t.str(t.meter_name(row))),
             "SubAccountId" => text(t.str(t.subscription[row])),
             "Tags" => {
                 let pairs = t.key_values(t.tags[row]);
@@ -332,7 +332,7 @@ impl<'t> FocusExport<'t> {
             "x_CustomerName" => text(t.str(t.customer[row])),
             "x_SkuMeterId" if p.commerce_meter.is_empty() => Cell::Null,
             "x_SkuMeterId" => shared(&p.commerce_meter),
-            "x_MeterLensLocalMeterId" => text(t.str(t.local_meter_id[row])),
+            "x_MeterLensLocalMeterId" => text(t.str(t.local_meter_id(row))),
             "x_MeterLensPriceSource" => shared(&p.price_source),
             "x_MeterLensAdminReason" => p.admin.map_or(Cell::Null, |r| Cell::Text(Cow::Borrowed(r))),
             "x_MeterLensSourceFile" => {

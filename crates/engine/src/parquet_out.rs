@@ -160,31 +160,34 @@ pub fn write_focus<W: Write + Send>(export: &FocusExport<'_>, indices: &[u32], o
     Ok(())
 }
 
+/// A string column's id in a row.
+type StringOf = fn(&UsageTable, usize) -> StrId;
+
 /// The string columns of the normalised table, by their column names in the Parquet output.
-fn string_columns(t: &UsageTable) -> [(&'static str, &Column<StrId>); 22] {
+fn string_columns() -> [(&'static str, StringOf); 22] {
     [
-        ("subscription", &t.subscription),
-        ("subscription_name", &t.subscription_name),
-        ("local_subscription", &t.local_subscription),
-        ("resource_group", &t.resource_group),
-        ("resource_uri", &t.resource_uri),
-        ("resource_type", &t.resource_type),
-        ("resource_name", &t.resource_name),
-        ("location", &t.location),
-        ("meter_id", &t.meter_id),
-        ("local_meter_id", &t.local_meter_id),
-        ("commerce_meter_id", &t.commerce_meter_id),
-        ("meter_name", &t.meter_name),
-        ("meter_category", &t.meter_category),
-        ("meter_subcategory", &t.meter_subcategory),
-        ("meter_region", &t.meter_region),
-        ("unit", &t.unit),
-        ("currency", &t.currency),
-        ("charge_type", &t.charge_type),
-        ("pricing_model", &t.pricing_model),
-        ("tags", &t.tags),
-        ("additional_info", &t.additional_info),
-        ("customer", &t.customer),
+        ("subscription", |t, r| t.subscription[r]),
+        ("subscription_name", |t, r| t.subscription_name[r]),
+        ("local_subscription", |t, r| t.local_subscription(r)),
+        ("resource_group", |t, r| t.resource_group(r)),
+        ("resource_uri", |t, r| t.resource_uri[r]),
+        ("resource_type", |t, r| t.resource_type(r)),
+        ("resource_name", |t, r| t.resource_name(r)),
+        ("location", |t, r| t.location[r]),
+        ("meter_id", |t, r| t.meter_id[r]),
+        ("local_meter_id", |t, r| t.local_meter_id(r)),
+        ("commerce_meter_id", |t, r| t.commerce_meter_id(r)),
+        ("meter_name", |t, r| t.meter_name(r)),
+        ("meter_category", |t, r| t.meter_category(r)),
+        ("meter_subcategory", |t, r| t.meter_subcategory(r)),
+        ("meter_region", |t, r| t.meter_region[r]),
+        ("unit", |t, r| t.unit(r)),
+        ("currency", |t, r| t.currency[r]),
+        ("charge_type", |t, r| t.charge_type[r]),
+        ("pricing_model", |t, r| t.pricing_model[r]),
+        ("tags", |t, r| t.tags[r]),
+        ("additional_info", |t, r| t.additional_info[r]),
+        ("customer", |t, r| t.customer[r]),
     ]
 }
 
@@ -196,7 +199,7 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
          (TIMESTAMP(MILLIS,true));\n  REQUIRED DOUBLE quantity;\n  OPTIONAL DOUBLE cost;\n  OPTIONAL DOUBLE \
          effective_cost;\n  OPTIONAL DOUBLE unit_price;\n  REQUIRED BOOLEAN azure_stack;\n  REQUIRED BOOLEAN local;\n",
     );
-    for (name, _) in string_columns(table) {
+    for (name, _) in string_columns() {
         schema.push_str(&format!("  OPTIONAL BYTE_ARRAY {name} (STRING);\n"));
     }
     schema.push_str(
@@ -229,8 +232,8 @@ pub fn write_table<W: Write + Send>(table: &UsageTable, out: W) -> Result<(), Pa
             Batch::Bool(chunk.iter().map(|&r| table.azure_stack[r]).collect()),
             Batch::Bool(chunk.iter().map(|&r| table.local[r]).collect()),
         ];
-        for (_, column) in string_columns(table) {
-            batches.push(texts(&|r| Some(table.str(column[r])).filter(|s| !s.is_empty()).map(str::to_string)));
+        for (_, column) in string_columns() {
+            batches.push(texts(&|r| Some(table.str(column(table, r))).filter(|s| !s.is_empty()).map(str::to_string)));
         }
         batches.push(texts(&|r| admin.classify(r).map(|reason| reason.as_str().to_string())));
         batches.push(texts(&|r| table.sources().get(table.source[r] as usize).map(|s| s.file.clone())));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::admin::{AdminClassifier, AdminReason};
 use crate::catalog::Catalog;
-use crate::table::{Column, Packed, StrId, UsageTable};
+use crate::table::{Column, Keyed, Packed, StrId, UsageTable};
 use crate::time;
 
 mod selection;
@@ -527,7 +527,9 @@ impl<'t> QueryEngine<'t> {
     fn compute_codes(&self, dimension: &Dimension, offset_minutes: i32) -> Codes {
         let t = self.table();
         let shift = offset_minutes as i64 * 60;
-        let by_string = |of: fn(&UsageTable) -> &Column<StrId>, empty: &str| {
+        // The codes of the ids in column `of`, each id taken as `follow[id]` when given (a keyed column's value by
+        // its key's id: the codes read through the key column).
+        let by_column = |of: fn(&UsageTable) -> &Column<StrId>, follow: Option<&[StrId]>, empty: &str| {
             let column = of(t);
             let label = |id: i64| {
                 let s = t.str(StrId(id as u32));
@@ -537,36 +539,56 @@ impl<'t> QueryEngine<'t> {
                     s.to_string()
                 }
             };
+            let key = |id: StrId| match follow {
+                Some(by_key) => by_key.get(id.0 as usize).filter(|v| v.0 != u32::MAX).map_or(0, |v| v.0 as i64),
+                None => id.0 as i64,
+            };
             // Dictionary ids are dense: index an array by them instead of hashing every row; a narrow column
             // already numbers its values.
             match (column.as_slice(), column.distinct()) {
-                (Some(ids), _) => compact_dense(Through::Strings(of), ids, t.strings().len(), label),
+                (Some(ids), _) => compact_dense(Through::Strings(of), ids, t.strings().len(), key, label),
                 (None, Some((ids, indexes))) => from_distinct(
                     Through::Strings(of),
                     indexes,
                     column.len(),
-                    ids.iter().map(|id| id.0 as i64).collect(),
+                    ids.iter().map(|&id| key(id)).collect(),
                     label,
                 ),
                 (None, None) => match column.constant() {
-                    Some(id) => order_codes_of_one(t.len(), id.0 as i64, label),
-                    None => compact(t.len(), |row| column[row].0 as i64, label),
+                    Some(id) => order_codes_of_one(t.len(), key(id), label),
+                    None => compact(t.len(), |row| key(column[row]), label),
                 },
             }
         };
+        let by_string = |of: fn(&UsageTable) -> &Column<StrId>, empty: &str| by_column(of, None, empty);
+        let by_keyed = |keyed: fn(&UsageTable) -> &Keyed,
+                        own: fn(&UsageTable) -> &Column<StrId>,
+                        key: fn(&UsageTable) -> &Column<StrId>,
+                        empty: &str| match keyed(t).by_key() {
+            Some(by_key) => by_column(key, Some(by_key), empty),
+            None => by_column(own, None, empty),
+        };
         match dimension {
             Dimension::Subscription => by_string(|t| &t.subscription, ""),
-            Dimension::ResourceGroup => by_string(|t| &t.resource_group, ""),
+            Dimension::ResourceGroup => {
+                by_keyed(|t| &t.resource_group, |t| t.resource_group.column(), |t| &t.resource_uri, "")
+            }
             Dimension::Resource => by_string(|t| &t.resource_uri, ""),
             Dimension::MeterId => by_string(|t| &t.meter_id, ""),
-            Dimension::MeterName => by_string(|t| &t.meter_name, ""),
-            Dimension::MeterCategory => by_string(|t| &t.meter_category, ""),
-            Dimension::MeterSubcategory => by_string(|t| &t.meter_subcategory, ""),
+            Dimension::MeterName => by_keyed(|t| &t.meter_name, |t| t.meter_name.column(), |t| &t.meter_id, ""),
+            Dimension::MeterCategory => {
+                by_keyed(|t| &t.meter_category, |t| t.meter_category.column(), |t| &t.meter_id, "")
+            }
+            Dimension::MeterSubcategory => {
+                by_keyed(|t| &t.meter_subcategory, |t| t.meter_subcategory.column(), |t| &t.meter_id, "")
+            }
             Dimension::Location => by_string(|t| &t.location, ""),
             Dimension::Customer => by_string(|t| &t.customer, ""),
-            Dimension::Unit => by_string(|t| &t.unit, UNKNOWN_UNIT),
+            Dimension::Unit => by_keyed(|t| &t.unit, |t| t.unit.column(), |t| &t.meter_id, UNKNOWN_UNIT),
             Dimension::Currency => by_string(|t| &t.currency, UNKNOWN_CURRENCY),
-            Dimension::CommerceMeterId => by_string(|t| &t.commerce_meter_id, ""),
+            Dimension::CommerceMeterId => {
+                by_keyed(|t| &t.commerce_meter_id, |t| t.commerce_meter_id.column(), |t| &t.meter_id, "")
+            }
             Dimension::SourceFormat => {
                 // Files of one format are one group: key each file by the first file of its format.
                 let first: Vec<i64> = (0..t.sources().len())
@@ -596,7 +618,7 @@ impl<'t> QueryEngine<'t> {
                 let mut index: HashMap<String, i64> = HashMap::new();
                 let per_row: Vec<i64> = (0..t.len())
                     .map(|row| {
-                        let key = (t.local[row], t.meter_id[row], t.unit[row]);
+                        let key = (t.local[row], t.meter_id[row], t.unit(row));
                         *billing.entry(key).or_insert_with(|| {
                             let from_catalog =
                                 catalog.local_meter(t.str(key.1)).and_then(|m| m.billed_as()).map(|c| c.unit.clone());
@@ -1123,19 +1145,29 @@ impl RankedKeys {
     }
 }
 
-/// Dense codes from dictionary ids (`ids[row] < n_ids`), numbered in label order; no hashing per row, and one
-/// code per row only (counted per id first, then each row's code written once).
-fn compact_dense(column: Through, ids: &[StrId], n_ids: usize, label: impl Fn(i64) -> String) -> Codes {
+/// Dense codes from dictionary ids (`ids[row] < n_ids`), each id grouped by `key_of_id` (several may share one),
+/// numbered in label order; no hashing per row and no code per row (rows counted per id, codes read through).
+fn compact_dense(
+    column: Through,
+    ids: &[StrId],
+    n_ids: usize,
+    key_of_id: impl Fn(StrId) -> i64,
+    label: impl Fn(i64) -> String,
+) -> Codes {
     let mut rows_of_id = vec![0u32; n_ids.max(1)];
     for &id in ids {
         rows_of_id[id_index(id, n_ids)] += 1;
     }
-    let raw: Vec<i64> = (0..rows_of_id.len()).filter(|&id| rows_of_id[id] > 0).map(|id| id as i64).collect();
+    let held = || (0..rows_of_id.len()).filter(|&id| rows_of_id[id] > 0);
+    let mut raw: Vec<i64> = held().map(|id| key_of_id(StrId(id as u32))).collect();
+    raw.sort_unstable();
+    raw.dedup();
     let (rank, labels) = label_order(&raw, label);
     let (mut code_of_id, mut counts) = (vec![0u32; rows_of_id.len()], vec![0u32; raw.len()]);
-    for (&id, &code) in raw.iter().zip(&rank) {
-        code_of_id[id as usize] = code;
-        counts[code as usize] = rows_of_id[id as usize];
+    for id in held() {
+        let code = raw.binary_search(&key_of_id(StrId(id as u32))).map_or(0, |i| rank[i]);
+        code_of_id[id] = code;
+        counts[code as usize] += rows_of_id[id];
     }
     let per_row = through(column, code_of_id, ids.len(), raw.len());
     Codes { per_row, labels, counts }

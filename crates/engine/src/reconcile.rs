@@ -263,7 +263,7 @@ pub fn reconcile(
     // The tenant of an Azure row: its azureStack.SubscriptionId, else the registration the user stated (a tenant
     // the local data does not have attributes nothing).
     let tenant_of = |row: usize| -> Option<StrId> {
-        let marked = table.local_subscription[row];
+        let marked = table.local_subscription(row);
         if marked != StrId::EMPTY {
             return Some(marked);
         }
@@ -328,7 +328,7 @@ pub fn reconcile(
     let mut factors: HashMap<StrId, f64> = HashMap::new();
     let (mut local_days, mut azure_days) = (BTreeSet::new(), BTreeSet::new());
     for &(row, side) in &rows {
-        let local_meter = table.local_meter_id[row];
+        let local_meter = table.local_meter_id(row);
         let unmapped = side == Side::Azure && local_meter == StrId::EMPTY;
         let subscription = match side {
             Side::AzureStack => table.subscription[row],
@@ -514,7 +514,7 @@ pub fn reconcile(
         *result.delta_by_status.entry(status).or_default().entry(unit.clone()).or_default() += delta;
         result.cells.push(Cell {
             meter_name: local_meter
-                .map_or_else(|| table.str(table.meter_name[acc.rows[0] as usize]).to_string(), |m| m.name.clone()),
+                .map_or_else(|| table.str(table.meter_name(acc.rows[0] as usize)).to_string(), |m| m.name.clone()),
             stamp: stamp_names[key.0 as usize].clone(),
             local_meter_id: meter_id,
             subscription,
@@ -535,7 +535,7 @@ pub fn reconcile(
 }
 
 fn table_unit(table: &UsageTable, acc: &Acc) -> String {
-    acc.rows.first().map(|&r| table.str(table.unit[r as usize]).to_string()).unwrap_or_default()
+    acc.rows.first().map(|&r| table.str(table.unit(r as usize)).to_string()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -573,7 +573,10 @@ impl<T: ColumnValue> PartialEq<Vec<T>> for Column<T> {
 
 /// Declares the dictionary-encoded string columns once: the record field, the table column, push, size.
 macro_rules! string_columns {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+    (
+        columns { $($(#[$doc:meta])* $name:ident),* $(,)? }
+        keyed { $($(#[$kdoc:meta])* $kname:ident by $key:ident),* $(,)? }
+    ) => {
         /// One usage record as parsed, before it is stored. Strings borrow from the parser's buffers.
         #[derive(Clone, Debug, Default)]
         pub struct UsageRecord<'a> {
@@ -598,6 +601,7 @@ macro_rules! string_columns {
             /// Additional info, already interned by [`UsageTable::intern_key_values`].
             pub additional_info: StrId,
             $($(#[$doc])* pub $name: &'a str,)*
+            $($(#[$kdoc])* pub $kname: &'a str,)*
         }
 
         /// The columnar usage table every view reads. Rows are appended by ingest and never change.
@@ -632,6 +636,26 @@ macro_rules! string_columns {
             /// Additional info (raw text; pairs through [`UsageTable::key_values`]).
             pub additional_info: Column<StrId>,
             $($(#[$doc])* pub $name: Column<StrId>,)*
+            $($(#[$kdoc])* pub $kname: Keyed,)*
+        }
+
+        impl UsageTable {
+            $(
+                $(#[$kdoc])*
+                /// (Row `row`'s: see [`Keyed`].)
+                pub fn $kname(&self, row: usize) -> StrId {
+                    self.$kname.get(row, &self.$key)
+                }
+            )*
+
+            /// The keyed string columns with their key columns, in declaration order (snapshots rely on it).
+            fn keyed_columns(&self) -> Vec<(&Keyed, &Column<StrId>)> {
+                vec![$((&self.$kname, &self.$key)),*]
+            }
+
+            fn keyed_columns_mut(&mut self) -> Vec<&mut Keyed> {
+                vec![$(&mut self.$kname),*]
+            }
         }
 
         impl UsageTable {
@@ -653,6 +677,11 @@ macro_rules! string_columns {
                 $(
                     let previous = self.$name.last();
                     self.$name.push(self.strings.intern_after(previous, record.$name));
+                )*
+                // After the plain columns: a keyed column reads its key's value in this row.
+                $(
+                    let id = self.strings.intern_after(self.$kname.last(), record.$kname);
+                    self.$kname.push(id, &self.$key);
                 )*
             }
 
@@ -678,6 +707,7 @@ macro_rules! string_columns {
                     ("tags", self.tags.heap_bytes()),
                     ("additional_info", self.additional_info.heap_bytes()),
                     $((stringify!($name), self.$name.heap_bytes()),)*
+                    $((stringify!($kname), self.$kname.heap_bytes()),)*
                     ("strings", self.strings.heap_bytes()),
                     ("key_values", pairs),
                 ]
@@ -707,6 +737,7 @@ macro_rules! string_columns {
                 self.tags.expect_rows(rows);
                 self.additional_info.expect_rows(rows);
                 $(self.$name.expect_rows(rows);)*
+                $(self.$kname.expect_rows(rows);)*
             }
 
             /// Frees spare column capacity (after ingest has finished).
@@ -724,6 +755,7 @@ macro_rules! string_columns {
                 self.tags.shrink_to_fit();
                 self.additional_info.shrink_to_fit();
                 $(self.$name.shrink_to_fit();)*
+                $(self.$kname.shrink_to_fit();)*
                 self.strings.shrink_to_fit();
             }
         }
@@ -731,46 +763,50 @@ macro_rules! string_columns {
 }
 
 string_columns! {
-    /// Subscription that consumed (Azure-side rows: the billed subscription).
-    subscription,
-    /// Subscription display name, when the file has one (e.g. `Default Provider Subscription`).
-    subscription_name,
-    /// For Azure-side Azure Stack rows: the local (stamp) subscription from `azureStack.SubscriptionId`.
-    local_subscription,
-    /// Resource group.
-    resource_group,
-    /// Full resource URI or ID.
-    resource_uri,
-    /// Resource type, e.g. `virtualMachines` or `Microsoft.Compute/virtualMachines`.
-    resource_type,
-    /// Resource name.
-    resource_name,
-    /// Location or region.
-    location,
-    /// Normalised meter ID (see [`crate::meter_id::normalize`]).
-    meter_id,
-    /// The local Azure Stack Hub meter ID: the meter itself for local data, `azureStack.MeterId` for Azure rows.
-    local_meter_id,
-    /// The commerce meter Azure bills: the meter itself for Azure rows, the catalog's mapping for local data.
-    commerce_meter_id,
-    /// Meter name.
-    meter_name,
-    /// Meter category.
-    meter_category,
-    /// Meter subcategory.
-    meter_subcategory,
-    /// Meter region (`Azure Stack` for Azure Stack rows on the Azure side).
-    meter_region,
-    /// Unit of the quantity.
-    unit,
-    /// Currency of the cost columns.
-    currency,
-    /// Charge type (Usage, Purchase, Refund…).
-    charge_type,
-    /// Pricing model (OnDemand, Reservation…).
-    pricing_model,
-    /// CSP customer (Partner Center files): the customer's name as Partner Center shows it.
-    customer,
+    columns {
+        /// Subscription that consumed (Azure-side rows: the billed subscription).
+        subscription,
+        /// Subscription display name, when the file has one (e.g. `Default Provider Subscription`).
+        subscription_name,
+        /// Full resource URI or ID.
+        resource_uri,
+        /// Location or region.
+        location,
+        /// Normalised meter ID (see [`crate::meter_id::normalize`]).
+        meter_id,
+        /// Meter region (`Azure Stack` for Azure Stack rows on the Azure side).
+        meter_region,
+        /// Currency of the cost columns.
+        currency,
+        /// Charge type (Usage, Purchase, Refund…).
+        charge_type,
+        /// Pricing model (OnDemand, Reservation…).
+        pricing_model,
+        /// CSP customer (Partner Center files): the customer's name as Partner Center shows it.
+        customer,
+    }
+    keyed {
+        /// For Azure-side Azure Stack rows: the local (stamp) subscription from `azureStack.SubscriptionId`.
+        local_subscription by resource_uri,
+        /// Resource group.
+        resource_group by resource_uri,
+        /// Resource type, e.g. `virtualMachines` or `Microsoft.Compute/virtualMachines`.
+        resource_type by resource_uri,
+        /// Resource name.
+        resource_name by resource_uri,
+        /// The local Azure Stack Hub meter ID: the meter itself for local data, `azureStack.MeterId` for Azure rows.
+        local_meter_id by meter_id,
+        /// The commerce meter Azure bills: the meter itself for Azure rows, the catalog's mapping for local data.
+        commerce_meter_id by meter_id,
+        /// Meter name.
+        meter_name by meter_id,
+        /// Meter category.
+        meter_category by meter_id,
+        /// Meter subcategory.
+        meter_subcategory by meter_id,
+        /// Unit of the quantity.
+        unit by meter_id,
+    }
 }
 
 /// Stored as a row's effective cost when it is the billed cost: a NaN no parser or arithmetic produces.
@@ -899,13 +935,18 @@ impl UsageTable {
         wide(&mut t.tags);
         wide(&mut t.additional_info);
         t.string_columns_mut().into_iter().for_each(wide);
+        for keyed in t.keyed_columns_mut() {
+            keyed.widen_own(wide);
+        }
         t
     }
 }
 
+mod keyed;
 mod numbers;
 mod packed;
 mod snapshot;
+pub use keyed::Keyed;
 pub use numbers::Numbers;
 pub use packed::Packed;
 pub use snapshot::{ByteSource, SnapshotDecoder, SnapshotError, Within, SNAPSHOT_CHUNK};
@@ -1036,7 +1077,7 @@ mod tests {
         assert_eq!(table.len(), 2);
         assert_eq!(table.subscription[0], table.subscription[1]);
         assert_eq!(table.str(table.subscription[1]), "sub-1");
-        assert_eq!(table.str(table.resource_group[0]), "");
+        assert_eq!(table.str(table.resource_group(0)), "");
         assert_eq!(table.key_value(table.tags[1], "ENV"), Some("prod"));
         assert_eq!(table.tag_keys(), vec!["env".to_string()]);
         assert_eq!(table.intern_key_values(None, "@{env=prod}"), (tags, None));

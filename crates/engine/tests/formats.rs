@@ -53,8 +53,8 @@ fn cost_management_ea_actual_export() {
     close(&s.cost, &map(&[("USD", 2.208 + 1.679 + 120.0 - 20.0)]));
     // Azure Stack rows are recognised and carry their local meter and subscription.
     assert_eq!(table.azure_stack, vec![true, true, true, false, false, false]);
-    assert_eq!(table.str(table.local_meter_id[0]), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
-    assert_eq!(table.str(table.local_subscription[1]), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
+    assert_eq!(table.str(table.local_meter_id(0)), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
+    assert_eq!(table.str(table.local_subscription(1)), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
     assert_eq!(table.str(table.meter_id[0]), "FB8C0713-EA20-40BF-901F-5560FD3F6330");
     // EA tags without outer braces are read as pairs; the purchase has no meter region; the refund is negative.
     assert_eq!(table.key_value(table.tags[0], "costcenter"), Some("1234"));
@@ -83,12 +83,12 @@ fn focus_1_0_and_1_2() {
     let effective: f64 = (0..table.len()).map(|r| table.effective_cost(r)).sum();
     assert!((effective - 2.708).abs() < 1e-9);
     assert_eq!(table.str(table.subscription[0]), "5f1c7e2a-0b9d-4c3e-8a7f-6d5e4c3b2a10", "SubAccountId prefix dropped");
-    assert_eq!(table.str(table.resource_group[1]), "rg-cloud");
-    assert_eq!(table.str(table.local_meter_id[0]), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
+    assert_eq!(table.str(table.resource_group(1)), "rg-cloud");
+    assert_eq!(table.str(table.local_meter_id(0)), "9CD92D4C-BAFD-4492-B278-BEDC2DE8232A");
     assert_eq!(table.azure_stack, vec![true, false]);
     let (table, report) = read("focus-1.2.csv");
     assert_eq!((report.format, report.rows), (Format::Focus12Csv, 1));
-    assert_eq!(table.str(table.meter_name[0]), "1 Core");
+    assert_eq!(table.str(table.meter_name(0)), "1 Core");
     assert_eq!(table.usage_end[0] - table.usage_start[0], 86_400);
 }
 
@@ -128,14 +128,14 @@ fn usage_api_pages_local_and_azure_side() {
     let (table, report) = read("azs-api-page.json");
     assert_eq!((report.format, report.rows, report.error.clone()), (Format::UsageApiJson, 2, None));
     close(&totals(&table).quantity, &map(&[("Virtual core hours", 48.0), ("GB*hours", 2.4)]));
-    assert_eq!(table.str(table.resource_group[0]), "rg-web");
+    assert_eq!(table.str(table.resource_group(0)), "rg-web");
     assert_eq!(table.key_value(table.tags[0], "costcenter"), Some("1234"));
     assert_eq!(table.usage_start[0], meterlens_engine::time::parse_timestamp("2024-02-29").unwrap());
     let (table, report) = read("azure-usage-api-azurestack.json");
     assert_eq!(report.rows, 1);
-    assert_eq!(table.str(table.meter_name[0]), "Storage Admin");
-    assert_eq!(table.str(table.local_meter_id[0]), "09F8879E-87E9-4305-A572-4B7BE209F857");
-    assert_eq!(table.str(table.resource_group[0]), "system.local");
+    assert_eq!(table.str(table.meter_name(0)), "Storage Admin");
+    assert_eq!(table.str(table.local_meter_id(0)), "09F8879E-87E9-4305-A572-4B7BE209F857");
+    assert_eq!(table.str(table.resource_group(0)), "system.local");
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn partner_center_utilization_records() {
     // -07:00 offsets are converted: the Pacific day starts at 07:00 UTC.
     assert_eq!(table.usage_start[0], meterlens_engine::time::parse_timestamp("2026-10-01T00:00:00Z").unwrap());
     close(&totals(&table).quantity, &map(&[("1 GB/Hr", 0.2178), ("1 Hour", 48.0)]));
-    assert_eq!(table.str(table.local_subscription[1]), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
+    assert_eq!(table.str(table.local_subscription(1)), "8a6d1c2e-51f3-4b7a-9c1e-3f5d7a9b0c11");
 }
 
 #[test]
@@ -302,8 +302,8 @@ fn mutated_fixtures_never_panic() {
 fn azure_side_rows_learn_their_local_meter_from_the_commerce_map() {
     let (table, _) = read("cost-management-ea-2024-08-01.csv");
     // Row 2 is App Service without azureStack.* keys: the commerce map knows it bills the local App Service meter.
-    assert_eq!(table.str(table.local_meter_id[1]), "190C935E-9ADA-48FF-9AB8-56EA1CF9ADAA");
-    assert_eq!(table.str(table.local_subscription[1]), "", "the local subscription is only known from the markers");
+    assert_eq!(table.str(table.local_meter_id(1)), "190C935E-9ADA-48FF-9AB8-56EA1CF9ADAA");
+    assert_eq!(table.str(table.local_subscription(1)), "", "the local subscription is only known from the markers");
 }
 
 #[test]
@@ -364,7 +364,7 @@ fn european_excel_semicolons_and_decimal_commas() {
 fn latin1_text_is_read_as_latin1_and_said_once() {
     let (table, report) = bad("latin1.csv");
     assert_eq!((report.rows, report.latin1), (1, true));
-    assert_eq!(table.str(table.resource_group[0]), "rg-müller");
+    assert_eq!(table.str(table.resource_group(0)), "rg-müller");
     assert_eq!(table.key_value(table.tags[0], "owner"), Some("José"));
     assert_eq!(report.issue_count, 1, "{:?}", report.issues);
     assert!(report.issues[0].message.contains("Latin-1"));
@@ -379,15 +379,15 @@ fn fields_that_are_utf8_only_together_are_read_as_latin1() {
     );
     let (table, report) = read_chunked("joined.csv", &csv, 7);
     assert_eq!((report.rows, report.latin1), (1, true), "{report:?}");
-    assert_eq!(table.str(table.resource_group[0]), "rg-\u{c3}");
-    assert_eq!(table.str(table.resource_name[0]), "\u{a9}vm");
+    assert_eq!(table.str(table.resource_group(0)), "rg-\u{c3}");
+    assert_eq!(table.str(table.resource_name(0)), "\u{a9}vm");
 }
 
 #[test]
 fn hostile_text_is_kept_as_data() {
     let (table, report) = bad("hostile-text.csv");
     assert_eq!((report.rows, report.rejected), (2, 1));
-    assert!(table.str(table.resource_name[0]).contains("<script>"), "kept verbatim; the UI renders it as text");
+    assert!(table.str(table.resource_name(0)).contains("<script>"), "kept verbatim; the UI renders it as text");
     assert!(report.issues[0].excerpt.starts_with("<script>"));
 }
 

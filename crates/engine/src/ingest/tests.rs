@@ -29,10 +29,10 @@ fn fingerprint(table: &UsageTable, report: &FileReport) -> String {
             table.usage_start[row],
             table.usage_end[row],
             s(&table.subscription),
-            s(&table.resource_group),
+            table.str(table.resource_group(row)),
             s(&table.meter_id),
-            s(&table.meter_name),
-            s(&table.unit),
+            table.str(table.meter_name(row)),
+            table.str(table.unit(row)),
             table.quantity.get(row),
             s(&table.tags),
             s(&table.resource_uri),
@@ -51,20 +51,20 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     assert_eq!(table.sources()[0].format, Format::UsageSummaryCsv);
     // Lower-case meter ID normalised, unit from the catalog.
     assert_eq!(table.str(table.meter_id[2]), "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5");
-    assert_eq!(table.str(table.unit[2]), "Virtual core hours");
+    assert_eq!(table.str(table.unit(2)), "Virtual core hours");
     assert_eq!(
-        table.str(table.commerce_meter_id[2]),
+        table.str(table.commerce_meter_id(2)),
         "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
         "enriched from the catalog"
     );
-    assert_eq!(table.str(table.commerce_meter_id[1]), "FB8C0713-EA20-40BF-901F-5560FD3F6330");
+    assert_eq!(table.str(table.commerce_meter_id(1)), "FB8C0713-EA20-40BF-901F-5560FD3F6330");
     assert_eq!(table.usage_start[2], crate::time::parse_timestamp("2026-10-02").unwrap());
     // Dash-less ID normalised; empty meter name filled from the catalog; doubled quotes and commas kept.
     assert_eq!(table.str(table.meter_id[3]), "09F8879E-87E9-4305-A572-4B7BE209F857");
-    assert_eq!(table.str(table.meter_name[3]), "BlockBlobCapacity");
+    assert_eq!(table.str(table.meter_name(3)), "BlockBlobCapacity");
     // Local files have no category: the catalog's resource provider fills it.
-    assert_eq!(table.str(table.meter_category[3]), "Storage");
-    assert_eq!(table.str(table.meter_category[2]), "Compute");
+    assert_eq!(table.str(table.meter_category(3)), "Storage");
+    assert_eq!(table.str(table.meter_category(2)), "Compute");
     assert_eq!(table.str(table.tags[3]), "@{owner=Jane \"JD\" Doe; dept=R,D}");
     // A quoted newline keeps the row whole and the next row's line number true.
     assert_eq!(table.str(table.tags[4]), "@{note=line one\nline two}");
@@ -72,8 +72,8 @@ fn usagesummary_rows_are_typed_normalised_and_enriched() {
     assert_eq!(table.line.get(5), 8);
     // An unknown meter is kept, with no unit.
     assert_eq!(table.str(table.meter_id[6]), "11111111-2222-3333-4444-555555555555");
-    assert_eq!(table.str(table.unit[6]), "");
-    assert_eq!(table.str(table.meter_category[6]), "");
+    assert_eq!(table.str(table.unit(6)), "");
+    assert_eq!(table.str(table.meter_category(6)), "");
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn generated_month_round_trips_through_ingest() {
     generate(&options, &mut bytes).unwrap();
     let (table, report) = ingest_chunks("gen.csv", &bytes.chunks(8191).collect::<Vec<_>>());
     assert_eq!((report.rows, report.rejected, report.issue_count), (3000, 0, 0));
-    assert!(table.unit.iter().all(|u| !table.str(*u).is_empty()), "every generated meter is in the catalog");
+    assert!((0..table.len()).all(|r| !table.str(table.unit(r)).is_empty()), "every generated meter is in the catalog");
     let days: std::collections::BTreeSet<i64> = table.usage_start.iter().map(|t| crate::time::day_of(*t)).collect();
     assert_eq!(days.len(), 31);
 }
@@ -175,7 +175,7 @@ fn app_service_summary_carries_cost() {
 \"/subscriptions/sub-a/resourceGroups/rg-apps/providers/Microsoft.Web/serverFarms/plan1\"\n";
     let (table, report) = ingest(csv.as_bytes());
     assert_eq!((report.format, report.rows), (Format::AppServiceUsageSummaryCsv, 1));
-    assert_eq!(table.str(table.resource_group[0]), "rg-apps", "resource group taken from the URI");
+    assert_eq!(table.str(table.resource_group(0)), "rg-apps", "resource group taken from the URI");
     let summary = Summary::of(&table, &SummaryOptions::default());
     assert_eq!(summary.cost["USD"], 0.56);
     assert_eq!(summary.quantity["Virtual core hours"], 10.0);

@@ -75,17 +75,17 @@ fn naive_label(t: &UsageTable, row: usize, dimension: &Dimension, offset_minutes
     let or = |s: &str, empty: &str| if s.is_empty() { empty.to_string() } else { s.to_string() };
     match dimension {
         Dimension::Subscription => t.str(t.subscription[row]).into(),
-        Dimension::ResourceGroup => t.str(t.resource_group[row]).into(),
+        Dimension::ResourceGroup => t.str(t.resource_group(row)).into(),
         Dimension::Resource => t.str(t.resource_uri[row]).into(),
         Dimension::MeterId => t.str(t.meter_id[row]).into(),
-        Dimension::MeterName => t.str(t.meter_name[row]).into(),
-        Dimension::MeterCategory => t.str(t.meter_category[row]).into(),
-        Dimension::MeterSubcategory => t.str(t.meter_subcategory[row]).into(),
+        Dimension::MeterName => t.str(t.meter_name(row)).into(),
+        Dimension::MeterCategory => t.str(t.meter_category(row)).into(),
+        Dimension::MeterSubcategory => t.str(t.meter_subcategory(row)).into(),
         Dimension::Location => t.str(t.location[row]).into(),
         Dimension::Customer => t.str(t.customer[row]).into(),
-        Dimension::Unit => or(t.str(t.unit[row]), UNKNOWN_UNIT),
+        Dimension::Unit => or(t.str(t.unit(row)), UNKNOWN_UNIT),
         Dimension::Currency => or(t.str(t.currency[row]), UNKNOWN_CURRENCY),
-        Dimension::CommerceMeterId => t.str(t.commerce_meter_id[row]).into(),
+        Dimension::CommerceMeterId => t.str(t.commerce_meter_id(row)).into(),
         Dimension::SourceFormat => t.sources()[t.source[row] as usize].format.as_str().into(),
         Dimension::SourceFile => t.sources()[t.source[row] as usize].file.clone(),
         Dimension::Hour => at.format("%Y-%m-%dT%H:00Z").to_string(),
@@ -99,7 +99,7 @@ fn naive_label(t: &UsageTable, row: usize, dimension: &Dimension, offset_minutes
             let billed = Catalog::builtin().local_meter(t.str(t.meter_id[row])).and_then(|m| m.billed_as());
             match billed {
                 Some(c) if t.local[row] => c.unit.clone(),
-                _ => or(t.str(t.unit[row]), UNKNOWN_UNIT),
+                _ => or(t.str(t.unit(row)), UNKNOWN_UNIT),
             }
         }
         Dimension::Tag(key) => t

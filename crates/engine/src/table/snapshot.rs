@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 
 use super::numbers::{BLOCK_HEAD_BYTES, BLOCK_ROWS};
 use super::packed::bits_for;
-use super::{Column, ColumnValue, Dictionary, Numbers, Packed, Repr, Source, StrId, UsageTable, SAME_AS_COST};
+use super::{Column, ColumnValue, Dictionary, Keyed, Numbers, Packed, Repr, Source, StrId, UsageTable, SAME_AS_COST};
 use crate::ingest::Format;
 
 const MAGIC: &[u8; 8] = b"MLTABLE6";
@@ -34,6 +34,11 @@ pub enum SnapshotError {
 }
 
 impl UsageTable {
+    /// The sections of a snapshot.
+    fn sections(&self) -> usize {
+        SECTIONS_BEFORE_STRINGS + self.string_columns().len() + self.keyed_columns().len()
+    }
+
     /// The table as snapshot bytes (read back by [`UsageTable::from_snapshot`]).
     pub fn to_snapshot(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -99,11 +104,26 @@ impl UsageTable {
         for column in [&self.tags, &self.additional_info].into_iter().chain(self.string_columns()) {
             out.column(column);
         }
+        for (keyed, _) in self.keyed_columns() {
+            match keyed.by_key() {
+                Some(_) => {
+                    let pairs: Vec<(StrId, StrId)> = keyed.pairs().collect();
+                    out.byte(KEYED);
+                    out.u32(pairs.len() as u32);
+                    for (key, value) in pairs {
+                        out.u32(key.0);
+                        out.u32(value.0);
+                    }
+                    out.end_section();
+                }
+                None => out.column(keyed.column()),
+            }
+        }
         // The index: where each section ends, so that a reader can take the sections one by one.
         for end in std::mem::take(&mut out.ends) {
             out.u64(end as u64);
         }
-        out.u32(self.string_columns().len() as u32 + SECTIONS_BEFORE_STRINGS as u32);
+        out.u32(self.sections() as u32);
         out.bytes(INDEX_MAGIC);
         out.flush();
     }
@@ -144,7 +164,7 @@ pub struct SnapshotDecoder {
 impl Default for SnapshotDecoder {
     fn default() -> Self {
         let table = UsageTable { strings: Dictionary::empty(), ..Default::default() };
-        let sections = SECTIONS_BEFORE_STRINGS + table.string_columns().len();
+        let sections = table.sections();
         SnapshotDecoder { table, rows: 0, next: 0, sections }
     }
 }
@@ -248,10 +268,24 @@ impl SnapshotDecoder {
             10 => t.local = r.column(rows, flag)?,
             11 => t.tags = r.column(rows, id)?,
             12 => t.additional_info = r.column(rows, id)?,
-            s if s < self.sections => {
+            s if s < SECTIONS_BEFORE_STRINGS + t.string_columns().len() => {
                 let column = r.column(rows, id)?;
                 if let Some(into) = t.string_columns_mut().into_iter().nth(s - SECTIONS_BEFORE_STRINGS) {
                     *into = column;
+                }
+            }
+            s if s < self.sections => {
+                let keyed = if r.peek() == Some(KEYED) {
+                    r.at += 1;
+                    let pairs = (0..r.count(8)?).map(|_| Ok((id(r.u32()? as u64)?, id(r.u32()? as u64)?)));
+                    let pairs: Vec<(StrId, StrId)> = pairs.collect::<Result<_, SnapshotError>>()?;
+                    Keyed::from_pairs(rows, pairs.into_iter())
+                } else {
+                    Keyed::from_column(r.column(rows, id)?)
+                };
+                let at = s - SECTIONS_BEFORE_STRINGS - t.string_columns().len();
+                if let Some(into) = t.keyed_columns_mut().into_iter().nth(at) {
+                    *into = keyed;
                 }
             }
             _ => return Err(SnapshotError::Damaged("more sections than a table has")),
@@ -477,6 +511,8 @@ const DISTINCT: u8 = 2;
 const RANGE: u8 = 3;
 /// A narrow column as it is: its distinct values, the bits of an index, the words of packed indexes.
 const PACKED: u8 = 5;
+/// A [`Keyed`] column whose values follow their keys: the pairs (key id, value id).
+const KEYED: u8 = 6;
 /// The column is the one before it, bit for bit.
 const SAME_AS_BEFORE: u8 = 4;
 
@@ -792,7 +828,7 @@ mod tests {
         let mut decoder = SnapshotDecoder::default();
         let tail = &bytes[bytes.len().saturating_sub(SnapshotDecoder::INDEX_BYTES)..];
         let sections = decoder.sections(bytes.len(), tail).expect("an index");
-        assert_eq!(sections.len(), 13 + table.string_columns().len());
+        assert_eq!(sections.len(), 13 + table.string_columns().len() + table.keyed_columns().len());
         assert!(sections.iter().all(|s| s.len() < bytes.len() / 2), "no section is most of the table");
         for section in &sections {
             // Each piece on its own, as a reader that fetches one section at a time hands it over.
@@ -873,7 +909,11 @@ mod tests {
                 azure_stack: i % 5 == 0,
                 resource_uri: uri,
                 resource_group: &groups[i % 300],
+                location: &groups[i % 300],
                 meter_id: ["A", "B", "C"][i % 3],
+                // Two names for meter A: not a name per meter.
+                meter_name: ["n1", "n2"][i % 2],
+                unit: ["u1", "u2", "u3"][i % 3],
                 currency: "USD",
                 ..Default::default()
             };
@@ -885,13 +925,16 @@ mod tests {
             a.len() == b.len() && (0..a.len()).all(|r| a[r].same(&b[r]))
         }
         table.shrink_to_fit();
-        assert!(table.resource_group.distinct().is_some_and(|(v, _)| v.len() == 300), "2-byte indexes");
-        assert!(table.meter_id.distinct().is_some_and(|(v, _)| v.len() == 3), "1-byte indexes");
-        assert!(table.usage_start.distinct().is_some_and(|(v, _)| v.len() == 700), "2-byte indexes");
+        assert!(table.location.distinct().is_some_and(|(v, c)| v.len() == 300 && c.bits() == 9), "9-bit indexes");
+        assert!(table.meter_id.distinct().is_some_and(|(v, c)| v.len() == 3 && c.bits() == 2), "2-bit indexes");
+        assert!(table.usage_start.distinct().is_some_and(|(v, _)| v.len() == 700), "700 times");
         assert!(table.resource_uri.distinct().is_none(), "too many to index");
+        assert!(table.unit.by_key().is_some(), "one unit per meter");
+        assert!(table.resource_group.by_key().is_none(), "a URI per row: a column of its own");
+        assert!(table.meter_name.by_key().is_none(), "two names for a meter: a column of its own");
         // A wide copy (every column a plain vector, as the snapshot's range encoding reads them back).
         let wide = table.widened();
-        assert!(wide.resource_group.distinct().is_none());
+        assert!(wide.location.distinct().is_none() && wide.meter_name.column().distinct().is_none());
         for bytes in [table.to_snapshot(), wide.to_snapshot()] {
             let back = UsageTable::from_snapshot(&bytes).expect("reads back");
             assert_eq!(back.line, table.line);
@@ -905,6 +948,11 @@ mod tests {
             assert!(same(&back.azure_stack, &table.azure_stack));
             for (a, b) in back.string_columns().into_iter().zip(table.string_columns()) {
                 assert!(a.len() == b.len() && (0..a.len()).all(|r| back.str(a[r]) == table.str(b[r])));
+            }
+            for ((a, a_key), (b, b_key)) in back.keyed_columns().into_iter().zip(table.keyed_columns()) {
+                assert_eq!(a.by_key().is_some(), b.by_key().is_some());
+                let same = |r| back.str(a.get(r, a_key)) == table.str(b.get(r, b_key));
+                assert!(a.len() == b.len() && (0..a.len()).all(same));
             }
             // The URIs need 3 bytes, the rest 1 or 2, the quantity and costs 8: far below 4 bytes a string.
             let per_row = bytes.len() as f64 / table.len() as f64;
