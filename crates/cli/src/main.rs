@@ -568,8 +568,8 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
         table.len()
     );
     println!("its process so far (the worker's, then the page's; the packed hand-over not counted)");
-    println!("{:<34} {:>10} {:>10}", "phase", "live", "peak");
-    let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", per_row(heap::live()), per_row(heap::peak()));
+    println!("{:<38} {:>10} {:>10}", "phase", "live", "peak");
+    let line = |phase: &str| println!("{phase:<38} {:>10.1} {:>10.1}", per_row(heap::live()), per_row(heap::peak()));
     line("worker: ingest");
     table.shrink_to_fit();
     line("worker: shrink_to_fit");
@@ -590,7 +590,7 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
     heap::reset_peak();
     let page = heap::live();
     let page_row = |bytes: usize| (bytes.saturating_sub(page) as f64) / rows;
-    let line = |phase: &str| println!("{phase:<34} {:>10.1} {:>10.1}", page_row(heap::live()), page_row(heap::peak()));
+    let line = |phase: &str| println!("{phase:<38} {:>10.1} {:>10.1}", page_row(heap::live()), page_row(heap::peak()));
     println!(
         "packed: {:.1} bytes a row (a file on disk in the browser, or JS buffers; not counted below)",
         packed_bytes as f64 / rows
@@ -623,11 +623,20 @@ fn bench_memory(file: &PathBuf) -> io::Result<()> {
         .map(|g| g.key[0].1.clone())
         .unwrap_or_default();
     let click = Query { filters: vec![Filter::In(Dimension::Subscription, vec![subscription])], ..all.clone() };
+    // The Overview's visuals again under the filter, and the open slicers' counts.
     for d in [Dimension::Day, Dimension::MeterName, Dimension::ResourceGroup] {
-        engine.run(&Query { group_by: vec![d.clone()], ..click.clone() });
+        let top = (d != Dimension::Day).then_some(10);
+        engine.run(&Query { group_by: vec![d.clone()], sort: SortBy::Cost("USD".into()), top, ..click.clone() });
         line(&format!("page: click, by {d:?}"));
     }
+    for d in [Dimension::Subscription, Dimension::ResourceGroup, Dimension::MeterName] {
+        engine.slicer(&click, &d);
+        line(&format!("page: click, slicer of {d:?}"));
+    }
     line("page: a slicer click");
+    let by_resource = vec![Dimension::Resource];
+    engine.run(&Query { group_by: by_resource, sort: SortBy::Cost("USD".into()), top: Some(10), ..all.clone() });
+    line("page: top 10 resources by cost");
     println!("({} rows summarised)", summary.rows);
     Ok(())
 }

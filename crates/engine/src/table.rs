@@ -947,7 +947,7 @@ mod numbers;
 mod packed;
 mod snapshot;
 pub use keyed::Keyed;
-pub use numbers::Numbers;
+pub use numbers::{DecimalSum, Numbers, Part};
 pub use packed::Packed;
 pub use snapshot::{ByteSource, SnapshotDecoder, SnapshotError, Within, SNAPSHOT_CHUNK};
 

@@ -83,6 +83,91 @@ fn encode(values: &[f64], bytes: &mut Vec<u8>, room: impl FnOnce(&mut Vec<u8>, u
     Block { at, base: min as u64, scale: scale as u8, width: width as u8 }
 }
 
+/// One number as its block holds it: an integer and its scale (`base + n` at `10^-scale`), or a float.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Part {
+    int: i64,
+    scale: u8,
+}
+
+/// [`Part::scale`] of a float (its bits in `int`).
+const FLOAT: u8 = u8::MAX;
+
+impl Part {
+    /// A float as a part.
+    pub fn float(value: f64) -> Part {
+        Part { int: value.to_bits() as i64, scale: FLOAT }
+    }
+
+    /// The number (whole numbers without a division).
+    #[inline]
+    pub fn value(&self) -> f64 {
+        match self.scale {
+            FLOAT => f64::from_bits(self.int as u64),
+            0 => self.int as f64,
+            scale => self.int as f64 / POW10[scale as usize],
+        }
+    }
+
+    /// True for NaN ("no value"); a decimal never is.
+    pub fn is_nan(&self) -> bool {
+        self.scale == FLOAT && f64::from_bits(self.int as u64).is_nan()
+    }
+}
+
+/// A running sum of [`Part`]s: decimals of one scale added as integers (exactly, an addition a row instead of a
+/// division), folded into a float when the scale changes or the integer would overflow.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DecimalSum {
+    float: f64,
+    int: i64,
+    scale: u8,
+}
+
+impl DecimalSum {
+    /// Adds a part.
+    #[inline]
+    pub fn add(&mut self, part: Part) {
+        if part.scale == FLOAT {
+            self.float += f64::from_bits(part.int as u64);
+            return;
+        }
+        if part.scale == self.scale || self.int == 0 {
+            if let Some(sum) = self.int.checked_add(part.int) {
+                (self.int, self.scale) = (sum, part.scale);
+                return;
+            }
+        }
+        self.float += self.int as f64 / POW10[self.scale as usize];
+        (self.int, self.scale) = (part.int, part.scale);
+    }
+
+    /// Adds another sum.
+    pub fn merge(&mut self, other: &DecimalSum) {
+        self.float += other.float;
+        self.add(Part { int: other.int, scale: other.scale });
+    }
+
+    /// The sum.
+    pub fn value(&self) -> f64 {
+        self.float + self.int as f64 / POW10[self.scale as usize]
+    }
+}
+
+/// The `width`-byte little-endian integer at `at`: one 8-byte load and a mask where 8 bytes are there (a block's
+/// last rows read into the next block's bytes), a copy at the very end.
+#[inline]
+fn uint_at(bytes: &[u8], at: usize, width: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()) & (u64::MAX >> (64 - 8 * width)),
+        None => {
+            let mut b = [0u8; 8];
+            b[..width].copy_from_slice(&bytes[at..at + width]);
+            u64::from_le_bytes(b)
+        }
+    }
+}
+
 impl Block {
     fn read(&self, bytes: &[u8], i: usize) -> f64 {
         let width = self.width as usize;
@@ -93,11 +178,7 @@ impl Block {
             2 => u16::from_le_bytes([bytes[at], bytes[at + 1]]) as u64,
             4 => u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as u64,
             RAW => return f64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default()),
-            _ => {
-                let mut b = [0u8; 8];
-                b[..width].copy_from_slice(&bytes[at..at + width]);
-                u64::from_le_bytes(b)
-            }
+            _ => uint_at(bytes, at, width),
         };
         (self.base as i64).wrapping_add(n as i64) as f64 / POW10[self.scale as usize]
     }
@@ -119,11 +200,28 @@ impl Block {
             RAW => {
                 items.for_each(|(o, i)| *o = f64::from_le_bytes(data[8 * i..8 * i + 8].try_into().unwrap_or_default()))
             }
-            _ => items.for_each(|(o, i)| {
-                let mut b = [0u8; 8];
-                b[..width].copy_from_slice(&data[width * i..width * i + width]);
-                *o = decimal(u64::from_le_bytes(b));
+            _ => items.for_each(|(o, i)| *o = decimal(uint_at(bytes, self.at + width * i, width))),
+        }
+    }
+
+    /// [`Block::gather`] as [`Part`]s: no division.
+    fn gather_parts(&self, bytes: &[u8], start: usize, rows: &[u32], out: &mut [Part]) {
+        let width = self.width as usize;
+        let data = &bytes[self.at..self.at + width * BLOCK_ROWS];
+        let (base, scale) = (self.base as i64, self.scale);
+        let decimal = |n: u64| Part { int: base.wrapping_add(n as i64), scale };
+        let items = out.iter_mut().zip(rows.iter().map(|&r| r as usize - start));
+        match self.width {
+            0 => out.fill(Part::float(f64::from_bits(self.base))),
+            1 => items.for_each(|(o, i)| *o = decimal(data[i] as u64)),
+            2 => items.for_each(|(o, i)| *o = decimal(u16::from_le_bytes([data[2 * i], data[2 * i + 1]]) as u64)),
+            4 => items.for_each(|(o, i)| {
+                *o = decimal(u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap_or_default()) as u64)
             }),
+            RAW => items.for_each(|(o, i)| {
+                *o = Part::float(f64::from_le_bytes(data[8 * i..8 * i + 8].try_into().unwrap_or_default()))
+            }),
+            _ => items.for_each(|(o, i)| *o = decimal(uint_at(bytes, self.at + width * i, width))),
         }
     }
 
@@ -188,6 +286,22 @@ impl Numbers {
             match self.blocks.get(b) {
                 Some(block) => block.gather(&self.bytes, start, rows, out),
                 None => out.iter_mut().zip(rows).for_each(|(o, &r)| *o = self.open[r as usize - start]),
+            }
+            i += run;
+        }
+    }
+
+    /// The numbers of `rows` as [`Part`]s, into `out` (at least as long): what sums read, without a division a row.
+    pub fn gather_parts(&self, rows: &[u32], out: &mut [Part]) {
+        let mut i = 0;
+        while i < rows.len().min(out.len()) {
+            let b = rows[i] as usize / BLOCK_ROWS;
+            let start = b * BLOCK_ROWS;
+            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count();
+            let (rows, out) = (&rows[i..i + run], &mut out[i..i + run]);
+            match self.blocks.get(b) {
+                Some(block) => block.gather_parts(&self.bytes, start, rows, out),
+                None => out.iter_mut().zip(rows).for_each(|(o, &r)| *o = Part::float(self.open[r as usize - start])),
             }
             i += run;
         }
@@ -369,6 +483,35 @@ mod tests {
         for (&row, &got) in rows.iter().zip(&out) {
             assert_eq!(got.to_bits(), values[row as usize].to_bits(), "row {row}");
         }
+    }
+
+    #[test]
+    fn decimal_sums_add_parts_exactly_and_fold_across_scales() {
+        // Costs with 8 places, then whole quantities, then floats: the sum is the exact decimal sum, rounded once.
+        let mut values: Vec<f64> =
+            (0..BLOCK_ROWS * 2).map(|i| format!("0.{:08}", i * 37 % 100_000_000).parse().unwrap()).collect();
+        values.extend((0..BLOCK_ROWS).map(|i| (i % 50) as f64));
+        values.extend((0..10).map(|i| i as f64 / 3.0));
+        let numbers: Numbers = values.iter().copied().collect();
+        let rows: Vec<u32> = (0..values.len() as u32).collect();
+        let mut parts = vec![Part::default(); rows.len()];
+        numbers.gather_parts(&rows, &mut parts);
+        assert!(parts.iter().zip(&values).all(|(p, v)| p.value().to_bits() == v.to_bits()), "parts read back");
+        let mut sum = DecimalSum::default();
+        parts.iter().for_each(|&p| sum.add(p));
+        let exact: i64 = (0..BLOCK_ROWS as i64 * 2).map(|i| i * 37 % 100_000_000).sum();
+        let expected = exact as f64 / 1e8 + (0..BLOCK_ROWS).map(|i| (i % 50) as f64).sum::<f64>() + 15.0;
+        assert!((sum.value() - expected).abs() < 1e-9, "{} vs {expected}", sum.value());
+        let (mut halves, mut second) = (DecimalSum::default(), DecimalSum::default());
+        parts[..1500].iter().for_each(|&p| halves.add(p));
+        parts[1500..].iter().for_each(|&p| second.add(p));
+        halves.merge(&second);
+        assert!((halves.value() - sum.value()).abs() < 1e-9);
+        assert!(Part::float(f64::NAN).is_nan() && !parts[0].is_nan());
+        // Integers that would overflow fold into the float instead.
+        let mut big = DecimalSum::default();
+        [Part { int: i64::MAX - 1, scale: 0 }, Part { int: 10, scale: 0 }].into_iter().for_each(|p| big.add(p));
+        assert_eq!(big.value(), i64::MAX as f64 + 9.0);
     }
 
     #[test]
