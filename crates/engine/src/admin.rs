@@ -20,6 +20,25 @@ pub enum AdminReason {
 }
 
 impl AdminReason {
+    /// Every reason, in declaration order (a reason's code is its place here plus one; 0 is "not admin").
+    pub const ALL: [AdminReason; 5] = [
+        AdminReason::CatalogInfrastructure,
+        AdminReason::AdminMeterName,
+        AdminReason::SystemResourceGroup,
+        AdminReason::DefaultProviderSubscription,
+        AdminReason::ZeroPriceWherePriced,
+    ];
+
+    /// The code of a row's classification: 0 for none, else the reason's place in [`AdminReason::ALL`] plus one.
+    pub fn code(reason: Option<AdminReason>) -> u8 {
+        reason.map_or(0, |r| Self::ALL.iter().position(|&a| a == r).map_or(0, |i| i as u8 + 1))
+    }
+
+    /// The classification of a code from [`AdminReason::code`].
+    pub fn of_code(code: u8) -> Option<AdminReason> {
+        (code as usize).checked_sub(1).and_then(|i| Self::ALL.get(i).copied())
+    }
+
     /// A sentence for users.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +114,17 @@ impl<'t> AdminClassifier<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_has_a_code_and_reads_back() {
+        assert_eq!(AdminReason::code(None), 0);
+        assert_eq!(AdminReason::of_code(0), None);
+        for reason in AdminReason::ALL {
+            assert_ne!(AdminReason::code(Some(reason)), 0);
+            assert_eq!(AdminReason::of_code(AdminReason::code(Some(reason))), Some(reason));
+        }
+        assert_eq!(AdminReason::of_code(99), None);
+    }
     use crate::ingest::Format;
     use crate::table::UsageRecord;
 

@@ -431,7 +431,8 @@ fn id_index(id: StrId, n_ids: usize) -> usize {
 /// Answers queries about one table; caches dimension codes and row selections between queries.
 pub struct QueryEngine<'t> {
     table: TableRef<'t>,
-    admin: Vec<Option<AdminReason>>,
+    /// Each row's [`AdminReason::code`] (a few bits a row, nothing when no row is admin).
+    admin: Column<u8>,
     codes: RefCell<HashMap<(Dimension, i32), Rc<Codes>>>,
     selections: RefCell<HashMap<String, Rc<Selection>>>,
     results: RefCell<HashMap<String, QueryResult>>,
@@ -471,7 +472,10 @@ impl<'t> QueryEngine<'t> {
             TableRef::Shared(t) => t,
         };
         let classifier = AdminClassifier::new(t);
-        let admin = (0..t.len()).map(|row| classifier.classify(row)).collect();
+        let mut admin = Column::default();
+        admin.expect_rows(t.len());
+        (0..t.len()).for_each(|row| admin.push(AdminReason::code(classifier.classify(row))));
+        admin.shrink_to_fit();
         QueryEngine {
             table,
             admin,
@@ -505,12 +509,12 @@ impl<'t> QueryEngine<'t> {
 
     /// True when row `row` is admin (infrastructure) usage.
     pub fn is_admin(&self, row: usize) -> bool {
-        self.admin[row].is_some()
+        self.admin[row] != 0
     }
 
     /// Why row `row` is admin (infrastructure) usage, if it is.
     pub fn admin_reason(&self, row: usize) -> Option<AdminReason> {
-        self.admin[row]
+        AdminReason::of_code(self.admin[row])
     }
 
     fn codes(&self, dimension: &Dimension, offset: i32) -> Rc<Codes> {
@@ -707,7 +711,7 @@ impl<'t> QueryEngine<'t> {
             None => Selection::all(n),
         };
         if !query.include_admin || query.only_admin {
-            rows.retain(|row| admin_rows(self.admin[row].is_some()));
+            rows.retain(|row| admin_rows(self.admin[row] != 0));
         }
         for &(from, to) in &ranges {
             rows.retain(|row| (from..to).contains(&t.usage_start[row]));

@@ -209,6 +209,12 @@ impl ColumnValue for bool {
     }
 }
 
+impl ColumnValue for u8 {
+    fn bits(&self) -> u64 {
+        *self as u64
+    }
+}
+
 impl ColumnValue for u16 {
     fn bits(&self) -> u64 {
         *self as u64
@@ -420,7 +426,7 @@ impl<T: ColumnValue> Column<T> {
             }
     }
 
-    fn shrink_to_fit(&mut self) {
+    pub(crate) fn shrink_to_fit(&mut self) {
         self.index = None;
         self.expected = 0;
         match &mut self.repr {
