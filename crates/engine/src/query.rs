@@ -831,15 +831,17 @@ impl<'t> QueryEngine<'t> {
                 };
                 acc.counts[slot] += 1;
                 let unit = slot * n_units + block_units[at] as usize;
-                acc.quantity[unit] += block_quantities[at].value();
+                acc.quantity[unit].add(block_quantities[at]);
                 acc.unit_seen[unit] = true;
                 let cell = &mut acc.money[slot * n_currencies + block_currencies[at] as usize];
                 let cost = block_costs[at];
-                let effective = if effective_is_cost { cost } else { Part::float(t.effective_cost(row)) };
                 if !cost.is_nan() {
                     cell.0.add(cost);
                     cell.2 = true;
                 }
+                // Where every effective cost is the billed cost, it is copied once at the end, not added twice.
+                let effective =
+                    if effective_is_cost { Part::float(f64::NAN) } else { Part::float(t.effective_cost(row)) };
                 if !effective.is_nan() {
                     cell.1.add(effective);
                     cell.3 = true;
@@ -862,19 +864,24 @@ impl<'t> QueryEngine<'t> {
                 }
             }
         }
-        let Accumulators { keys, counts, quantity, unit_seen, money, .. } = acc;
+        let Accumulators { keys, counts, quantity, unit_seen, mut money, .. } = acc;
+        if effective_is_cost {
+            money.iter_mut().for_each(|(cost, effective, has_cost, has_effective)| {
+                (*effective, *has_effective) = (*cost, *has_cost);
+            });
+        }
         pairs.sort_unstable();
 
         // Measures of a set of slots, summed straight from the accumulators.
         let totals_of = |slots: &[usize]| {
-            let mut q = vec![(0f64, false); n_units];
+            let mut q = vec![(DecimalSum::default(), false); n_units];
             let mut m = vec![(DecimalSum::default(), DecimalSum::default(), false, false); n_currencies];
             let mut rows = 0;
             for &slot in slots {
                 rows += counts[slot];
                 for (u, cell) in q.iter_mut().enumerate() {
                     if unit_seen[slot * n_units + u] {
-                        cell.0 += quantity[slot * n_units + u];
+                        cell.0.merge(&quantity[slot * n_units + u]);
                         cell.1 = true;
                     }
                 }
@@ -888,7 +895,7 @@ impl<'t> QueryEngine<'t> {
             let mut totals = Totals { rows, ..Default::default() };
             for (u, (value, seen)) in q.into_iter().enumerate() {
                 if seen {
-                    totals.quantity.insert(units.labels.get(u).cloned().unwrap_or_default(), value);
+                    totals.quantity.insert(units.labels.get(u).cloned().unwrap_or_default(), value.value());
                 }
             }
             for (c, (cost, effective, has_cost, has_effective)) in m.into_iter().enumerate() {
@@ -938,7 +945,9 @@ impl<'t> QueryEngine<'t> {
             match &query.sort {
                 SortBy::Key => 0.0,
                 SortBy::Rows => counts[slot] as f64,
-                SortBy::Quantity(unit) => find(&units.labels, unit).map_or(0.0, |u| quantity[slot * n_units + u]),
+                SortBy::Quantity(unit) => {
+                    find(&units.labels, unit).map_or(0.0, |u| quantity[slot * n_units + u].value())
+                }
                 SortBy::Cost(currency) => {
                     find(&currencies.labels, currency).map_or(0.0, |c| money[slot * n_currencies + c].0.value())
                 }
@@ -1090,7 +1099,7 @@ struct Accumulators {
     n_currencies: usize,
     keys: Vec<u64>,
     counts: Vec<u64>,
-    quantity: Vec<f64>,
+    quantity: Vec<DecimalSum>,
     unit_seen: Vec<bool>,
     /// Per slot and currency: billed cost, effective cost, and whether any row carried each.
     money: Vec<(DecimalSum, DecimalSum, bool, bool)>,
@@ -1100,7 +1109,7 @@ impl Accumulators {
     fn new_slot(&mut self, key: u64) -> usize {
         self.keys.push(key);
         self.counts.push(0);
-        self.quantity.resize(self.quantity.len() + self.n_units, 0.0);
+        self.quantity.resize(self.quantity.len() + self.n_units, DecimalSum::default());
         self.unit_seen.resize(self.unit_seen.len() + self.n_units, false);
         self.money.resize(self.money.len() + self.n_currencies, Default::default());
         self.keys.len() - 1

@@ -116,13 +116,16 @@ impl Part {
 }
 
 /// A running sum of [`Part`]s: decimals of one scale added as integers (exactly, an addition a row instead of a
-/// division), folded into a float when the scale changes or the integer would overflow.
+/// division), folded into a float when the scale changes or the integer would pass 2^55. 16 bytes: the integer
+/// and its scale share a word (`sum × 256 + scale`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DecimalSum {
     float: f64,
-    int: i64,
-    scale: u8,
+    sum_and_scale: i64,
 }
+
+/// The integer sum's bound (it shares a word with the scale).
+const SUM_LIMIT: i64 = 1 << 55;
 
 impl DecimalSum {
     /// Adds a part.
@@ -132,25 +135,28 @@ impl DecimalSum {
             self.float += f64::from_bits(part.int as u64);
             return;
         }
-        if part.scale == self.scale || self.int == 0 {
-            if let Some(sum) = self.int.checked_add(part.int) {
-                (self.int, self.scale) = (sum, part.scale);
+        let (sum, scale) = (self.sum_and_scale >> 8, self.sum_and_scale as u8);
+        if part.scale == scale || sum == 0 {
+            let total = sum + part.int;
+            if total.abs() < SUM_LIMIT {
+                self.sum_and_scale = total << 8 | part.scale as i64;
                 return;
             }
         }
-        self.float += self.int as f64 / POW10[self.scale as usize];
-        (self.int, self.scale) = (part.int, part.scale);
+        self.float += sum as f64 / POW10[scale as usize];
+        self.sum_and_scale = part.int << 8 | part.scale as i64;
     }
 
     /// Adds another sum.
     pub fn merge(&mut self, other: &DecimalSum) {
         self.float += other.float;
-        self.add(Part { int: other.int, scale: other.scale });
+        self.add(Part { int: other.sum_and_scale >> 8, scale: other.sum_and_scale as u8 });
     }
 
     /// The sum.
     pub fn value(&self) -> f64 {
-        self.float + self.int as f64 / POW10[self.scale as usize]
+        let (sum, scale) = (self.sum_and_scale >> 8, self.sum_and_scale as u8 as usize);
+        self.float + sum as f64 / POW10[scale.min(MAX_SCALE)]
     }
 }
 
@@ -508,10 +514,12 @@ mod tests {
         halves.merge(&second);
         assert!((halves.value() - sum.value()).abs() < 1e-9);
         assert!(Part::float(f64::NAN).is_nan() && !parts[0].is_nan());
-        // Integers that would overflow fold into the float instead.
+        // Integers that would pass 2^55 fold into the float instead.
         let mut big = DecimalSum::default();
-        [Part { int: i64::MAX - 1, scale: 0 }, Part { int: 10, scale: 0 }].into_iter().for_each(|p| big.add(p));
-        assert_eq!(big.value(), i64::MAX as f64 + 9.0);
+        let near = (1i64 << 53) - 1;
+        (0..6).for_each(|_| big.add(Part { int: near, scale: 0 }));
+        assert_eq!(big.value(), 6.0 * near as f64);
+        assert_eq!(std::mem::size_of::<DecimalSum>(), 16);
     }
 
     #[test]

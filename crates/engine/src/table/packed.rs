@@ -9,9 +9,10 @@ pub struct Packed {
     len: usize,
 }
 
-/// Words that hold `rows` indexes of `bits` bits.
+/// Words that hold `rows` indexes of `bits` bits, and one more: an index that starts in the last word reads the
+/// next one too, without a branch.
 fn words_for(rows: usize, bits: u32) -> usize {
-    (rows * bits as usize).div_ceil(64)
+    (rows * bits as usize).div_ceil(64) + 1
 }
 
 impl Packed {
@@ -43,10 +44,8 @@ impl Packed {
         assert!(row < self.len, "row {row} out of {}", self.len);
         let bit = row * self.bits as usize;
         let (word, offset) = (bit / 64, (bit % 64) as u32);
-        let mut v = self.words[word] >> offset;
-        if offset + self.bits > 64 {
-            v |= self.words[word + 1] << (64 - offset);
-        }
+        // The high word shifted in two steps: by 64 (offset 0) is not a shift Rust allows.
+        let v = self.words[word] >> offset | (self.words[word + 1] << 1) << (63 - offset);
         (v & ((1u64 << self.bits) - 1)) as usize
     }
 

@@ -693,7 +693,7 @@ impl Reader<'_> {
                 self.at += 1;
                 let values: Vec<T> = (0..self.count(8)?).map(|_| value(self.u64()?)).collect::<Result<_, _>>()?;
                 let bits = self.u8()? as u32;
-                let n_words = (rows as u64 * bits as u64).div_ceil(64);
+                let n_words = (rows as u64 * bits as u64).div_ceil(64) + 1;
                 let n_words = self.fits(usize::try_from(n_words).map_err(|_| SnapshotError::Truncated)?, 8)?;
                 let words = exactly(n_words, || self.u64())?;
                 let codes =
