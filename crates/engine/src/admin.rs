@@ -31,7 +31,14 @@ impl AdminReason {
 
     /// The code of a row's classification: 0 for none, else the reason's place in [`AdminReason::ALL`] plus one.
     pub fn code(reason: Option<AdminReason>) -> u8 {
-        reason.map_or(0, |r| Self::ALL.iter().position(|&a| a == r).map_or(0, |i| i as u8 + 1))
+        match reason {
+            None => 0,
+            Some(AdminReason::CatalogInfrastructure) => 1,
+            Some(AdminReason::AdminMeterName) => 2,
+            Some(AdminReason::SystemResourceGroup) => 3,
+            Some(AdminReason::DefaultProviderSubscription) => 4,
+            Some(AdminReason::ZeroPriceWherePriced) => 5,
+        }
     }
 
     /// The classification of a code from [`AdminReason::code`].

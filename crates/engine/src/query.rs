@@ -840,8 +840,13 @@ impl<'t> QueryEngine<'t> {
                     cell.2 = true;
                 }
                 // Where every effective cost is the billed cost, it is copied once at the end, not added twice.
-                let effective =
-                    if effective_is_cost { Part::float(f64::NAN) } else { Part::float(t.effective_cost(row)) };
+                let effective = if effective_is_cost {
+                    Part::float(f64::NAN)
+                } else if t.effective_cost_is_billed(row) {
+                    cost
+                } else {
+                    Part::float(t.effective_cost(row))
+                };
                 if !effective.is_nan() {
                     cell.1.add(effective);
                     cell.3 = true;

@@ -829,6 +829,11 @@ impl UsageTable {
         }
     }
 
+    /// True when row `row`'s effective cost is its billed cost bit for bit (sums then add the same part).
+    pub fn effective_cost_is_billed(&self, row: usize) -> bool {
+        self.effective_cost[row].to_bits() == SAME_AS_COST.to_bits()
+    }
+
     /// True when every row's effective cost is its billed cost.
     pub fn effective_cost_is_cost(&self) -> bool {
         match self.effective_cost.constant() {

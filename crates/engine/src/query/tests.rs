@@ -532,3 +532,37 @@ fn string_and_time_codes_read_through_the_columns_and_agree_with_the_labels() {
         assert_eq!(codes.counts.iter().map(|&c| c as usize).sum::<usize>(), table.len());
     }
 }
+
+#[test]
+fn an_effective_cost_equal_to_the_billed_cost_sums_to_the_same_total() {
+    // Two files: the first's effective costs are its billed costs (stored as a marker), the second's differ.
+    let mut table = UsageTable::default();
+    let (first, second) =
+        (table.add_source("a.csv", Format::CostManagementCsv), table.add_source("b.csv", Format::CostManagementCsv));
+    for row in 0..3000u64 {
+        let cost = [0.1, 0.2, 0.35][row as usize % 3];
+        let record = UsageRecord {
+            cost: Some(cost),
+            effective_cost: Some(cost),
+            subscription: "a",
+            currency: "USD",
+            ..Default::default()
+        };
+        table.push(first, row + 2, &record);
+    }
+    let record = UsageRecord {
+        cost: Some(1.0),
+        effective_cost: Some(0.5),
+        subscription: "b",
+        currency: "USD",
+        ..Default::default()
+    };
+    table.push(second, 2, &record);
+    let engine = QueryEngine::new(&table);
+    let result =
+        engine.run(&Query { group_by: vec![Dimension::Subscription], include_admin: true, ..Default::default() });
+    let a = &result.groups[0].totals;
+    assert_eq!(a.cost["USD"].to_bits(), a.effective_cost["USD"].to_bits(), "{a:?}");
+    assert!((a.cost["USD"] - 650.0).abs() < 1e-9, "{a:?}");
+    assert_eq!(result.groups[1].totals.effective_cost["USD"], 0.5);
+}

@@ -131,8 +131,9 @@ impl DecimalSum {
     /// Adds a part.
     #[inline]
     pub fn add(&mut self, part: Part) {
-        if part.scale == FLOAT {
-            self.float += f64::from_bits(part.int as u64);
+        // A float, or an integer past 2^53 (no block writes one; a damaged snapshot might): summed as a float.
+        if part.scale == FLOAT || part.int.unsigned_abs() >= 1 << 53 {
+            self.float += part.value();
             return;
         }
         let (sum, scale) = (self.sum_and_scale >> 8, self.sum_and_scale as u8);
@@ -287,7 +288,7 @@ impl Numbers {
         while i < rows.len().min(out.len()) {
             let b = rows[i] as usize / BLOCK_ROWS;
             let start = b * BLOCK_ROWS;
-            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count();
+            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count().min(out.len() - i);
             let (rows, out) = (&rows[i..i + run], &mut out[i..i + run]);
             match self.blocks.get(b) {
                 Some(block) => block.gather(&self.bytes, start, rows, out),
@@ -303,7 +304,7 @@ impl Numbers {
         while i < rows.len().min(out.len()) {
             let b = rows[i] as usize / BLOCK_ROWS;
             let start = b * BLOCK_ROWS;
-            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count();
+            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count().min(out.len() - i);
             let (rows, out) = (&rows[i..i + run], &mut out[i..i + run]);
             match self.blocks.get(b) {
                 Some(block) => block.gather_parts(&self.bytes, start, rows, out),
@@ -520,6 +521,12 @@ mod tests {
         (0..6).for_each(|_| big.add(Part { int: near, scale: 0 }));
         assert_eq!(big.value(), 6.0 * near as f64);
         assert_eq!(std::mem::size_of::<DecimalSum>(), 16);
+        // Integers no block writes (a damaged snapshot's base) are summed as floats, never wrapped.
+        let mut odd = DecimalSum::default();
+        [Part { int: 1 << 62, scale: 0 }, Part { int: i64::MIN + 10, scale: 0 }, Part { int: 5, scale: 0 }]
+            .into_iter()
+            .for_each(|p| odd.add(p));
+        assert_eq!(odd.value(), (1u64 << 62) as f64 + (i64::MIN + 10) as f64 + 5.0);
     }
 
     #[test]

@@ -8,7 +8,10 @@ use rustc_hash::FxHashMap;
 
 use super::numbers::{BLOCK_HEAD_BYTES, BLOCK_ROWS};
 use super::packed::bits_for;
-use super::{Column, ColumnValue, Dictionary, Keyed, Numbers, Packed, Repr, Source, StrId, UsageTable, SAME_AS_COST};
+use super::{
+    Column, ColumnValue, Dictionary, Keyed, LineRun, Lines, Numbers, Packed, Repr, Source, StrId, UsageTable,
+    SAME_AS_COST,
+};
 use crate::ingest::Format;
 
 const MAGIC: &[u8; 8] = b"MLTABLE6";
@@ -232,6 +235,14 @@ impl SnapshotDecoder {
                 // Their own count, checked before any column is sized by the head's.
                 t.quantity = r.numbers(rows)?;
             }
+            2 if rows > 0 && r.range_of_one().is_some() => {
+                // Every step the same: one run, however many rows (nothing sized by the count).
+                let step = r.range_of_one().map_or(0, unsigned);
+                let fits = u32::try_from(step).ok().filter(|&s| s.checked_mul(rows as u32).is_some());
+                let step = fits.ok_or(SnapshotError::Damaged("line number out of range"))?;
+                r.at += 10;
+                t.line = Lines::Runs { runs: vec![LineRun { first_row: 0, line: step, step }], len: rows };
+            }
             2 => {
                 let mut line = 0i64;
                 t.line = r
@@ -331,8 +342,11 @@ impl SnapshotDecoder {
             }
             t.key_values.insert(key, pairs.into());
         }
-        // Each column checks the row count against its own bytes (quantities take 8 bytes a row).
-        usize::try_from(r.u64()?).map_err(|_| SnapshotError::Truncated)
+        // The quantities check the count against their own; row ids are 32-bit.
+        match u32::try_from(r.u64()?) {
+            Ok(rows) => Ok(rows as usize),
+            Err(_) => Err(SnapshotError::Damaged("more rows than a table holds")),
+        }
     }
 
     /// The table, once every section has been fed.
@@ -703,12 +717,30 @@ impl Reader<'_> {
                 }
                 Repr::Distinct { values, codes }
             }
-            _ => Repr::Values(self.narrow(rows, value)?),
+            // One value in every row: a constant column, nothing sized by the count.
+            _ => match self.range_of_one() {
+                Some(v) if rows > 0 => {
+                    self.at += 10;
+                    Repr::Constant { value: Some(value(v)?), len: rows }
+                }
+                _ => Repr::Values(self.narrow(rows, value)?),
+            },
         };
         Ok(Column::of(repr))
     }
 
     /// Values written by `Writer::narrow`, each checked by `value`, in row order.
+    /// The value of a [`RANGE`] of width 0 (every row the same) next, not taken (its 10 bytes).
+    fn range_of_one(&mut self) -> Option<u64> {
+        let at = self.at;
+        let head = self.take(10).ok().map(|b| (b[0], u64::from_le_bytes(b[1..9].try_into().unwrap_or_default()), b[9]));
+        self.at = at;
+        match head {
+            Some((RANGE, min, 0)) => Some(min),
+            _ => None,
+        }
+    }
+
     fn narrow<T>(
         &mut self,
         rows: usize,
@@ -862,14 +894,31 @@ mod tests {
         let mut decoder = SnapshotDecoder::default();
         let tail = bytes[bytes.len().saturating_sub(SnapshotDecoder::INDEX_BYTES)..].to_vec();
         let head = decoder.sections(bytes.len(), &tail).expect("an index")[0].clone();
-        for count in [2u64, 1 << 40, u64::MAX] {
+        for (count, error) in [
+            (2u64, "the row count does not match the quantities"),
+            (1 << 28, "the row count does not match the quantities"),
+            (1 << 40, "more rows than a table holds"),
+            (u64::MAX, "more rows than a table holds"),
+        ] {
             bytes[head.end - 8..head.end].copy_from_slice(&count.to_le_bytes());
-            assert_eq!(
-                UsageTable::from_snapshot(&bytes).err(),
-                Some(SnapshotError::Damaged("the row count does not match the quantities")),
-                "{count} rows"
-            );
+            assert_eq!(UsageTable::from_snapshot(&bytes).err(), Some(SnapshotError::Damaged(error)), "{count} rows");
         }
+    }
+
+    #[test]
+    fn a_table_of_one_row_repeated_decodes_into_next_to_nothing() {
+        // Nothing is sized by the row count unless bytes back it: lines one run, every column constant.
+        let mut table = UsageTable::default();
+        let source = table.add_source("same.csv", Format::CostManagementCsv);
+        let record =
+            UsageRecord { quantity: 2.5, cost: Some(0.1), meter_id: "m", resource_uri: "/r", ..Default::default() };
+        (0..300_000u64).for_each(|row| table.push(source, row + 1, &record));
+        let bytes = table.to_snapshot();
+        let back = UsageTable::from_snapshot(&bytes).expect("reads back");
+        assert!(matches!(&back.line, Lines::Runs { runs, .. } if runs.len() == 1), "one run of lines");
+        assert_eq!((back.len(), back.line.get(299_999), back.quantity.get(7)), (300_000, 300_000, 2.5));
+        assert!(back.heap_bytes() < 300_000 / 4, "{} bytes", back.heap_bytes());
+        assert_eq!(back.to_snapshot(), bytes);
     }
 
     #[test]
