@@ -190,28 +190,7 @@ impl Block {
         (self.base as i64).wrapping_add(n as i64) as f64 / POW10[self.scale as usize]
     }
 
-    /// [`Block::read`] for `rows` of this block (the block's first row is `start`).
-    fn gather(&self, bytes: &[u8], start: usize, rows: &[u32], out: &mut [f64]) {
-        let width = self.width as usize;
-        let data = &bytes[self.at..self.at + width * BLOCK_ROWS];
-        let (base, divisor) = (self.base as i64, POW10[self.scale as usize]);
-        let decimal = |n: u64| base.wrapping_add(n as i64) as f64 / divisor;
-        let items = out.iter_mut().zip(rows.iter().map(|&r| r as usize - start));
-        match self.width {
-            0 => out.fill(f64::from_bits(self.base)),
-            1 => items.for_each(|(o, i)| *o = decimal(data[i] as u64)),
-            2 => items.for_each(|(o, i)| *o = decimal(u16::from_le_bytes([data[2 * i], data[2 * i + 1]]) as u64)),
-            4 => items.for_each(|(o, i)| {
-                *o = decimal(u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap_or_default()) as u64)
-            }),
-            RAW => {
-                items.for_each(|(o, i)| *o = f64::from_le_bytes(data[8 * i..8 * i + 8].try_into().unwrap_or_default()))
-            }
-            _ => items.for_each(|(o, i)| *o = decimal(uint_at(bytes, self.at + width * i, width))),
-        }
-    }
-
-    /// [`Block::gather`] as [`Part`]s: no division.
+    /// The numbers of `rows` of this block (its first row is `start`) as [`Part`]s, the width matched once.
     fn gather_parts(&self, bytes: &[u8], start: usize, rows: &[u32], out: &mut [Part]) {
         let width = self.width as usize;
         let data = &bytes[self.at..self.at + width * BLOCK_ROWS];
@@ -281,24 +260,8 @@ impl Numbers {
         }
     }
 
-    /// The numbers of `rows`, into `out` (at least as long). Fastest when rows ascend: each run of rows in one
-    /// block is read with that block's width once.
-    pub fn gather(&self, rows: &[u32], out: &mut [f64]) {
-        let mut i = 0;
-        while i < rows.len().min(out.len()) {
-            let b = rows[i] as usize / BLOCK_ROWS;
-            let start = b * BLOCK_ROWS;
-            let run = rows[i..].iter().take_while(|&&r| r as usize / BLOCK_ROWS == b).count().min(out.len() - i);
-            let (rows, out) = (&rows[i..i + run], &mut out[i..i + run]);
-            match self.blocks.get(b) {
-                Some(block) => block.gather(&self.bytes, start, rows, out),
-                None => out.iter_mut().zip(rows).for_each(|(o, &r)| *o = self.open[r as usize - start]),
-            }
-            i += run;
-        }
-    }
-
     /// The numbers of `rows` as [`Part`]s, into `out` (at least as long): what sums read, without a division a row.
+    /// Fastest when rows ascend: each run of rows in one block is read with that block's width once.
     pub fn gather_parts(&self, rows: &[u32], out: &mut [Part]) {
         let mut i = 0;
         while i < rows.len().min(out.len()) {
@@ -485,10 +448,11 @@ mod tests {
         assert_eq!(widths, vec![0, 1, 2, 3, 4, 6, RAW], "every width");
         assert_eq!(numbers.open.len(), 3);
         let rows: Vec<u32> = (0..values.len() as u32).filter(|r| r % 3 != 1).chain([5, 0, 7000]).collect();
-        let mut out = vec![0.0; rows.len()];
-        numbers.gather(&rows, &mut out);
-        for (&row, &got) in rows.iter().zip(&out) {
-            assert_eq!(got.to_bits(), values[row as usize].to_bits(), "row {row}");
+        let mut out = vec![Part::default(); rows.len()];
+        numbers.gather_parts(&rows, &mut out);
+        for (&row, got) in rows.iter().zip(&out) {
+            assert_eq!(got.value().to_bits(), values[row as usize].to_bits(), "row {row}");
+            assert_eq!(numbers.get(row as usize).to_bits(), values[row as usize].to_bits(), "row {row}");
         }
     }
 

@@ -235,24 +235,25 @@ impl SnapshotDecoder {
                 // Their own count, checked before any column is sized by the head's.
                 t.quantity = r.numbers(rows)?;
             }
-            2 if rows > 0 && r.range_of_one().is_some() => {
-                // Every step the same: one run, however many rows (nothing sized by the count).
-                let step = r.range_of_one().map_or(0, unsigned);
-                let fits = u32::try_from(step).ok().filter(|&s| s.checked_mul(rows as u32).is_some());
-                let step = fits.ok_or(SnapshotError::Damaged("line number out of range"))?;
-                r.at += 10;
-                t.line = Lines::Runs { runs: vec![LineRun { first_row: 0, line: step, step }], len: rows };
-            }
-            2 => {
-                let mut line = 0i64;
-                t.line = r
-                    .narrow(rows, |step| {
-                        line += unsigned(step);
-                        u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
-                    })?
-                    .into_iter()
-                    .collect();
-            }
+            2 => match r.range_of_one() {
+                Some(step) if rows > 0 => {
+                    // Every step the same: one run, however many rows (nothing sized by the count).
+                    let fits = u32::try_from(unsigned(step)).ok().filter(|&s| s.checked_mul(rows as u32).is_some());
+                    let step = fits.ok_or(SnapshotError::Damaged("line number out of range"))?;
+                    r.at += 10;
+                    t.line = Lines::Runs { runs: vec![LineRun { first_row: 0, line: step, step }], len: rows };
+                }
+                _ => {
+                    let mut line = 0i64;
+                    t.line = r
+                        .narrow(rows, |step| {
+                            line += unsigned(step);
+                            u32::try_from(line).map_err(|_| SnapshotError::Damaged("line number out of range"))
+                        })?
+                        .into_iter()
+                        .collect();
+                }
+            },
             3 => t.usage_start = r.column(rows, |v| Ok(unsigned(v)))?,
             4 => t.usage_end = r.column(rows, |v| Ok(unsigned(v)))?,
             5 => {
